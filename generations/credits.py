@@ -1,0 +1,167 @@
+"""The credit ledger: the only code that writes `CreditEntry`.
+
+Every function locks the account row (`select_for_update`), appends one entry
+and updates the cached figures in the same transaction, so the cached balance
+always equals the ledger sum.
+
+Accounting: a hold takes the price out of the spendable balance at once
+(negative entry) and adds it to `held`; a capture settles it (amount 0: the
+credits are spent); a release gives it back (positive entry).
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+
+from .models import CreditAccount, CreditEntry, Generation
+
+Kind = CreditEntry.Kind
+
+
+class InsufficientCredits(Exception):
+    def __init__(self, *, needed: int, available: int):
+        self.needed, self.available = needed, available
+        super().__init__(
+            f"This image costs {needed} credits but only {available} are available."
+        )
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    held: int
+
+
+def account_for(user) -> CreditAccount:
+    account, _ = CreditAccount.objects.get_or_create(user=user)
+    return account
+
+
+def _locked(user) -> CreditAccount:
+    account_for(user)
+    return CreditAccount.objects.select_for_update().get(user=user)
+
+
+def _append(account: CreditAccount, *, amount: int, held_delta: int = 0, **fields) -> CreditEntry:
+    entry = CreditEntry.objects.create(account=account, amount=amount, **fields)
+    CreditAccount.objects.filter(pk=account.pk).update(
+        balance=F("balance") + amount, held=F("held") + held_delta
+    )
+    account.refresh_from_db(fields=["balance", "held"])
+    return entry
+
+
+def hold(*, generation: Generation, amount: int) -> CreditEntry:
+    """Reserve `amount` for `generation`. Raises InsufficientCredits, writing nothing."""
+    with transaction.atomic():
+        account = _locked(generation.owner)
+        if amount > account.balance:
+            raise InsufficientCredits(needed=amount, available=account.balance)
+        return _append(
+            account, amount=-amount, held_delta=amount, kind=Kind.HOLD,
+            generation=generation, note=f"{generation.provider} {generation.size}",
+        )
+
+
+def _settle(generation: Generation, kind: str) -> CreditEntry | None:
+    """Capture or release the hold of `generation`, once. Idempotent: a second
+    call (a task run twice) finds the settlement and returns None."""
+    with transaction.atomic():
+        account = _locked(generation.owner)
+        entries = CreditEntry.objects.filter(generation=generation)
+        held = entries.filter(kind=Kind.HOLD).first()
+        if held is None or entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE]).exists():
+            return None
+        amount = -held.amount
+        try:
+            with transaction.atomic():
+                return _append(
+                    account, amount=0 if kind == Kind.CAPTURE else amount, held_delta=-amount,
+                    kind=kind, generation=generation,
+                )
+        except IntegrityError:  # settled concurrently by another worker
+            return None
+
+
+def capture(*, generation: Generation) -> CreditEntry | None:
+    return _settle(generation, Kind.CAPTURE)
+
+
+def release(*, generation: Generation) -> CreditEntry | None:
+    return _settle(generation, Kind.RELEASE)
+
+
+def grant(*, user, amount: int, actor=None, note: str = "", kind: str = Kind.GRANT,
+          idempotency_key: str | None = None) -> CreditEntry:
+    """Add (or, with a negative amount, take away) credits. A negative
+    adjustment larger than the spendable balance is refused."""
+    if amount == 0:
+        raise ValueError("A grant of 0 credits changes nothing")
+    with transaction.atomic():
+        account = _locked(user)
+        if idempotency_key:
+            existing = CreditEntry.objects.filter(idempotency_key=idempotency_key).first()
+            if existing:
+                return existing
+        if account.balance + amount < 0:
+            raise InsufficientCredits(needed=-amount, available=account.balance)
+        return _append(account, amount=amount, kind=kind, actor=actor, note=note,
+                       idempotency_key=idempotency_key)
+
+
+def adjust(*, user, amount: int, actor, note: str) -> CreditEntry:
+    if not note.strip():
+        raise ValueError("An adjustment needs a reason")
+    return grant(user=user, amount=amount, actor=actor, note=note, kind=Kind.ADJUSTMENT)
+
+
+def balance(*, user) -> Balance:
+    account = account_for(user)
+    return Balance(available=account.balance, held=account.held)
+
+
+def ledger_problems() -> list[str]:
+    """Every broken invariant, named; empty when the books are right."""
+    problems = []
+    sums = dict(CreditEntry.objects.values_list("account").annotate(total=Sum("amount")))
+    for account in CreditAccount.objects.select_related("user"):
+        total = sums.get(account.pk, 0) or 0
+        if account.balance != total:
+            problems.append(f"account {account.user}: balance {account.balance} != ledger sum {total}")
+        if account.balance < 0:
+            problems.append(f"account {account.user}: negative balance {account.balance}")
+        open_holds = _open_hold_total(account)
+        if account.held != open_holds:
+            problems.append(f"account {account.user}: held {account.held} != open holds {open_holds}")
+    problems += _generation_problems()
+    return problems
+
+
+def _open_hold_total(account: CreditAccount) -> int:
+    settled = CreditEntry.objects.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE]).values("generation")
+    open_holds = CreditEntry.objects.filter(account=account, kind=Kind.HOLD).exclude(
+        generation__in=settled
+    )
+    return -(open_holds.aggregate(s=Sum("amount"))["s"] or 0)
+
+
+def _generation_problems() -> list[str]:
+    def count(kind):
+        return Count("credit_entries", filter=Q(credit_entries__kind=kind))
+
+    finished = (
+        Generation.objects.filter(status__in=Generation.FINISHED, credits_cost__gt=0)
+        .annotate(holds=count(Kind.HOLD), captures=count(Kind.CAPTURE),
+                  releases=count(Kind.RELEASE))
+        .values_list("id", "status", "holds", "captures", "releases")
+    )
+    problems = []
+    for gen_id, status, holds, captures, releases in finished.iterator():
+        expected = (1, 0) if status == Generation.Status.SUCCEEDED else (0, 1)
+        if holds != 1 or (captures, releases) != expected:
+            problems.append(
+                f"generation {gen_id} ({status}): {holds} hold(s), {captures} capture(s), "
+                f"{releases} release(s)"
+            )
+    return problems

@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from generations.credits import ledger_problems
+
+
+class Command(BaseCommand):
+    help = "Verify the credit ledger: balances, holds and settlements."
+
+    def handle(self, *args, **opts):
+        problems = ledger_problems()
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            raise CommandError(f"{len(problems)} ledger problem(s)")
+        self.stdout.write(self.style.SUCCESS("ledger OK"))

@@ -1,0 +1,78 @@
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from generations import services
+from generations.credits import InsufficientCredits
+from generations.forms import parse_size
+from generations.models import Generation
+from generations.providers import InvalidRequest
+from generations.storage import location
+
+
+class Command(BaseCommand):
+    help = "Create a generation exactly as the site does (credits included)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("prompt")
+        parser.add_argument("--provider", default=None)
+        parser.add_argument("--size", default="1024x1024", help="WxH, e.g. 1024x1536")
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--prompt-extend", action="store_true")
+        parser.add_argument("--user", default=None, help="Username (default: the first admin)")
+        parser.add_argument("--wait", action="store_true", help="Follow it to the end")
+        parser.add_argument("--timeout", type=float, default=600)
+
+    def handle(self, *args, **opts):
+        user = self._user(opts["user"])
+        try:
+            width, height = parse_size(opts["size"])
+            generation = services.generation_create(
+                user=user, prompt=opts["prompt"], width=width, height=height, seed=opts["seed"],
+                prompt_extend=opts["prompt_extend"], provider=opts["provider"])
+        except InvalidRequest as exc:
+            raise CommandError(f"{exc.field}: {exc.message}") from exc
+        except (InsufficientCredits, services.LimitExceeded) as exc:
+            raise CommandError(str(exc)) from exc
+        except Exception as exc:  # ValidationError from parse_size
+            if exc.__class__.__name__ == "ValidationError":
+                raise CommandError(" ".join(exc.messages)) from exc
+            raise
+        self.stdout.write(f"generation {generation.pk} queued on {generation.provider} "
+                          f"({generation.size}, {generation.credits_cost} credits)")
+        if opts["wait"]:
+            self._wait(generation, opts["timeout"])
+
+    def _user(self, username):
+        users = get_user_model().objects
+        user = (users.filter(username=username) if username
+                else users.filter(is_superuser=True).order_by("pk")).first()
+        if not user:
+            raise CommandError(f"No user {username!r}." if username
+                               else "No admin yet: run `make run` once or pass --user.")
+        return user
+
+    def _wait(self, generation, timeout):
+        start, last, hinted = time.monotonic(), None, False
+        while True:
+            generation.refresh_from_db()
+            if generation.status != last:
+                last = generation.status
+                self.stdout.write(f"  {time.monotonic() - start:6.1f}s  {last}")
+            if generation.is_finished:
+                break
+            elapsed = time.monotonic() - start
+            if last == Generation.Status.QUEUED and elapsed > 15 and not hinted:
+                hinted = True
+                self.stderr.write("  still queued: is a worker running? (`make run` starts one)")
+            if elapsed > timeout:
+                raise CommandError(f"Gave up waiting after {timeout:.0f}s; it is {last}.")
+            time.sleep(0.25)
+        if generation.status != Generation.Status.SUCCEEDED:
+            raise CommandError(f"{generation.status}: {generation.error_code}: "
+                               f"{generation.error_message}")
+        self.stdout.write(self.style.SUCCESS(f"stored: {location(generation.image.name)}"))
+        self.stdout.write(f"  {generation.image_width}x{generation.image_height}, "
+                          f"{generation.image_bytes} bytes, sha256 {generation.sha256}, "
+                          f"seed {generation.seed_used}")

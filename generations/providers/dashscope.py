@@ -1,0 +1,137 @@
+"""Alibaba Cloud Model Studio (DashScope), synchronous multimodal-generation API.
+
+Wire facts: ../shared/seeds/001 and seeds/README.md. `size` is `W*H`; the image
+URL in `output.choices[0].message.content` is valid for 24 hours; errors are
+`{request_id, code, message}` with an HTTP status.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from .base import (
+    Capabilities,
+    GenerationRequest,
+    GenerationResult,
+    Provider,
+    ProviderError,
+    http_error,
+    retry_after_seconds,
+)
+
+PATH = "/api/v1/services/aigc/multimodal-generation/generation"
+REGIONS = {
+    "beijing": "https://dashscope.aliyuncs.com",
+    "singapore": "https://dashscope-intl.aliyuncs.com",
+}
+
+# Plain-language messages for the documented codes; retryable codes from the table.
+MESSAGES = {
+    "InvalidParameter": "The provider rejected a parameter (size, seed or prompt).",
+    "DataInspectionFailed": "The prompt or the image failed the provider's content moderation.",
+    "IPInfringementSuspect": "The prompt was flagged as possibly infringing intellectual property.",
+    "Arrearage": "The provider account is in arrears; an admin must top it up.",
+    "InvalidApiKey": "The provider rejected the API key; an admin must fix it.",
+    "AccessDenied": "The provider account may not use this model.",
+    "AccessDenied.Unpurchased": "The provider account has not purchased this model.",
+    "RequestTimeOut": "The provider timed out.",
+    "BadRequest.TooLarge": "The request was too large for the provider.",
+    "Throttling": "The provider is rate limiting requests.",
+    "Throttling.RateQuota": "The provider's request rate quota was exceeded.",
+    "Throttling.BurstRate": "Too many requests at once for the provider.",
+    "Throttling.AllocationQuota": "The provider account's quota is used up.",
+    "InternalError": "The provider had an internal error.",
+    "InternalError.Algo": "The provider's model failed on this request.",
+}
+RETRYABLE = {"RequestTimeOut", "Throttling", "Throttling.RateQuota", "Throttling.BurstRate",
+             "InternalError", "InternalError.Algo"}
+
+PRESETS = (
+    (1024, 1024), (1280, 1280), (1536, 1536), (1024, 1536), (1104, 1472), (896, 1184),
+    (768, 1360), (960, 1704), (1152, 2048), (1328, 1760), (1536, 864), (1280, 720),
+    (1704, 960), (1760, 1328), (2048, 1152), (1360, 768), (1184, 896), (1472, 1104),
+)
+
+
+class DashScopeProvider(Provider):
+    name = "dashscope"
+    label = "Alibaba Cloud DashScope"
+    default_base_url = REGIONS["beijing"]
+    capabilities = Capabilities(
+        max_prompt_chars=800, url_lifetime=timedelta(hours=24), presets=PRESETS,
+    )
+
+    @property
+    def base_url(self) -> str:
+        if self.settings.base_url:
+            return self.settings.base_url.rstrip("/")
+        return REGIONS.get(self.settings.region.lower(), self.default_base_url)
+
+    def payload(self, req: GenerationRequest) -> dict:
+        parameters = {"size": f"{req.width}*{req.height}", "prompt_extend": req.prompt_extend}
+        if req.seed is not None:
+            parameters["seed"] = req.seed
+        return {
+            "model": self.settings.model_name or "z-image-turbo",
+            "input": {"messages": [{"role": "user", "content": [{"text": req.prompt}]}]},
+            "parameters": parameters,
+        }
+
+    def generate(self, req: GenerationRequest) -> GenerationResult:
+        try:
+            with self.client() as client:
+                response = client.post(self.base_url + PATH, json=self.payload(req))
+        except httpx.HTTPError as exc:
+            raise http_error(exc) from exc
+        body = _json(response)
+        if response.status_code != 200 or body.get("code"):
+            raise _error(response, body)
+        return _result(body, req)
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        if response.status_code >= 500 or response.status_code == 429:
+            return {}
+        raise ProviderError("BadResponse", f"The provider answered HTTP {response.status_code} "
+                            "with a body that is not JSON.")
+    return body
+
+
+def _error(response: httpx.Response, body: dict) -> ProviderError:
+    status = response.status_code
+    code = str(body.get("code") or f"HTTP{status}")
+    retryable = code in RETRYABLE or (code not in MESSAGES and (status == 429 or status >= 500))
+    detail = body.get("message") or ""
+    message = MESSAGES.get(code, f"The provider answered HTTP {status}.")
+    if detail:
+        message = f"{message} ({detail})"
+    return ProviderError(code, message, retryable=retryable,
+                         retry_after=retry_after_seconds(response),
+                         request_id=body.get("request_id", ""))
+
+
+def _result(body: dict, req: GenerationRequest) -> GenerationResult:
+    try:
+        message = body["output"]["choices"][0]["message"]
+        content = message["content"]
+        image = next(item["image"] for item in content if item.get("image"))
+    except (KeyError, IndexError, TypeError, StopIteration):
+        raise ProviderError("BadResponse", "The provider's answer has no image in it.") from None
+    text = next((item["text"] for item in content if item.get("text")), "")
+    usage = body.get("usage") or {}
+    return GenerationResult(
+        image_url=image,
+        url_expires_at=datetime.now(UTC) + DashScopeProvider.capabilities.url_lifetime,
+        width=usage.get("width"),
+        height=usage.get("height"),
+        seed=req.seed,
+        rewritten_prompt=text if req.prompt_extend else "",
+        reasoning=message.get("reasoning_content") or "",
+        request_id=body.get("request_id", ""),
+        cost={k: usage[k] for k in ("image_count", "input_tokens", "output_tokens") if k in usage},
+    )

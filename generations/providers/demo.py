@@ -1,0 +1,59 @@
+"""The demo provider: a local Pillow renderer, so the whole pipeline runs offline.
+
+Not Z-Image: it draws a deterministic abstract picture from the prompt and the
+seed (same prompt and seed, same bytes) and is labelled as a demo everywhere.
+"""
+
+import hashlib
+import io
+import random
+import textwrap
+
+from PIL import Image, ImageDraw
+
+from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError
+from .dashscope import PRESETS
+
+
+class DemoProvider(Provider):
+    name = "demo"
+    label = "Demo renderer (local, not Z-Image)"
+    needs_key = False
+    capabilities = Capabilities(max_prompt_chars=4000, presets=PRESETS)
+
+    def unavailable_reason(self) -> str:
+        return ""
+
+    def generate(self, req: GenerationRequest) -> GenerationResult:
+        seed = req.seed if req.seed is not None else random.randrange(2**31)
+        if "[demo-fail]" in req.prompt:  # lets people see how a failure looks
+            raise ProviderError("DemoFailure", "The demo renderer was asked to fail.")
+        data = render(req.prompt, req.width, req.height, seed)
+        return GenerationResult(image_bytes=data, width=req.width, height=req.height, seed=seed,
+                                request_id=f"demo-{hashlib.sha1(data).hexdigest()[:12]}")
+
+
+def render(prompt: str, width: int, height: int, seed: int) -> bytes:
+    digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
+    rng = random.Random(digest)
+    top, bottom = _colour(digest[:3]), _colour(digest[3:6])
+    image = Image.linear_gradient("L").resize((width, height))
+    image = Image.composite(Image.new("RGB", (width, height), top),
+                            Image.new("RGB", (width, height), bottom), image)
+    draw = ImageDraw.Draw(image, "RGBA")
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(min(width, height) // 12, min(width, height) // 3)
+        fill = (*_colour(bytes(rng.randrange(256) for _ in range(3))), 90)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
+    lines = textwrap.wrap(prompt, width=max(10, width // 14))[:6] + [f"demo · seed {seed}"]
+    draw.rectangle((0, height - 24 - 16 * len(lines), width, height), fill=(0, 0, 0, 120))
+    for i, line in enumerate(lines):
+        draw.text((16, height - 16 - 16 * (len(lines) - i)), line, fill=(255, 255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=False, compress_level=3)
+    return out.getvalue()
+
+
+def _colour(raw: bytes) -> tuple[int, int, int]:
+    return raw[0], raw[1], raw[2]

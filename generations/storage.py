@@ -1,0 +1,144 @@
+"""Download-and-store: copy a provider's image into the site's own storage.
+
+The body is streamed into a spooled temporary file (memory up to 1 MB, then
+disk) while its sha256 and length are counted, so a whole image is never held
+in memory; it is then verified with Pillow, stored under a name derived from
+the generation id (storing twice overwrites, never duplicates), and a WebP
+thumbnail is made beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, UnidentifiedImageError
+
+from .providers.base import GenerationResult
+
+Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompression bombs
+FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
+           "WEBP": ("webp", "image/webp")}
+CHUNK = 64 * 1024
+
+
+class StoreError(Exception):
+    """The image could not be copied. `retryable` means try again later
+    (network or storage trouble); otherwise the image itself is bad."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.code, self.message, self.retryable = code, message, retryable
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    name: str
+    thumbnail: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    content_type: str
+
+
+def fetch(url: str, sink, *, max_bytes: int) -> str:
+    """Stream `url` into `sink`; return the sha256. Raises StoreError."""
+    if not url.startswith(("http://", "https://")):
+        raise StoreError("BadImageURL", "The provider's image URL is not http(s).")
+    digest, total = hashlib.sha256(), 0
+    try:
+        with httpx.stream("GET", url, timeout=60, follow_redirects=False) as response:
+            if response.status_code != 200:
+                raise StoreError("ImageDownloadFailed",
+                                 f"Downloading the image failed with HTTP {response.status_code}.",
+                                 retryable=response.status_code >= 500 or response.status_code == 429)
+            if int(response.headers.get("Content-Length") or 0) > max_bytes:
+                raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
+            for chunk in response.iter_bytes(CHUNK):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
+                digest.update(chunk)
+                sink.write(chunk)
+    except httpx.HTTPError as exc:
+        raise StoreError("ImageDownloadFailed", f"Downloading the image failed "
+                         f"({type(exc).__name__}).", retryable=True) from exc
+    return digest.hexdigest()
+
+
+def inspect(fileobj) -> tuple[str, int, int]:
+    """(format, width, height) of an image file, or StoreError if it is not one."""
+    try:
+        fileobj.seek(0)
+        with Image.open(fileobj) as image:
+            image.verify()
+        fileobj.seek(0)
+        with Image.open(fileobj) as image:
+            image.load()
+            fmt, width, height = image.format, image.width, image.height
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise StoreError("NotAnImage", "The provider's answer is not a readable image.") from exc
+    if fmt not in FORMATS:
+        raise StoreError("NotAnImage", f"Unsupported image format {fmt}.")
+    return fmt, width, height
+
+
+def thumbnail(fileobj) -> bytes:
+    fileobj.seek(0)
+    with Image.open(fileobj) as image:
+        image.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE))
+        out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+        image.convert("RGB").save(out, "WEBP", quality=80, method=4)
+        out.seek(0)
+        return out.read()
+
+
+def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
+                tolerance: int = 0) -> StoredImage:
+    """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it."""
+    max_bytes = settings.IMAGE_MAX_BYTES
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
+        if result.image_bytes is not None:
+            if len(result.image_bytes) > max_bytes:
+                raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
+            tmp.write(result.image_bytes)
+            sha = hashlib.sha256(result.image_bytes).hexdigest()
+        else:
+            sha = fetch(result.image_url, tmp, max_bytes=max_bytes)
+        size = tmp.tell()
+        fmt, width, height = inspect(tmp)
+        if abs(width - expect[0]) > tolerance or abs(height - expect[1]) > tolerance:
+            raise StoreError("WrongImageSize", f"The provider sent a {width}x{height} image; "
+                             f"{expect[0]}x{expect[1]} was asked for.")
+        ext, content_type = FORMATS[fmt]
+        thumb = thumbnail(tmp)
+        tmp.seek(0)
+        name = _save(f"{base_name}.{ext}", File(tmp))
+        thumb_name = _save(f"{base_name}_thumb.webp", ContentFile(thumb))
+    return StoredImage(name, thumb_name, width, height, size, sha, content_type)
+
+
+def _save(name: str, content) -> str:
+    """Save under exactly `name`: a retried store replaces, never duplicates."""
+    try:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        saved = default_storage.save(name, content)
+    except Exception as exc:  # storage backends raise many kinds; all mean "try later"
+        raise StoreError("StorageUnavailable", f"Could not write to storage "
+                         f"({type(exc).__name__}).", retryable=True) from exc
+    return saved
+
+
+def location(name: str) -> str:
+    """Where a stored file lives, for people: a path on disk or an s3:// URL."""
+    if settings.STORAGE_BACKEND == "s3":
+        return f"s3://{default_storage.bucket_name}/{name}"
+    return default_storage.path(name)

@@ -1,0 +1,225 @@
+"""Settings read from the environment only, with embedded defaults.
+
+Fresh machine: SQLite, Huey on SQLite, files under MEDIA_ROOT. `DATABASE_URL`,
+`REDIS_URL` and `STORAGE_BACKEND=s3` switch to the production parts. Every
+variable read here is listed in `.env.example`.
+"""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+log = logging.getLogger("zimage_site")
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment; else a random key kept in VAR_DIR.
+
+    A persistent file (not a constant in the code) keeps sessions valid across
+    restarts on a developer machine without ever committing a secret.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "generations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zimage_site.urls"
+WSGI_APPLICATION = "zimage_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            # WAL + a busy timeout let the web process and the Huey consumer
+            # share one SQLite file without "database is locked" errors.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A file (not :memory:) so a real consumer process can share it in tests.
+            "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
+        }
+    }
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- task queue -------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+HUEY_NAME = os.environ.get("HUEY_NAME", "zimage")
+HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+_huey_common = {
+    "name": HUEY_NAME,
+    "immediate": HUEY_IMMEDIATE,
+    "utc": True,
+    "consumer": {
+        # Provider calls are I/O-bound: many greenlets per process keep many
+        # calls in flight without one OS thread each.
+        "workers": int(os.environ.get("HUEY_WORKERS", "8")),
+        "worker_type": os.environ.get("HUEY_WORKER_TYPE", "thread"),
+        "periodic": True,
+        "check_worker_health": True,
+    },
+}
+if REDIS_URL:
+    HUEY = {**_huey_common, "huey_class": "huey.RedisHuey", "url": REDIS_URL}
+else:
+    HUEY = {
+        **_huey_common,
+        "huey_class": "huey.SqliteHuey",
+        "filename": os.environ.get("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
+    }
+
+# --- storage ----------------------------------------------------------------
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = "/media/"  # never routed: local files go through permission-checked views
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local").lower()
+
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("STORAGE_BUCKET", "zimage"),
+            "endpoint_url": os.environ.get("STORAGE_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("STORAGE_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("STORAGE_SECRET_ACCESS_KEY") or None,
+            "region_name": os.environ.get("STORAGE_REGION") or None,
+            "addressing_style": os.environ.get("STORAGE_ADDRESSING_STYLE") or None,
+            "signature_version": os.environ.get("STORAGE_SIGNATURE_VERSION", "s3v4"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("STORAGE_URL_EXPIRY", "300")),
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("STATIC_MANIFEST", not DEBUG)
+            and (STATIC_ROOT / "staticfiles.json").exists()
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- product settings ---------------------------------------------------------
+IMAGE_MAX_BYTES = int(os.environ.get("IMAGE_MAX_BYTES", str(50 * 1024 * 1024)))
+IMAGE_FETCH_ALLOW_PRIVATE = env_bool("IMAGE_FETCH_ALLOW_PRIVATE", False)
+THUMBNAIL_SIZE = int(os.environ.get("THUMBNAIL_SIZE", "384"))
+PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "120"))
+PROVIDER_MAX_ATTEMPTS = int(os.environ.get("PROVIDER_MAX_ATTEMPTS", "5"))
+PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "2"))
+DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
+REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
+STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
+
+# --- auth, i18n, logging --------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+
+if IMAGE_FETCH_ALLOW_PRIVATE:
+    log.warning("IMAGE_FETCH_ALLOW_PRIVATE=1: provider image URLs may point at private addresses")
