@@ -1,0 +1,102 @@
+"""The generation workflow run in-process (the consumer tests run it for real)."""
+
+import hashlib
+
+import pytest
+from django.core.files.storage import default_storage
+
+from generations import credits, services
+from generations.models import CreditEntry, Generation
+from generations.providers import InvalidRequest
+from generations.providers.demo import render
+
+
+def create(user, **kw):
+    args = {"prompt": "a red fox in snow", "width": 1024, "height": 1024, "provider": "demo"}
+    return services.generation_create(user=user, **{**args, **kw})
+
+
+def test_it_prices_and_holds_at_create(owner):
+    gen = create(owner, prompt_extend=True)
+    assert gen.status == "queued" and gen.credits_cost == 3
+    assert credits.balance(user=owner) == credits.Balance(available=97, held=3)
+    assert gen.seed is None and 0 <= gen.seed_used < 2**31  # picked so it can be made again
+
+
+def test_it_runs_a_demo_generation_to_a_stored_image(owner):
+    gen = create(owner, seed=7)
+    services.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    assert gen.status == "succeeded", gen.error_message
+    expected = render("a red fox in snow", 1024, 1024, 7)
+    with default_storage.open(gen.image.name) as f:
+        assert f.read() == expected
+    assert gen.sha256 == hashlib.sha256(expected).hexdigest()
+    assert (gen.image_width, gen.image_height, gen.image_bytes) == (1024, 1024, len(expected))
+    assert gen.image.name == f"generations/{owner.pk}/{gen.created_at:%Y/%m}/{gen.pk}.png"
+    assert default_storage.exists(gen.thumbnail.name) and gen.thumbnail.name.endswith(".webp")
+    assert credits.balance(user=owner) == credits.Balance(available=98, held=0)
+    assert credits.ledger_problems() == []
+
+
+def test_it_fails_and_refunds_a_provider_error(owner):
+    gen = create(owner, prompt="please [demo-fail]")
+    services.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    assert (gen.status, gen.error_code) == ("failed", "DemoFailure")
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    kinds = sorted(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True))
+    assert kinds == ["hold", "release"]
+
+
+def test_running_twice_charges_and_stores_once(owner):
+    gen = create(owner)
+    services.generation_run(generation_id=gen.pk)
+    assert services.generation_run(generation_id=gen.pk) is None
+    assert CreditEntry.objects.filter(generation=gen).count() == 2
+    assert credits.ledger_problems() == []
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"prompt": "   "}, "prompt"),
+    ({"width": 4096, "height": 4096}, "size"),
+    ({"provider": "nope"}, "provider"),
+    ({"provider": "dashscope"}, "provider"),  # no key in the environment
+])
+def test_bad_input_is_refused_before_anything_is_written(owner, kwargs, field):
+    entries = CreditEntry.objects.count()
+    with pytest.raises(InvalidRequest) as info:
+        create(owner, **kwargs)
+    assert info.value.field == field
+    assert Generation.objects.count() == 0 and CreditEntry.objects.count() == entries
+
+
+def test_short_credits_write_nothing(owner):
+    credits.adjust(user=owner, amount=-99, actor=None, note="spend it")
+    with pytest.raises(credits.InsufficientCredits):
+        create(owner)
+    assert Generation.objects.count() == 0
+
+
+def test_the_concurrency_limit_is_enforced_at_create(owner):
+    credits.account_for(owner).__class__.objects.filter(user=owner).update(max_concurrent=1)
+    create(owner)
+    with pytest.raises(services.LimitExceeded, match="1 generations in progress"):
+        create(owner)
+
+
+def test_cancel_releases_a_queued_generation_at_once(owner):
+    gen = create(owner)
+    assert services.generation_cancel(generation=gen)
+    gen.refresh_from_db()
+    assert gen.status == "canceled"
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    services.generation_run(generation_id=gen.pk)  # a task already queued does nothing
+    gen.refresh_from_db()
+    assert gen.status == "canceled" and not gen.image
+
+
+def test_the_demo_is_the_default_without_keys_and_dashscope_with_one(owner, monkeypatch):
+    assert create(owner, provider=None).provider == "demo"
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-x")
+    assert create(owner, provider=None).provider == "dashscope"
