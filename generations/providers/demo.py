@@ -6,10 +6,11 @@ seed (same prompt and seed, same bytes) and is labelled as a demo everywhere.
 
 import hashlib
 import io
+import os
 import random
 import textwrap
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError
 from .dashscope import PRESETS
@@ -46,13 +47,32 @@ def render(prompt: str, width: int, height: int, seed: int) -> bytes:
         r = rng.randrange(min(width, height) // 12, min(width, height) // 3)
         fill = (*_colour(bytes(rng.randrange(256) for _ in range(3))), 90)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
-    lines = textwrap.wrap(prompt, width=max(10, width // 14))[:6] + [f"demo · seed {seed}"]
-    draw.rectangle((0, height - 24 - 16 * len(lines), width, height), fill=(0, 0, 0, 120))
+    size = max(14, min(width, height) // 32)
+    font = _font(size)
+    lines = textwrap.wrap(prompt, width=max(10, int(width / (size * 0.6))))[:5]
+    lines.append(f"DEMO renderer, not Z-Image · seed {seed}")
+    top_y = height - (len(lines) + 1) * (size + 6)
+    draw.rectangle((0, top_y, width, height), fill=(0, 0, 0, 130))
     for i, line in enumerate(lines):
-        draw.text((16, height - 16 - 16 * (len(lines) - i)), line, fill=(255, 255, 255, 255))
+        draw.text((size, top_y + size // 2 + i * (size + 6)), line, font=font,
+                  fill=(255, 255, 255, 255))
     out = io.BytesIO()
     image.save(out, "PNG", optimize=False, compress_level=3)
     return out.getvalue()
+
+
+# A CJK-capable system font when one is installed, so Chinese prompts render;
+# otherwise Pillow's built-in font (Latin only).
+CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+             "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+
+
+def _font(size: int):
+    for path in CJK_FONTS:
+        if os.path.exists(path):
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
 
 
 def _colour(raw: bytes) -> tuple[int, int, int]:

@@ -1,0 +1,26 @@
+# One image for both roles: web (default command) and worker (`python manage.py run_huey`).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VAR_DIR=/app/var \
+    MEDIA_ROOT=/app/media
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 zimage
+
+COPY pyproject.toml README.md ./
+COPY zimage_site ./zimage_site
+COPY generations ./generations
+RUN pip install --no-cache-dir .
+
+COPY . .
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0 \
+    && mkdir -p /app/var /app/media \
+    && chown -R zimage:zimage /app/var /app/media
+
+USER 10001
+EXPOSE 8000
+CMD ["gunicorn", "zimage_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from generations import credits
+from generations.models import CreditEntry, Generation
+from tests.helpers import ROOT, database_url
+
+
+def manage(*args, env=None):
+    full_env = {**os.environ, "DATABASE_URL": database_url(), **(env or {})}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_generate_wait_prints_the_stored_file(admin_user, consumer):
+    consumer()
+    done = manage("generate", "a red fox in snow", "--wait", "--seed", "5")
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    path = done.stdout.split("stored: ")[1].split()[0]
+    gen = Generation.objects.get()
+    assert gen.owner == admin_user and gen.status == "succeeded" and gen.seed_used == 5
+    if not path.startswith("s3://"):
+        assert os.path.getsize(path) == gen.image_bytes
+    assert manage("check_ledger").returncode == 0
+
+
+@pytest.mark.slow
+def test_generate_wait_exits_non_zero_with_the_error(owner, consumer):
+    consumer()
+    done = manage("generate", "boom [demo-fail]", "--wait", "--user", "alice")
+    assert done.returncode == 1
+    assert "failed: DemoFailure: The demo renderer was asked to fail." in done.stderr
+    assert credits.balance(user=owner).available == 100
+
+
+def test_generate_refuses_bad_input_and_writes_nothing(owner):
+    with pytest.raises(CommandError, match="Size must look like 1024x1024"):
+        call_command("generate", "fox", "--size", "big", "--user", "alice")
+    with pytest.raises(CommandError, match="size: 4096 x 4096 = 16.78 MP is above"):
+        call_command("generate", "fox", "--size", "4096x4096", "--user", "alice")
+    with pytest.raises(CommandError, match="No user 'nobody'"):
+        call_command("generate", "fox", "--user", "nobody")
+    assert not Generation.objects.exists()
+    assert CreditEntry.objects.filter(kind="hold").count() == 0
+
+
+def test_bootstrap_admin_prints_a_one_time_password_once(db, capsys, monkeypatch):
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+    call_command("bootstrap_admin")
+    out = capsys.readouterr().out
+    password = out.split("one-time password: ")[1].split()[0]
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password(password)
+    assert credits.balance(user=admin).available == 100
+    call_command("bootstrap_admin")
+    assert "exists" in capsys.readouterr().out
+    assert credits.balance(user=admin).available == 100  # not granted twice
+
+
+def test_bootstrap_admin_takes_the_password_from_the_environment(db, capsys, monkeypatch):
+    monkeypatch.setenv("ADMIN_USERNAME", "boss")
+    monkeypatch.setenv("ADMIN_PASSWORD", "s3cret-pass")
+    call_command("bootstrap_admin")
+    assert "s3cret-pass" not in capsys.readouterr().out
+    assert get_user_model().objects.get(username="boss").check_password("s3cret-pass")

@@ -1,0 +1,75 @@
+import httpx
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from generations import credits, services
+from generations.models import Generation
+
+
+@pytest.fixture
+def done(owner):
+    gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
+                                     provider="demo", seed=1)
+    services.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    return gen
+
+
+def test_it_requires_sign_in(client, done):
+    for url in (reverse("home"), reverse("generation_detail", args=[done.pk]),
+                reverse("generation_image", args=[done.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_owner_sees_and_downloads_the_image(client, owner, done):
+    client.force_login(owner)
+    page = client.get(reverse("home")).content.decode()
+    assert "a fox" in page and "98 credits available" in page and "(demo)" in page
+    assert fetch(client, reverse("generation_image", args=[done.pk]))[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fetch(client, reverse("generation_thumbnail", args=[done.pk]))[8:12] == b"WEBP"
+
+
+def fetch(client, url) -> bytes:
+    """Local storage streams the file; S3 redirects to a presigned link."""
+    response = client.get(url)
+    if settings.STORAGE_BACKEND == "s3":
+        assert response.status_code == 302 and "X-Amz-Signature" in response["Location"]
+        return httpx.get(response["Location"]).content
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_another_user_gets_404_everywhere(client, other, done):
+    client.force_login(other)
+    for name in ("generation_detail", "generation_image", "generation_thumbnail",
+                 "generation_status"):
+        assert client.get(reverse(name, args=[done.pk])).status_code == 404
+    assert client.post(reverse("generation_cancel", args=[done.pk])).status_code == 404
+    assert "a fox" not in client.get(reverse("home")).content.decode()
+
+
+def test_the_generate_form_queues_and_holds(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("home"), {"prompt": "小狐狸在雪中", "provider": "demo",
+                                             "size": "1024x1024", "seed": ""})
+    assert response.status_code == 302
+    gen = Generation.objects.get()
+    assert gen.prompt == "小狐狸在雪中" and gen.status == "queued"
+    assert credits.balance(user=owner).held == 2
+
+
+def test_the_generate_form_explains_a_bad_size(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("home"), {"prompt": "fox", "provider": "demo",
+                                             "size": "4096x4096"})
+    assert "16.78 MP is above this provider" in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+def test_secrets_never_reach_the_page(client, admin_user, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-very-secret-value")
+    client.force_login(admin_user)
+    for url in (reverse("home"), "/admin/generations/providerconfig/"):
+        assert "sk-very-secret-value" not in client.get(url).content.decode()
