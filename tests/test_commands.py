@@ -71,3 +71,41 @@ def test_bootstrap_admin_takes_the_password_from_the_environment(db, capsys, mon
     call_command("bootstrap_admin")
     assert "s3cret-pass" not in capsys.readouterr().out
     assert get_user_model().objects.get(username="boss").check_password("s3cret-pass")
+
+
+@pytest.mark.slow
+def test_run_site_serves_and_stops_both_processes_on_ctrl_c(transactional_db):
+    import signal
+    import socket
+
+    import httpx
+
+    from tests.helpers import wait_for
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    proc = subprocess.Popen([sys.executable, "manage.py", "run_site", "--addr", f"127.0.0.1:{port}"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+    def answers():
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 302
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(answers, timeout=30, what="the web server")
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        pids = [int(p) for p in children.stdout.split()]
+        assert len(pids) == 2  # web and worker
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        assert proc.wait(timeout=20) == 0
+        for pid in pids:
+            wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), timeout=10,
+                     what=f"child {pid} to exit")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -20,7 +20,9 @@ class Command(BaseCommand):
         ]
         self.stdout.write(self.style.SUCCESS(
             f"Z-Image Studio on http://{opts['addr']}/  (web + worker; Ctrl-C stops both)"))
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        # Installed explicitly: a shell may start us with SIGINT ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupt)
         try:
             while all(p.poll() is None for p in procs):
                 time.sleep(0.5)
@@ -28,11 +30,16 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for p in procs:
+            # Huey stops gracefully on SIGINT; runserver may ignore SIGINT, not SIGTERM.
+            for p, sig in zip(procs, (signal.SIGINT, signal.SIGTERM), strict=True):
                 if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
+                    p.send_signal(sig)
             for p in procs:
                 try:
                     p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
