@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import credits, pricing
+from .fetch import url_expiry
 from .models import CreditAccount, Generation, Prompt
 from .providers import GenerationRequest, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
@@ -136,7 +137,11 @@ def _record_result(generation: Generation, result) -> None:
     generation.reasoning = result.reasoning
     generation.seed_used = result.seed if result.seed is not None else generation.seed_used
     generation.source_url = result.image_url
-    generation.source_expires_at = result.url_expires_at
+    if result.image_url:  # the URL's own signature is more exact than the documented lifetime
+        lifetime = get_provider(generation.provider).capabilities.url_lifetime
+        generation.source_expires_at = (url_expiry(result.image_url, fallback=None)
+                                        or result.url_expires_at
+                                        or url_expiry(result.image_url, fallback=lifetime))
     generation.provider_cost = result.cost
     generation.status = Status.STORING
     generation.error_code = generation.error_message = ""
@@ -153,13 +158,19 @@ def storage_base_name(generation: Generation) -> str:
 
 def generation_store(*, generation: Generation, result) -> None:
     """Copy the image into storage, then succeed and capture; or fail and release."""
-    capabilities = get_provider(generation.provider).capabilities
+    provider = get_provider(generation.provider)
     try:
         stored = store_image(base_name=storage_base_name(generation), result=result,
                              expect=(generation.width, generation.height),
-                             tolerance=capabilities.size_tolerance)
+                             tolerance=provider.capabilities.size_tolerance,
+                             internal=provider.settings.internal)
     except StoreError as exc:
         generation_fail(generation=generation, code=exc.code, message=exc.message)
+        return
+    except Exception:  # a bug must not leave the row storing with credits held
+        log.exception("storing crashed for generation %s", generation.pk)
+        generation_fail(generation=generation, code="InternalError",
+                        message="The image could not be stored; your credits were returned.")
         return
     with transaction.atomic():
         updated = Generation.objects.filter(pk=generation.pk, status=Status.STORING).update(

@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
+from .fetch import BlockedURL, open_stream
 from .providers.base import GenerationResult
 
 Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompression bombs
@@ -48,29 +49,39 @@ class StoredImage:
     content_type: str
 
 
-def fetch(url: str, sink, *, max_bytes: int) -> str:
+def fetch(url: str, sink, *, max_bytes: int, allow_private: bool = False) -> str:
     """Stream `url` into `sink`; return the sha256. Raises StoreError."""
-    if not url.startswith(("http://", "https://")):
-        raise StoreError("BadImageURL", "The provider's image URL is not http(s).")
-    digest, total = hashlib.sha256(), 0
+    digest = hashlib.sha256()
     try:
-        with httpx.stream("GET", url, timeout=60, follow_redirects=False) as response:
-            if response.status_code != 200:
-                raise StoreError("ImageDownloadFailed",
-                                 f"Downloading the image failed with HTTP {response.status_code}.",
-                                 retryable=response.status_code >= 500 or response.status_code == 429)
-            if int(response.headers.get("Content-Length") or 0) > max_bytes:
-                raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
-            for chunk in response.iter_bytes(CHUNK):
-                total += len(chunk)
-                if total > max_bytes:
-                    raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
-                digest.update(chunk)
-                sink.write(chunk)
+        with httpx.Client(timeout=60) as client:
+            response = open_stream(client, url, allow_private=allow_private)
+            try:
+                _copy(response, sink, digest, max_bytes)
+            finally:
+                response.close()
+    except BlockedURL as exc:
+        raise StoreError("ImageURLBlocked", str(exc)) from exc
     except httpx.HTTPError as exc:
         raise StoreError("ImageDownloadFailed", f"Downloading the image failed "
                          f"({type(exc).__name__}).", retryable=True) from exc
     return digest.hexdigest()
+
+
+def _copy(response: httpx.Response, sink, digest, max_bytes: int) -> None:
+    if response.status_code != 200:
+        raise StoreError("ImageDownloadFailed",
+                         f"Downloading the image failed with HTTP {response.status_code}.",
+                         retryable=response.status_code >= 500 or response.status_code == 429)
+    too_large = StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
+    if int(response.headers.get("Content-Length") or 0) > max_bytes:
+        raise too_large
+    total = 0
+    for chunk in response.iter_bytes(CHUNK):
+        total += len(chunk)
+        if total > max_bytes:
+            raise too_large
+        digest.update(chunk)
+        sink.write(chunk)
 
 
 def inspect(fileobj) -> tuple[str, int, int]:
@@ -101,7 +112,7 @@ def thumbnail(fileobj) -> bytes:
 
 
 def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
-                tolerance: int = 0) -> StoredImage:
+                tolerance: int = 0, internal: bool = False) -> StoredImage:
     """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it."""
     max_bytes = settings.IMAGE_MAX_BYTES
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
@@ -111,7 +122,8 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
             tmp.write(result.image_bytes)
             sha = hashlib.sha256(result.image_bytes).hexdigest()
         else:
-            sha = fetch(result.image_url, tmp, max_bytes=max_bytes)
+            allow_private = internal or settings.IMAGE_FETCH_ALLOW_PRIVATE
+            sha = fetch(result.image_url, tmp, max_bytes=max_bytes, allow_private=allow_private)
         size = tmp.tell()
         fmt, width, height = inspect(tmp)
         if abs(width - expect[0]) > tolerance or abs(height - expect[1]) > tolerance:

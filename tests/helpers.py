@@ -67,6 +67,7 @@ class Consumer:
             self.proc.wait()
 
     def stop(self) -> None:
+        print(f"--- consumer {self.proc.pid} log ---\n{self.output()}")  # shown only on failure
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGINT)
             try:

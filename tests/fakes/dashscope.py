@@ -53,7 +53,8 @@ class DashScopeHandler(FakeHandler):
         width, height = (int(v) for v in params.get("size", "1024*1536").split("*"))
         key = image_key(prompt, params.get("size"), params.get("seed"))
         name = f"{uuid.uuid4().hex}.png"
-        url = self.server.add_image(name, png_bytes(width, height, key)) + "?Expires=1700000000"
+        expires = int(time.time()) + 24 * 3600  # signed like OSS: valid for 24 hours
+        url = self.server.add_image(name, png_bytes(width, height, key)) + f"?Expires={expires}"
         content = [{"text": "rewritten: " + prompt if params.get("prompt_extend") else prompt}]
         if "noimage" not in mark:
             content.insert(0, {"image": url})
