@@ -83,6 +83,8 @@ class Generation(models.Model):
     provider = models.CharField(max_length=40)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    store_attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -131,6 +133,19 @@ class Generation(models.Model):
     @property
     def megapixels(self) -> float:
         return self.width * self.height / 1_000_000
+
+
+class PendingImage(models.Model):
+    """Image bytes a provider returned (b64) kept until the copy into storage
+    succeeds, so a storage outage or a killed worker loses nothing."""
+
+    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="pending_image")
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"pending image for {self.generation_id}"
 
 
 class CreditAccount(models.Model):

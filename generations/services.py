@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from . import credits, pricing
 from .fetch import url_expiry
-from .models import CreditAccount, Generation, Prompt
-from .providers import GenerationRequest, InvalidRequest, ProviderError
+from .models import CreditAccount, Generation, PendingImage, Prompt
+from .providers import GenerationRequest, GenerationResult, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
 from .storage import StoreError, store_image
 
@@ -66,7 +66,7 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
             credits_cost=cost, saved_prompt=saved_prompt,
         )
         credits.hold(generation=generation, amount=cost)
-        transaction.on_commit(lambda: _enqueue(generation.pk))
+        transaction.on_commit(lambda: generation_enqueue(generation.pk))
     return generation
 
 
@@ -77,7 +77,14 @@ def _check_concurrency(user, account: CreditAccount) -> None:
                             "account allows at once. Wait for one to finish.")
 
 
-def _enqueue(generation_id, delay: float = 0) -> None:
+def generation_schedule_store(generation_id, delay: float | None) -> None:
+    if delay is not None:
+        from .tasks import store_generation
+
+        store_generation.schedule((str(generation_id),), delay=delay)
+
+
+def generation_enqueue(generation_id, delay: float = 0) -> None:
     from .tasks import run_generation
 
     if delay:
@@ -89,8 +96,9 @@ def _enqueue(generation_id, delay: float = 0) -> None:
 def generation_run(*, generation_id) -> float | None:
     """Run one queued generation to its end. Returns a delay in seconds when
     the provider asked to be tried again later (the caller re-schedules)."""
+    now = timezone.now()
     claimed = Generation.objects.filter(pk=generation_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
+        status=Status.RUNNING, started_at=now, updated_at=now, attempts=F("attempts") + 1)
     if not claimed:  # canceled, or another worker has it: running twice is harmless
         return None
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
@@ -106,8 +114,8 @@ def generation_run(*, generation_id) -> float | None:
         generation_fail(generation=generation, code="InternalError",
                         message="Something went wrong on our side; your credits were returned.")
         return None
-    _record_result(generation, result)
-    generation_store(generation=generation, result=result)
+    if _record_result(generation, result):
+        generation_schedule_store(generation.pk, generation_store(generation_id=generation.pk))
     return None
 
 
@@ -115,7 +123,8 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
     if exc.retryable and generation.attempts < settings.PROVIDER_MAX_ATTEMPTS:
         delay = backoff(generation.attempts, retry_after=exc.retry_after)
         Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-            status=Status.QUEUED, error_code=exc.code, error_message=exc.message)
+            status=Status.QUEUED, error_code=exc.code, error_message=exc.message,
+            updated_at=timezone.now())
         log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
                  generation.attempts, delay)
         return delay
@@ -124,31 +133,46 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
     return None
 
 
-def backoff(attempt: int, *, retry_after: float | None = None) -> float:
-    """Exponential with full jitter, at least what the provider asked for."""
-    base = settings.PROVIDER_RETRY_BASE * 2 ** (attempt - 1)
-    delay = random.uniform(base / 2, base)
+def backoff(attempt: int, *, retry_after: float | None = None, base: float | None = None) -> float:
+    """Exponential with jitter, at least what the provider asked for."""
+    ceiling = (base or settings.PROVIDER_RETRY_BASE) * 2 ** (attempt - 1)
+    delay = random.uniform(ceiling / 2, ceiling)
     return max(delay, retry_after or 0)
 
 
-def _record_result(generation: Generation, result) -> None:
+def _record_result(generation: Generation, result) -> bool:
+    """Keep what the provider said and move to `storing`; b64 bytes are stashed
+    so the copy can be retried. False when the owner canceled meanwhile: the
+    result is discarded and the credits released."""
+    with transaction.atomic():
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.status != Status.RUNNING:
+            return False
+        if locked.cancel_requested:
+            generation_cancel_locked(locked)
+            return False
+        _copy_result_fields(generation, result)
+        generation.status = Status.STORING
+        generation.save()
+        if result.image_bytes is not None:
+            PendingImage.objects.update_or_create(generation=generation,
+                                                  defaults={"data": result.image_bytes})
+    return True
+
+
+def _copy_result_fields(generation: Generation, result) -> None:
     generation.request_id = result.request_id or generation.request_id
     generation.rewritten_prompt = result.rewritten_prompt
     generation.reasoning = result.reasoning
     generation.seed_used = result.seed if result.seed is not None else generation.seed_used
     generation.source_url = result.image_url
+    generation.provider_cost = result.cost
+    generation.error_code = generation.error_message = ""
     if result.image_url:  # the URL's own signature is more exact than the documented lifetime
         lifetime = get_provider(generation.provider).capabilities.url_lifetime
         generation.source_expires_at = (url_expiry(result.image_url, fallback=None)
                                         or result.url_expires_at
                                         or url_expiry(result.image_url, fallback=lifetime))
-    generation.provider_cost = result.cost
-    generation.status = Status.STORING
-    generation.error_code = generation.error_message = ""
-    generation.save(update_fields=[
-        "request_id", "rewritten_prompt", "reasoning", "seed_used", "source_url",
-        "source_expires_at", "provider_cost", "status", "error_code", "error_message",
-        "updated_at"])
 
 
 def storage_base_name(generation: Generation) -> str:
@@ -156,29 +180,70 @@ def storage_base_name(generation: Generation) -> str:
     return f"generations/{generation.owner_id}/{created:%Y}/{created:%m}/{generation.pk}"
 
 
-def generation_store(*, generation: Generation, result) -> None:
-    """Copy the image into storage, then succeed and capture; or fail and release."""
+def generation_store(*, generation_id) -> float | None:
+    """Copy a `storing` generation's image into storage, then succeed and
+    capture. Returns a delay when the copy should be tried again (storage or
+    network trouble, before the source expires); fails and refunds otherwise."""
+    generation = Generation.objects.filter(pk=generation_id, status=Status.STORING).first()
+    if generation is None:  # finished meanwhile (a retry racing the rescue task)
+        return None
     provider = get_provider(generation.provider)
     try:
-        stored = store_image(base_name=storage_base_name(generation), result=result,
+        stored = store_image(base_name=storage_base_name(generation), result=_stored_result(generation),
                              expect=(generation.width, generation.height),
                              tolerance=provider.capabilities.size_tolerance,
                              internal=provider.settings.internal)
     except StoreError as exc:
-        generation_fail(generation=generation, code=exc.code, message=exc.message)
-        return
+        return _store_failed(generation, exc)
     except Exception:  # a bug must not leave the row storing with credits held
         log.exception("storing crashed for generation %s", generation.pk)
         generation_fail(generation=generation, code="InternalError",
                         message="The image could not be stored; your credits were returned.")
-        return
+        return None
     with transaction.atomic():
         updated = Generation.objects.filter(pk=generation.pk, status=Status.STORING).update(
-            status=Status.SUCCEEDED, finished_at=timezone.now(), image=stored.name,
-            thumbnail=stored.thumbnail, image_width=stored.width, image_height=stored.height,
-            image_bytes=stored.size, sha256=stored.sha256, content_type=stored.content_type)
+            status=Status.SUCCEEDED, finished_at=timezone.now(), updated_at=timezone.now(),
+            image=stored.name, thumbnail=stored.thumbnail, image_width=stored.width,
+            image_height=stored.height, image_bytes=stored.size, sha256=stored.sha256,
+            content_type=stored.content_type)
         if updated:
             credits.capture(generation=generation)
+            PendingImage.objects.filter(generation=generation).delete()
+    return None
+
+
+def _stored_result(generation: Generation) -> GenerationResult:
+    pending = PendingImage.objects.filter(generation=generation).first()
+    if pending is not None:
+        return GenerationResult(image_bytes=bytes(pending.data))
+    return GenerationResult(image_url=generation.source_url)
+
+
+def store_deadline(generation: Generation):
+    """Until when a copy may still succeed: the source URL's expiry, or a
+    window for stashed bytes (which never expire, but must not linger)."""
+    if generation.source_url and generation.source_expires_at:
+        return generation.source_expires_at
+    return generation.created_at + timedelta(seconds=settings.STORE_RETRY_WINDOW)
+
+
+def _store_failed(generation: Generation, exc: StoreError) -> float | None:
+    attempts = generation.store_attempts + 1
+    Generation.objects.filter(pk=generation.pk).update(
+        store_attempts=attempts, updated_at=timezone.now(), error_code=exc.code,
+        error_message=exc.message)
+    if not exc.retryable:
+        generation_fail(generation=generation, code=exc.code, message=exc.message)
+        return None
+    delay = min(backoff(attempts, base=settings.STORE_RETRY_BASE), settings.STORE_RETRY_MAX_DELAY)
+    if timezone.now() + timedelta(seconds=delay) >= store_deadline(generation):
+        generation_fail(generation=generation, code="ImageExpired", message=(
+            "The provider's image link expired before the image could be copied "
+            f"(last problem: {exc.message}); your credits were returned."))
+        return None
+    log.info("generation %s: copy failed (%s), retry %d in %.1fs", generation.pk, exc.code,
+             attempts, delay)
+    return delay
 
 
 def generation_fail(*, generation: Generation, code: str, message: str,
@@ -187,6 +252,7 @@ def generation_fail(*, generation: Generation, code: str, message: str,
     with transaction.atomic():
         updated = Generation.objects.filter(pk=generation.pk, status__in=Generation.IN_FLIGHT)
         updated = updated.update(status=Status.FAILED, finished_at=timezone.now(),
+                                 updated_at=timezone.now(),
                                  error_code=code[:80], error_message=message,
                                  request_id=request_id or generation.request_id)
         if updated:
@@ -194,17 +260,23 @@ def generation_fail(*, generation: Generation, code: str, message: str,
     log.info("generation %s failed: %s", generation.pk, code)
 
 
-def generation_cancel(*, generation: Generation) -> bool:
-    """Cancel a queued generation and release its credits at once."""
+def generation_cancel(*, generation: Generation) -> str:
+    """Cancel a generation: a queued one at once (credits released); a running
+    one is marked, and its result discarded and refunded if the provider has not
+    produced an image yet. Returns "canceled", "cancel_requested" or "" (too late)."""
     with transaction.atomic():
-        updated = Generation.objects.filter(pk=generation.pk, status=Status.QUEUED).update(
-            status=Status.CANCELED, finished_at=timezone.now())
-        if updated:
-            credits.release(generation=generation)
-    return bool(updated)
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.status == Status.QUEUED:
+            generation_cancel_locked(locked)
+            return "canceled"
+        if locked.status == Status.RUNNING:
+            Generation.objects.filter(pk=locked.pk).update(cancel_requested=True)
+            return "cancel_requested"
+    return ""
 
 
-def stale_running(*, older_than: timedelta):
-    cutoff = timezone.now() - older_than
-    return Generation.objects.filter(status__in=[Status.RUNNING, Status.STORING],
-                                     updated_at__lt=cutoff)
+def generation_cancel_locked(generation: Generation) -> None:
+    """Inside a transaction, with the row locked."""
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Status.CANCELED, finished_at=timezone.now(), updated_at=timezone.now())
+    credits.release(generation=generation)

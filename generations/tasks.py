@@ -1,13 +1,12 @@
 """Huey tasks: thin. Load by id, call a service."""
 
 import logging
-from datetime import timedelta
+import threading
 
-from django.conf import settings
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import services
+from . import recovery, services
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +18,26 @@ def run_generation(generation_id: str) -> None:
         run_generation.schedule((generation_id,), delay=delay)
 
 
+@db_task()
+def store_generation(generation_id: str) -> None:
+    delay = services.generation_store(generation_id=generation_id)
+    if delay is not None:
+        store_generation.schedule((generation_id,), delay=delay)
+
+
 @db_periodic_task(crontab(minute="*"))
-def reap_stuck_generations() -> None:
-    """A worker killed mid-call leaves a row running: end it and refund it."""
-    older_than = timedelta(seconds=settings.REAPER_TIMEOUT)
-    for generation in services.stale_running(older_than=older_than):
-        log.warning("reaping generation %s stuck in %s", generation.pk, generation.status)
-        services.generation_fail(
-            generation=generation, code="WorkerLost",
-            message="The worker handling this image stopped; your credits were returned.")
+def recover_generations() -> None:
+    counts = recovery.generations_recover()
+    if any(counts.values()):
+        log.warning("recovery: %s", counts)
+
+
+_started = threading.Lock()
+
+
+@HUEY.on_startup()
+def recover_at_start() -> None:
+    """A consumer restarted after a crash recovers at once, not at the next minute.
+    Runs once per process (the hook fires for every worker)."""
+    if _started.acquire(blocking=False):
+        recover_generations.call_local()

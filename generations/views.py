@@ -76,8 +76,12 @@ def thumbnail(request, pk):
 @login_required
 @require_POST
 def cancel(request, pk):
-    if services.generation_cancel(generation=_own(request, pk)):
+    outcome = services.generation_cancel(generation=_own(request, pk))
+    if outcome == "canceled":
         messages.info(request, "Canceled; the credits were returned.")
+    elif outcome == "cancel_requested":
+        messages.info(request, "Cancel requested: if the provider has not made the image yet, "
+                               "it is discarded and the credits returned.")
     else:
-        messages.warning(request, "Too late to cancel: it has already started.")
+        messages.warning(request, "Too late to cancel: the image is already made.")
     return redirect("home")

@@ -193,6 +193,10 @@ PROVIDER_MAX_ATTEMPTS = int(os.environ.get("PROVIDER_MAX_ATTEMPTS", "5"))
 PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "2"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
+STORE_RETRY_BASE = float(os.environ.get("STORE_RETRY_BASE", "2"))
+STORE_RETRY_MAX_DELAY = float(os.environ.get("STORE_RETRY_MAX_DELAY", "300"))
+STORE_RETRY_WINDOW = int(os.environ.get("STORE_RETRY_WINDOW", str(24 * 3600)))
+STORE_RESCUE_AFTER = int(os.environ.get("STORE_RESCUE_AFTER", "120"))
 STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
 
 # --- auth, i18n, logging --------------------------------------------------------

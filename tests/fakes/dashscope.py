@@ -2,8 +2,10 @@
 
 Prompt markers choose the behaviour:
   [error:CODE]   answer CODE with its documented HTTP status
-  [times:N]      ...only for the first N calls with this prompt, then succeed
+  [times:N]      error/slow only for the first N calls with this prompt
   [slow:S]       sleep S seconds before answering
+  [image:KIND]   the image URL answers 404, html, huge (60 MB) or wrongsize
+  [imageslow:S]  the image URL takes S seconds to answer
   [garbage]      answer 200 with an HTML page
   [noimage]      answer 200 with no image in the content
 """
@@ -38,9 +40,10 @@ class DashScopeHandler(FakeHandler):
         prompt = body["input"]["messages"][0]["content"][0]["text"]
         params = body.get("parameters", {})
         mark = markers(prompt)
-        time.sleep(float(mark.get("slow") or 0))
-        times = int(mark.get("times") or 10**9)
-        if "error" in mark and self.server.count(prompt) <= times:
+        limited = self.server.count(prompt) <= int(mark.get("times") or 10**9)
+        if limited:
+            time.sleep(float(mark.get("slow") or 0))
+        if "error" in mark and limited:
             code = mark["error"]
             return self.send(STATUS.get(code, 500), {
                 "request_id": f"r-{uuid.uuid4().hex[:8]}", "code": code,
@@ -52,9 +55,8 @@ class DashScopeHandler(FakeHandler):
     def success(self, prompt, params, mark):
         width, height = (int(v) for v in params.get("size", "1024*1536").split("*"))
         key = image_key(prompt, params.get("size"), params.get("seed"))
-        name = f"{uuid.uuid4().hex}.png"
         expires = int(time.time()) + 24 * 3600  # signed like OSS: valid for 24 hours
-        url = self.server.add_image(name, png_bytes(width, height, key)) + f"?Expires={expires}"
+        url = self.image_url(mark, width, height, key) + f"?Expires={expires}"
         content = [{"text": "rewritten: " + prompt if params.get("prompt_extend") else prompt}]
         if "noimage" not in mark:
             content.insert(0, {"image": url})
@@ -67,6 +69,21 @@ class DashScopeHandler(FakeHandler):
                       "input_tokens": 0, "output_tokens": 0},
             "request_id": f"r-{uuid.uuid4().hex[:8]}",
         })
+
+
+    def image_url(self, mark, width, height, key) -> str:
+        name, kind = f"{uuid.uuid4().hex}.png", mark.get("image")
+        if kind == "404":
+            return f"{self.server.url}/images/{name}"
+        data, content_type = png_bytes(width, height, key), "image/png"
+        if kind == "html":
+            data, content_type = b"<html><body>Access denied</body></html>", "text/html"
+        elif kind == "huge":
+            data = data + b"\0" * (60 * 1024 * 1024)
+        elif kind == "wrongsize":
+            data = png_bytes(width // 2, height // 2, key)
+        delay = float(mark.get("imageslow") or 0)
+        return self.server.add_image(name, data, content_type=content_type, delay=delay)
 
 
 def serve() -> FakeServer:

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,10 +64,11 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.send(404, {"message": "no such route"})
 
     def serve_image(self, path, query):
-        data = self.server.images.get(path)
+        data, content_type, delay = self.server.images.get(path, (None, "", 0))
         if data is None:
             return self.send(404, b"gone", content_type="text/plain")
-        self.send(200, data, content_type="image/png")
+        time.sleep(delay)
+        self.send(200, data, content_type=content_type)
 
     def send(self, status: int, payload, *, content_type="application/json", headers=None):
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -101,9 +103,10 @@ class FakeServer(ThreadingHTTPServer):
             self.counters[key] = self.counters.get(key, 0) + 1
             return self.counters[key]
 
-    def add_image(self, name: str, data: bytes) -> str:
+    def add_image(self, name: str, data: bytes, *, content_type: str = "image/png",
+                  delay: float = 0) -> str:
         path = f"/images/{name}"
-        self.images[path] = data
+        self.images[path] = (data, content_type, delay)
         return self.url + path
 
     def __enter__(self):

@@ -1,0 +1,70 @@
+"""Crash recovery: nothing stays in flight forever.
+
+A worker killed mid-call leaves a row `running`; one killed mid-copy (or a
+storage outage longer than the scheduled retries) leaves it `storing`. These
+passes run periodically and when a consumer starts. They only touch rows older
+than a timeout, so they never steal work from a live worker on another
+machine, and every step is a conditional update, so running them twice (or on
+several consumers at once) is harmless.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import services
+from .models import Generation
+
+log = logging.getLogger(__name__)
+Status = Generation.Status
+
+
+def generations_recover() -> dict[str, int]:
+    return {"reaped": _reap_running(), "rescued": _rescue_storing()}
+
+
+def _reap_running() -> int:
+    """Running past REAPER_TIMEOUT: the provider's answer was never recorded.
+    Try again while attempts remain (the user still gets the image), else fail
+    and refund."""
+    cutoff = timezone.now() - timedelta(seconds=settings.REAPER_TIMEOUT)
+    count = 0
+    for pk in Generation.objects.filter(status=Status.RUNNING, started_at__lt=cutoff
+                                        ).values_list("pk", flat=True):
+        with transaction.atomic():
+            gen = Generation.objects.select_for_update().get(pk=pk)
+            if gen.status != Status.RUNNING or gen.started_at >= cutoff:
+                continue  # a live worker got there first
+            count += 1
+            log.warning("generation %s stuck in running since %s", pk, gen.started_at)
+            if gen.cancel_requested:
+                services.generation_cancel_locked(gen)
+            elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
+                Generation.objects.filter(pk=pk).update(status=Status.QUEUED,
+                                                        updated_at=timezone.now())
+                transaction.on_commit(lambda pk=pk: services.generation_enqueue(pk))
+            else:
+                services.generation_fail(generation=gen, code="WorkerLost", message=(
+                    "The worker handling this image stopped; your credits were returned."))
+    return count
+
+
+def _rescue_storing() -> int:
+    """Storing with no progress for STORE_RESCUE_AFTER: copy again, or end it
+    failed and refunded once the source has expired."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.STORE_RESCUE_AFTER)
+    count = 0
+    for gen in Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff):
+        count += 1
+        if now >= services.store_deadline(gen):
+            services.generation_fail(generation=gen, code="ImageExpired", message=(
+                "The provider's image link expired before the image could be copied; "
+                "your credits were returned."))
+        else:
+            log.warning("rescuing generation %s stuck in storing", gen.pk)
+            services.generation_schedule_store(gen.pk, 0)
+    return count
