@@ -1,0 +1,142 @@
+"""Fault injection with real consumer processes: killed workers, storage
+outages, misbehaving providers. Each test checks generations, ledger and storage."""
+
+import threading
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from generations import credits, services
+from generations.models import CreditEntry, Generation, PendingImage
+from tests.conftest import make_user
+from tests.helpers import wait_for
+from tests.helpers_s3 import S3_ENV
+
+pytestmark = pytest.mark.slow
+FAST = {"REAPER_TIMEOUT": "1", "STORE_RESCUE_AFTER": "1", "PROVIDER_RETRY_BASE": "0.2",
+        "STORE_RETRY_BASE": "0.3"}
+
+
+def create(user, **kw):
+    args = {"prompt": "a red fox in snow", "width": 1024, "height": 1024, "provider": "dashscope"}
+    return services.generation_create(user=user, **{**args, **kw})
+
+
+def reach(gen, *statuses, timeout=40):
+    def check():
+        gen.refresh_from_db()
+        return gen.status in statuses
+    wait_for(check, timeout=timeout, what=f"{gen.pk} to reach {statuses} (is {gen.status})")
+    return gen
+
+
+def assert_settled_once(gen):
+    kinds = sorted(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True))
+    assert kinds == (["capture", "hold"] if gen.status == "succeeded" else ["hold", "release"])
+    assert credits.ledger_problems() == []
+
+
+def test_sigkill_during_the_provider_call_then_restart(owner, consumer, dashscope_env):
+    first = consumer(env={**dashscope_env, **FAST, "REAPER_TIMEOUT": "600"})
+    gen = reach(create(owner, prompt="fox [slow:3] [times:1]"), "running")
+    first.kill()
+    consumer(env={**dashscope_env, **FAST})
+    reach(gen, "succeeded", "failed")
+    assert gen.status == "succeeded", gen.error_message  # tried again: the user gets the image
+    assert gen.attempts == 2
+    assert_settled_once(gen)
+
+
+def test_sigkill_during_the_copy_then_restart(owner, consumer, dashscope_env):
+    first = consumer(env={**dashscope_env, **FAST, "STORE_RESCUE_AFTER": "600"})
+    gen = reach(create(owner, prompt="fox [imageslow:3]"), "storing")
+    first.kill()
+    consumer(env={**dashscope_env, **FAST})
+    reach(gen, "succeeded", "failed")
+    assert gen.status == "succeeded", gen.error_message
+    assert gen.attempts == 1  # the provider was not called again: its result was kept
+    assert_settled_once(gen)
+
+
+def test_storage_down_for_a_while_then_back(owner, consumer, seaweed):
+    seaweed.stop()
+    try:
+        consumer(env={**S3_ENV, **FAST, "STORE_RETRY_MAX_DELAY": "1"})
+        gen = create(owner, provider="demo", seed=11)
+        wait_for(lambda: Generation.objects.get(pk=gen.pk).store_attempts >= 3, timeout=40,
+                 what="several failed copies")
+        assert reach(gen, "storing").error_code == "StorageUnavailable"
+        assert PendingImage.objects.filter(generation=gen).exists()  # bytes kept meanwhile
+    finally:
+        seaweed.start()
+    reach(gen, "succeeded", "failed")
+    assert gen.status == "succeeded", gen.error_message
+    listed = seaweed.client().list_objects_v2(Bucket=seaweed.BUCKET, Prefix=gen.image.name[:-4])
+    assert sorted(o["Key"] for o in listed["Contents"]) == [gen.image.name, gen.thumbnail.name]
+    assert not PendingImage.objects.filter(generation=gen).exists()
+    assert_settled_once(gen)
+
+
+@pytest.mark.parametrize("marker, code", [
+    ("[image:404]", "ImageDownloadFailed"),
+    ("[image:html]", "NotAnImage"),
+    ("[image:huge]", "ImageTooLarge"),
+    ("[image:wrongsize]", "WrongImageSize"),
+])
+def test_bad_images_fail_and_refund(owner, consumer, dashscope_env, marker, code):
+    consumer(env={**dashscope_env, **FAST})
+    gen = reach(create(owner, prompt=f"fox {marker}"), "failed")
+    assert gen.error_code == code and not gen.image
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert_settled_once(gen)
+
+
+def test_a_provider_timing_out_is_retried(owner, consumer, dashscope_env):
+    consumer(env={**dashscope_env, **FAST, "PROVIDER_TIMEOUT": "1"})
+    gen = reach(create(owner, prompt="fox [slow:2] [times:2]"), "succeeded", "failed")
+    assert (gen.status, gen.attempts) == ("succeeded", 3)
+    assert_settled_once(gen)
+
+
+def test_canceling_a_running_generation_discards_and_refunds(owner, consumer, dashscope_env):
+    consumer(env={**dashscope_env, **FAST})
+    gen = reach(create(owner, prompt="fox [slow:2]"), "running")
+    assert services.generation_cancel(generation=gen) == "cancel_requested"
+    reach(gen, "canceled")
+    assert not gen.image
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert_settled_once(gen)
+
+
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="concurrent writers need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_200_concurrent_creates_never_overdraw():
+    users = [make_user(f"u{i}", credits_amount=25) for i in range(4)]  # 12 images each at 2
+    outcomes, lock = {"ok": 0, "short": 0}, threading.Lock()
+
+    def worker(n):
+        try:
+            for i in range(10):
+                user = users[(n + i) % 4]
+                try:
+                    services.generation_create(user=user, prompt=f"p{n}-{i}", width=1024,
+                                               height=1024, provider="demo")
+                    key = "ok"
+                except credits.InsufficientCredits:
+                    key = "short"
+                with lock:
+                    outcomes[key] += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == {"ok": 48, "short": 152}
+    for user in users:
+        assert credits.balance(user=user) == credits.Balance(available=1, held=24)
+    assert Generation.objects.count() == 48
+    assert credits.ledger_problems() == []
