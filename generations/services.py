@@ -122,9 +122,14 @@ def generation_run(*, generation_id) -> float | None:
 def _provider_failed(generation: Generation, exc: ProviderError) -> float | None:
     if exc.retryable and generation.attempts < settings.PROVIDER_MAX_ATTEMPTS:
         delay = backoff(generation.attempts, retry_after=exc.retry_after)
-        Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-            status=Status.QUEUED, error_code=exc.code, error_message=exc.message,
-            updated_at=timezone.now())
+        with transaction.atomic():
+            locked = Generation.objects.select_for_update().get(pk=generation.pk)
+            if locked.cancel_requested:  # the owner gave up on it: no more tries
+                generation_cancel_locked(locked)
+                return None
+            Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
+                status=Status.QUEUED, error_code=exc.code, error_message=exc.message,
+                updated_at=timezone.now())
         log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
                  generation.attempts, delay)
         return delay

@@ -100,3 +100,20 @@ def test_the_demo_is_the_default_without_keys_and_dashscope_with_one(owner, monk
     assert create(owner, provider=None).provider == "demo"
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-x")
     assert create(owner, provider=None).provider == "dashscope"
+
+
+def test_a_cancel_during_a_retryable_error_stops_the_retries(owner, monkeypatch):
+    from generations.providers import ProviderError
+    from generations.providers.demo import DemoProvider
+
+    gen = create(owner)
+
+    def throttled(self, req):
+        services.generation_cancel(generation=gen)  # the owner cancels mid-call
+        raise ProviderError("Throttling", "slow down", retryable=True)
+
+    monkeypatch.setattr(DemoProvider, "generate", throttled)
+    assert services.generation_run(generation_id=gen.pk) is None  # no retry scheduled
+    gen.refresh_from_db()
+    assert gen.status == "canceled"
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
