@@ -19,6 +19,14 @@ def run_generation(generation_id: str) -> None:
         run_generation.schedule((generation_id,), delay=delay)
 
 
+@db_task()
+def poll_generation(generation_id: str) -> None:
+    """One look at a submit+poll provider's job; scheduled again, never waited for."""
+    delay = services.generation_poll(generation_id=generation_id)
+    if delay is not None:
+        poll_generation.schedule((generation_id,), delay=delay)
+
+
 @db_periodic_task(crontab(minute="*"))
 def reap_stuck_generations() -> None:
     """A worker killed mid-call leaves a row running: end it and refund it."""
