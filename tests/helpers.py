@@ -146,3 +146,13 @@ class SeaweedFS:
             "region_name": "us-east-1", "addressing_style": "path",
             "signature_version": "s3v4", "default_acl": None, "querystring_expire": 300,
             "file_overwrite": False}}
+
+
+def make_image(provider, req, *, timeout: float = 10):
+    """Call a provider the way its mode says: generate(), or submit() and poll()
+    until it answers (tests only: the site never waits in a worker)."""
+    if provider.capabilities.mode == "sync":
+        return provider.generate(req)
+    task_id = provider.submit(req)
+    return wait_for(lambda: provider.poll(task_id), timeout=timeout, interval=0.05,
+                    what=f"{provider.name} task {task_id}")

@@ -1,17 +1,13 @@
 """A fake DashScope speaking the documented wire format (seeds/README.md).
 
-Prompt markers choose the behaviour:
+Prompt markers choose the behaviour (see server.py for the shared ones):
   [error:CODE]   answer CODE with its documented HTTP status
-  [times:N]      ...only for the first N calls with this prompt, then succeed
-  [slow:S]       sleep S seconds before answering
-  [garbage]      answer 200 with an HTML page
   [noimage]      answer 200 with no image in the content
 """
 
-import time
 import uuid
 
-from .server import FakeHandler, FakeServer, markers, png_bytes
+from .server import FakeHandler, FakeServer, markers
 
 PATH = "/api/v1/services/aigc/multimodal-generation/generation"
 STATUS = {
@@ -21,7 +17,12 @@ STATUS = {
     "Throttling.RateQuota": 429, "Throttling.BurstRate": 429, "Throttling.AllocationQuota": 429,
     "InternalError": 500, "InternalError.Algo": 500,
 }
+RETRYABLE = {"RequestTimeOut", "Throttling", "Throttling.RateQuota", "Throttling.BurstRate",
+             "InternalError", "InternalError.Algo"}
 API_KEY = "sk-fake-dashscope"
+# prompt marker -> (the ProviderError code it must give, retryable)
+ERRORS = {f"[error:{code}]": (code, code in RETRYABLE) for code in STATUS}
+THROTTLE = "[error:Throttling]"
 
 
 def image_key(prompt: str, size: str, seed) -> str:
@@ -36,24 +37,20 @@ class DashScopeHandler(FakeHandler):
             return self.send(401, {"request_id": "r-key", "code": "InvalidApiKey",
                                    "message": "Invalid API-key provided."})
         prompt = body["input"]["messages"][0]["content"][0]["text"]
-        params = body.get("parameters", {})
         mark = markers(prompt)
-        time.sleep(float(mark.get("slow") or 0))
-        times = int(mark.get("times") or 10**9)
-        if "error" in mark and self.server.count(prompt) <= times:
-            code = mark["error"]
+        if self.shared_switches(mark):
+            return
+        code = self.error_to_send(mark, prompt)
+        if code:
             return self.send(STATUS.get(code, 500), {
                 "request_id": f"r-{uuid.uuid4().hex[:8]}", "code": code,
-                "message": f"fake {code}"})
-        if "garbage" in mark:
-            return self.send(200, b"<html>oops</html>", content_type="text/html")
-        self.success(prompt, params, mark)
+                "message": f"fake {code}"}, headers=self.error_headers(mark))
+        self.success(prompt, body.get("parameters", {}), mark)
 
     def success(self, prompt, params, mark):
         width, height = (int(v) for v in params.get("size", "1024*1536").split("*"))
         key = image_key(prompt, params.get("size"), params.get("seed"))
-        name = f"{uuid.uuid4().hex}.png"
-        url = self.server.add_image(name, png_bytes(width, height, key)) + "?Expires=1700000000"
+        url = self.image_url(width, height, key, mark) + "?Expires=1700000000"
         content = [{"text": "rewritten: " + prompt if params.get("prompt_extend") else prompt}]
         if "noimage" not in mark:
             content.insert(0, {"image": url})

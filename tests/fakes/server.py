@@ -2,7 +2,15 @@
 
 Each fake subclasses `FakeHandler` and implements `route()`. Behaviour is
 chosen by markers in the prompt (e.g. `[error:Throttling]`), so a consumer
-running in another process drives the fake just by what it asks for.
+running in another process drives the fake just by what it asks for. The
+switches every fake shares:
+  [error:X]        answer the fake's error X ...
+  [times:N]        ...only for the first N calls with this prompt, then succeed
+  [retry_after:S]  send `Retry-After: S` with the error
+  [slow:S]         sleep S seconds before answering
+  [drop]           hang up without answering
+  [garbage]        answer 200 with an HTML page
+  [badimage]       succeed, but the image URL serves HTML, not an image
 """
 
 from __future__ import annotations
@@ -10,7 +18,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
 import threading
+import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,6 +73,36 @@ class FakeHandler(BaseHTTPRequestHandler):
     def route(self, method, path, query, body):
         self.send(404, {"message": "no such route"})
 
+    def shared_switches(self, mark: dict) -> bool:
+        """[slow], [drop] and [garbage]; True when the request is dealt with."""
+        time.sleep(float(mark.get("slow") or 0))
+        if "drop" in mark:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if "garbage" in mark:
+            self.send(200, b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            return True
+        return False
+
+    def error_to_send(self, mark: dict, key: str, name: str = "error") -> str | None:
+        """The error `[name:X]` asks for, unless [times:N] calls with `key` had it."""
+        if name not in mark:
+            return None
+        if self.server.count(f"{name}|{key}") > int(mark.get("times") or 10**9):
+            return None
+        return mark[name]
+
+    def error_headers(self, mark: dict) -> dict:
+        return {"Retry-After": mark["retry_after"]} if "retry_after" in mark else {}
+
+    def image_data(self, width: int, height: int, key: str, mark: dict) -> bytes:
+        return b"<html>not an image</html>" if "badimage" in mark else png_bytes(width, height, key)
+
+    def image_url(self, width: int, height: int, key: str, mark: dict) -> str:
+        return self.server.add_image(f"{uuid.uuid4().hex}.png",
+                                     self.image_data(width, height, key, mark))
+
     def serve_image(self, path, query):
         data = self.server.images.get(path)
         if data is None:
@@ -93,7 +134,14 @@ class FakeServer(ThreadingHTTPServer):
 
     def record(self, method, path, headers, body):
         with self.lock:
-            self.requests.append({"method": method, "path": path, "headers": headers, "body": body})
+            self.requests.append({"method": method, "path": path, "headers": headers, "body": body,
+                                  "at": time.monotonic()})
+
+    def reset(self) -> None:
+        """Forget earlier tests' calls, so [times:N] counts from zero."""
+        with self.lock:
+            self.requests.clear()
+            self.counters.clear()
 
     def count(self, key: str) -> int:
         """How many times `key` was seen, this time included."""
