@@ -38,6 +38,15 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def wait_finished(generation, timeout: float = 30):
+    """Wait until a generation has ended (a consumer process is running it)."""
+    def done():
+        generation.refresh_from_db()
+        return generation.is_finished
+    wait_for(done, timeout=timeout, what=f"generation {generation.pk} to finish")
+    return generation
+
+
 class Consumer:
     """`python manage.py run_huey` as a child process sharing the test database."""
 

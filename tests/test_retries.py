@@ -1,13 +1,16 @@
 """Retries and backoff (in-process), and asking for an aspect ratio."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
+import httpx
 import pytest
 from django.utils import timezone
 
 from generations import credits, services
 from generations.models import Generation
 from generations.providers import InvalidRequest
+from generations.providers.base import retry_after_seconds
 
 
 def create(user, prompt, provider="openai_compat", **kw):
@@ -23,6 +26,15 @@ def test_it_waits_at_least_what_retry_after_asks(owner, fake_env, settings):
     assert services.generation_run(generation_id=gen.pk) == 12
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("queued", "rate_limit_exceeded")  # to be tried again
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("7", 7), ("0.5", 0.5), ("-3", 0), ("soon", None), ("", None),
+    (format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True), 90),
+])
+def test_it_reads_retry_after_as_seconds_or_a_date(value, seconds):
+    got = retry_after_seconds(httpx.Response(429, headers={"Retry-After": value}))
+    assert got == seconds if seconds is None else abs(got - seconds) < 2
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after(settings):

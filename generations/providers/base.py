@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 import httpx
@@ -250,11 +251,17 @@ def http_error(exc: httpx.HTTPError) -> ProviderError:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After in seconds: a number, or an HTTP date (RFC 9110 allows both)."""
     value = response.headers.get("Retry-After", "")
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when.tzinfo else None
 
 
 def bad_response(message: str) -> ProviderError:
