@@ -102,8 +102,8 @@ def generation_run(*, generation_id) -> float | None:
         result = provider.generate(generation_request(generation))
     except Exception as exc:  # every failure must end or retry the row
         return _call_failed(generation, exc)
-    _record_result(generation, result)
-    generation_store(generation=generation, result=result)
+    if _record_result(generation, result):
+        generation_store(generation=generation, result=result)
     return None
 
 
@@ -167,25 +167,30 @@ def generation_poll(*, generation_id) -> float | None:
     # Touch the row: the reaper only takes generations nobody has looked at.
     Generation.objects.filter(pk=generation.pk).update(updated_at=now)
     waited = (now - (generation.started_at or generation.created_at)).total_seconds()
-    in_time = waited < settings.PROVIDER_POLL_TIMEOUT
     try:
         result = get_provider(generation.provider).poll(generation.request_id)
     except ProviderError as exc:
-        if exc.retryable and in_time:  # ask again; never submit a second job
+        # A retryable error: ask again later; never submit a second job.
+        if exc.retryable and waited < settings.PROVIDER_POLL_TIMEOUT:
             return max(poll_delay(waited), exc.retry_after or 0)
         generation_fail(generation=generation, code=exc.code, message=exc.message)
         return None
     except Exception as exc:  # a bug must still end the row
         return _call_failed(generation, exc)
     if result is None:
-        if in_time:
-            return poll_delay(waited)
-        generation_fail(generation=generation, code="Timeout", message=(
-            f"The provider did not finish within {settings.PROVIDER_POLL_TIMEOUT:.0f} seconds; "
-            "your credits were returned."))
-        return None
-    _record_result(generation, result)
-    generation_store(generation=generation, result=result)
+        return _poll_again(generation, waited)
+    if _record_result(generation, result):
+        generation_store(generation=generation, result=result)
+    return None
+
+
+def _poll_again(generation: Generation, waited: float) -> float | None:
+    """Another look later, unless the provider has had all the time it gets."""
+    if waited < settings.PROVIDER_POLL_TIMEOUT:
+        return poll_delay(waited)
+    generation_fail(generation=generation, code="Timeout", message=(
+        f"The provider did not finish within {settings.PROVIDER_POLL_TIMEOUT:.0f} seconds; "
+        "your credits were returned."))
     return None
 
 
@@ -203,20 +208,21 @@ def backoff(attempt: int, *, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0)
 
 
-def _record_result(generation: Generation, result) -> None:
-    generation.request_id = result.request_id or generation.request_id
-    generation.rewritten_prompt = result.rewritten_prompt
-    generation.reasoning = result.reasoning
-    generation.seed_used = result.seed if result.seed is not None else generation.seed_used
-    generation.source_url = result.image_url
-    generation.source_expires_at = result.url_expires_at
-    generation.provider_cost = result.cost
-    generation.status = Status.STORING
-    generation.error_code = generation.error_message = ""
-    generation.save(update_fields=[
-        "request_id", "rewritten_prompt", "reasoning", "seed_used", "source_url",
-        "source_expires_at", "provider_cost", "status", "error_code", "error_message",
-        "updated_at"])
+def _record_result(generation: Generation, result) -> bool:
+    """Move running -> storing with what the provider said. False when the row
+    ended meanwhile (the reaper took it), so nothing is stored or charged."""
+    fields = {
+        "request_id": result.request_id or generation.request_id,
+        "rewritten_prompt": result.rewritten_prompt, "reasoning": result.reasoning,
+        "seed_used": result.seed if result.seed is not None else generation.seed_used,
+        "source_url": result.image_url, "source_expires_at": result.url_expires_at,
+        "provider_cost": result.cost, "status": Status.STORING, "error_code": "",
+        "error_message": "", "updated_at": timezone.now(),
+    }
+    claimed = Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(**fields)
+    for name, value in fields.items():
+        setattr(generation, name, value)
+    return bool(claimed)
 
 
 def storage_base_name(generation: Generation) -> str:

@@ -29,7 +29,7 @@ def req_for(name, prompt="a lighthouse at dusk"):
 def fake(request, fake_servers):
     name = request.node.callspec.params["name"]
     if name not in FAKES:
-        pytest.skip(f"{name} has no fake server here (tested in its own module)")
+        pytest.skip(f"no fake server for {name}; its own tests cover it")
     fake_servers[name].reset()
     return fake_servers[name]
 

@@ -142,3 +142,20 @@ def test_a_task_that_never_finishes_times_out_and_refunds(owner, fake_env, setti
     assert (gen.status, gen.error_code) == ("failed", "Timeout")
     assert "did not finish within 0 seconds" in gen.error_message
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+def test_a_result_for_a_generation_reaped_meanwhile_is_not_charged(owner, fake_env, monkeypatch):
+    fake_env("zimageturbo")
+    gen = create(owner)
+    services.generation_run(generation_id=gen.pk)
+    poll = ZImageTurboProvider.poll
+
+    def reaped_during_the_call(self, task_id):
+        services.generation_fail(generation=gen, code="WorkerLost", message="reaped")
+        return poll(self, task_id)
+    monkeypatch.setattr(ZImageTurboProvider, "poll", reaped_during_the_call)
+    assert services.generation_poll(generation_id=gen.pk) is None
+    gen.refresh_from_db()
+    assert (gen.status, gen.error_code, gen.image.name) == ("failed", "WorkerLost", "")
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert credits.ledger_problems() == []
