@@ -94,48 +94,130 @@ def generation_enqueue(generation_id, delay: float = 0) -> None:
 
 
 def generation_run(*, generation_id) -> float | None:
-    """Run one queued generation to its end. Returns a delay in seconds when
-    the provider asked to be tried again later (the caller re-schedules)."""
+    """Run one queued generation: call a sync provider and store its image, or
+    submit to a submit+poll provider and schedule the first poll. Returns a
+    delay in seconds when the provider asked to be tried again later (the
+    caller re-schedules)."""
     now = timezone.now()
     claimed = Generation.objects.filter(pk=generation_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, updated_at=now, attempts=F("attempts") + 1)
     if not claimed:  # canceled, or another worker has it: running twice is harmless
         return None
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
+    provider = get_provider(generation.provider)
     try:
-        result = get_provider(generation.provider).generate(generation_request(generation))
-    except ProviderError as exc:
-        return _provider_failed(generation, exc)
-    except InvalidRequest as exc:
-        generation_fail(generation=generation, code="InvalidRequest", message=exc.message)
-        return None
-    except Exception:  # a bug must not leave credits held or the row running
-        log.exception("provider call crashed for generation %s", generation.pk)
-        generation_fail(generation=generation, code="InternalError",
-                        message="Something went wrong on our side; your credits were returned.")
-        return None
+        if provider.capabilities.mode == "poll":
+            return _submit(generation, provider)
+        result = provider.generate(generation_request(generation))
+    except Exception as exc:  # every failure must end or retry the row
+        return _call_failed(generation, exc)
     if _record_result(generation, result):
         generation_schedule_store(generation.pk, generation_store(generation_id=generation.pk))
     return None
 
 
+def _submit(generation: Generation, provider) -> None:
+    """Start the provider's job and leave the waiting to scheduled polls, so
+    no worker thread sits idle while the image is made."""
+    task_id = provider.submit(generation_request(generation))
+    Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
+        request_id=task_id[:200], error_code="", error_message="", updated_at=timezone.now())
+    _schedule_poll(generation.pk, settings.PROVIDER_POLL_INITIAL)
+
+
+def _schedule_poll(generation_id, delay: float) -> None:
+    from .tasks import poll_generation
+
+    poll_generation.schedule((str(generation_id),), delay=delay)
+
+
+def _call_failed(generation: Generation, exc: Exception) -> float | None:
+    """Provider errors retry or fail by their kind; anything else is a bug,
+    which must not leave credits held or the row running."""
+    if isinstance(exc, ProviderError):
+        return _provider_failed(generation, exc)
+    if isinstance(exc, InvalidRequest):
+        generation_fail(generation=generation, code="InvalidRequest", message=exc.message)
+        return None
+    log.error("provider call crashed for generation %s", generation.pk, exc_info=exc)
+    generation_fail(generation=generation, code="InternalError",
+                    message="Something went wrong on our side; your credits were returned.")
+    return None
+
+
 def _provider_failed(generation: Generation, exc: ProviderError) -> float | None:
-    if exc.retryable and generation.attempts < settings.PROVIDER_MAX_ATTEMPTS:
+    """Retryable errors go back to the queue with backoff, bounded in count
+    and in time since creation; the rest end the generation at once."""
+    message = exc.message
+    if exc.retryable:
         delay = backoff(generation.attempts, retry_after=exc.retry_after)
-        with transaction.atomic():
-            locked = Generation.objects.select_for_update().get(pk=generation.pk)
-            if locked.cancel_requested:  # the owner gave up on it: no more tries
-                generation_cancel_locked(locked)
-                return None
-            Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-                status=Status.QUEUED, error_code=exc.code, error_message=exc.message,
-                updated_at=timezone.now())
-        log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
-                 generation.attempts, delay)
-        return delay
-    generation_fail(generation=generation, code=exc.code, message=exc.message,
+        window = timedelta(seconds=settings.PROVIDER_RETRY_WINDOW)
+        in_window = timezone.now() + timedelta(seconds=delay) <= generation.created_at + window
+        if generation.attempts < settings.PROVIDER_MAX_ATTEMPTS and in_window:
+            return _retry_later(generation, exc, delay)
+        message = f"{message} Gave up after {generation.attempts} attempts."
+    generation_fail(generation=generation, code=exc.code, message=message,
                     request_id=exc.request_id)
     return None
+
+
+def _retry_later(generation: Generation, exc: ProviderError, delay: float) -> float | None:
+    with transaction.atomic():
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.cancel_requested:  # the owner gave up on it: no more tries
+            generation_cancel_locked(locked)
+            return None
+        Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
+            status=Status.QUEUED, error_code=exc.code, error_message=exc.message,
+            updated_at=timezone.now())
+    log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
+             generation.attempts, delay)
+    return delay
+
+
+def generation_poll(*, generation_id) -> float | None:
+    """Ask a submit+poll provider once how a job is doing. Returns the delay
+    before asking again, or None once the generation has ended."""
+    generation = (Generation.objects.select_related("owner").exclude(request_id="")
+                  .filter(pk=generation_id, status=Status.RUNNING).first())
+    if generation is None:  # ended meanwhile (reaped, failed): nothing to ask
+        return None
+    now = timezone.now()
+    # Touch the row: the reaper only takes generations nobody has looked at.
+    Generation.objects.filter(pk=generation.pk).update(updated_at=now)
+    waited = (now - (generation.started_at or generation.created_at)).total_seconds()
+    try:
+        result = get_provider(generation.provider).poll(generation.request_id)
+    except ProviderError as exc:
+        # A retryable error: ask again later; never submit a second job.
+        if exc.retryable and waited < settings.PROVIDER_POLL_TIMEOUT:
+            return max(poll_delay(waited), exc.retry_after or 0)
+        generation_fail(generation=generation, code=exc.code, message=exc.message)
+        return None
+    except Exception as exc:  # a bug must still end the row
+        return _call_failed(generation, exc)
+    if result is None:
+        return _poll_again(generation, waited)
+    if _record_result(generation, result):
+        generation_schedule_store(generation.pk, generation_store(generation_id=generation.pk))
+    return None
+
+
+def _poll_again(generation: Generation, waited: float) -> float | None:
+    """Another look later, unless the provider has had all the time it gets."""
+    if waited < settings.PROVIDER_POLL_TIMEOUT:
+        return poll_delay(waited)
+    generation_fail(generation=generation, code="Timeout", message=(
+        f"The provider did not finish within {settings.PROVIDER_POLL_TIMEOUT:.0f} seconds; "
+        "your credits were returned."))
+    return None
+
+
+def poll_delay(waited: float) -> float:
+    """Half the time waited so far, with jitter, between the first interval
+    and the cap: quick answers are seen quickly, slow jobs are not hammered."""
+    delay = random.uniform(0.75, 1) * waited / 2
+    return min(max(delay, settings.PROVIDER_POLL_INITIAL), settings.PROVIDER_POLL_MAX_INTERVAL)
 
 
 def backoff(attempt: int, *, retry_after: float | None = None, base: float | None = None) -> float:
@@ -146,9 +228,9 @@ def backoff(attempt: int, *, retry_after: float | None = None, base: float | Non
 
 
 def _record_result(generation: Generation, result) -> bool:
-    """Keep what the provider said and move to `storing`; b64 bytes are stashed
-    so the copy can be retried. False when the owner canceled meanwhile: the
-    result is discarded and the credits released."""
+    """Keep what the provider said and move running -> storing; b64 bytes are
+    stashed so the copy can be retried. False when the row ended meanwhile (the
+    reaper took it) or the owner canceled: nothing is stored or charged."""
     with transaction.atomic():
         locked = Generation.objects.select_for_update().get(pk=generation.pk)
         if locked.status != Status.RUNNING:
@@ -173,11 +255,9 @@ def _copy_result_fields(generation: Generation, result) -> None:
     generation.source_url = result.image_url
     generation.provider_cost = result.cost
     generation.error_code = generation.error_message = ""
-    if result.image_url:  # the URL's own signature is more exact than the documented lifetime
-        lifetime = get_provider(generation.provider).capabilities.url_lifetime
-        generation.source_expires_at = (url_expiry(result.image_url, fallback=None)
-                                        or result.url_expires_at
-                                        or url_expiry(result.image_url, fallback=lifetime))
+    # The URL's own signature is more exact than the provider's documented lifetime.
+    generation.source_expires_at = (url_expiry(result.image_url, fallback=None)
+                                    if result.image_url else None) or result.url_expires_at
 
 
 def storage_base_name(generation: Generation) -> str:
@@ -197,6 +277,7 @@ def generation_store(*, generation_id) -> float | None:
         stored = store_image(base_name=storage_base_name(generation), result=_stored_result(generation),
                              expect=(generation.width, generation.height),
                              tolerance=provider.capabilities.size_tolerance,
+                             ratio_only=provider.capabilities.ratio_only,
                              internal=provider.settings.internal)
     except StoreError as exc:
         return _store_failed(generation, exc)
@@ -285,3 +366,10 @@ def generation_cancel_locked(generation: Generation) -> None:
     Generation.objects.filter(pk=generation.pk).update(
         status=Status.CANCELED, finished_at=timezone.now(), updated_at=timezone.now())
     credits.release(generation=generation)
+
+
+def size_for_aspect_ratio(*, provider: str | None, ratio: str) -> tuple[int, int]:
+    """The pixels to ask for when the user chose an aspect ratio ("16:9") rather
+    than a size: one of the provider's presets, never a silent change of a size
+    the user typed. Raises InvalidRequest when the provider has none."""
+    return get_provider(provider or default_provider_name()).capabilities.size_for(ratio)

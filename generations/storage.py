@@ -101,6 +101,18 @@ def inspect(fileobj) -> tuple[str, int, int]:
     return fmt, width, height
 
 
+def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
+               ratio_only: bool) -> None:
+    (width, height), (want_w, want_h) = got, expect
+    if ratio_only:  # within 2%: a service rounds its sides to its own grid
+        if abs(width * want_h - height * want_w) > 0.02 * height * want_w:
+            raise StoreError("WrongImageSize", f"The provider sent a {width}x{height} image; "
+                             f"the aspect ratio of {want_w}x{want_h} was asked for.")
+    elif abs(width - want_w) > tolerance or abs(height - want_h) > tolerance:
+        raise StoreError("WrongImageSize", f"The provider sent a {width}x{height} image; "
+                         f"{want_w}x{want_h} was asked for.")
+
+
 def thumbnail(fileobj) -> bytes:
     fileobj.seek(0)
     with Image.open(fileobj) as image:
@@ -112,8 +124,11 @@ def thumbnail(fileobj) -> bytes:
 
 
 def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
-                tolerance: int = 0, internal: bool = False) -> StoredImage:
-    """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it."""
+                tolerance: int = 0, ratio_only: bool = False,
+                internal: bool = False) -> StoredImage:
+    """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it.
+    `ratio_only`: the provider picks the pixels, only the aspect ratio must match.
+    `internal`: the provider is on the private network; its URLs may be private."""
     max_bytes = settings.IMAGE_MAX_BYTES
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
         if result.image_bytes is not None:
@@ -126,9 +141,7 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
             sha = fetch(result.image_url, tmp, max_bytes=max_bytes, allow_private=allow_private)
         size = tmp.tell()
         fmt, width, height = inspect(tmp)
-        if abs(width - expect[0]) > tolerance or abs(height - expect[1]) > tolerance:
-            raise StoreError("WrongImageSize", f"The provider sent a {width}x{height} image; "
-                             f"{expect[0]}x{expect[1]} was asked for.")
+        check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
         ext, content_type = FORMATS[fmt]
         thumb = thumbnail(tmp)
         tmp.seek(0)

@@ -25,6 +25,14 @@ def store_generation(generation_id: str) -> None:
         store_generation.schedule((generation_id,), delay=delay)
 
 
+@db_task()
+def poll_generation(generation_id: str) -> None:
+    """One look at a submit+poll provider's job; scheduled again, never waited for."""
+    delay = services.generation_poll(generation_id=generation_id)
+    if delay is not None:
+        poll_generation.schedule((generation_id,), delay=delay)
+
+
 @db_periodic_task(crontab(minute="*"))
 def recover_generations() -> None:
     counts = recovery.generations_recover()
@@ -40,4 +48,4 @@ def recover_at_start() -> None:
     """A consumer restarted after a crash recovers at once, not at the next minute.
     Runs once per process (the hook fires for every worker)."""
     if _started.acquire(blocking=False):
-        recover_generations.call_local()
+        log.info("recovery at start: %s", recovery.generations_recover())

@@ -1,9 +1,11 @@
+import contextlib
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from generations import credits
-from tests.fakes import dashscope as fake_dashscope
+from tests.fakes import FAKES
 from tests.helpers import Consumer, SeaweedFS
 
 
@@ -21,6 +23,12 @@ def _s3_for_the_run(request):
     """With TEST_STORAGE=s3 every stored image goes to SeaweedFS."""
     if settings.STORAGE_BACKEND == "s3":
         request.getfixturevalue("seaweed")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 takes half a second a user on a small machine; tests need no strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_user(username, *, credits_amount=0, **extra):
@@ -47,17 +55,36 @@ def admin_user(db):
 
 
 @pytest.fixture(scope="session")
-def dashscope_server():
-    with fake_dashscope.serve() as server:
-        yield server
+def fake_servers():
+    """Every fake provider server, by registry name, for the whole session."""
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(fake.serve()) for name, fake in FAKES.items()}
 
 
 @pytest.fixture
-def dashscope_env(dashscope_server, monkeypatch):
-    env = {"DASHSCOPE_BASE_URL": dashscope_server.url, "DASHSCOPE_API_KEY": fake_dashscope.API_KEY}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+def fake_env(fake_servers, monkeypatch):
+    """`fake_env(name)`: point provider `name` at its fake, in this process and
+    (through the returned dict) in a consumer; the fake starts counting afresh."""
+    def point(name: str) -> dict[str, str]:
+        server = fake_servers[name]
+        server.reset()
+        prefix = name.upper()
+        env = {f"{prefix}_BASE_URL": server.url, f"{prefix}_API_KEY": FAKES[name].API_KEY}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return env
+    return point
+
+
+@pytest.fixture
+def dashscope_server(fake_servers):
+    fake_servers["dashscope"].reset()
+    return fake_servers["dashscope"]
+
+
+@pytest.fixture
+def dashscope_env(fake_env):
+    return fake_env("dashscope")
 
 
 @pytest.fixture

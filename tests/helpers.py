@@ -38,6 +38,15 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def wait_finished(generation, timeout: float = 30):
+    """Wait until a generation has ended (a consumer process is running it)."""
+    def done():
+        generation.refresh_from_db()
+        return generation.is_finished
+    wait_for(done, timeout=timeout, what=f"generation {generation.pk} to finish")
+    return generation
+
+
 class Consumer:
     """`python manage.py run_huey` as a child process sharing the test database."""
 
@@ -147,3 +156,13 @@ class SeaweedFS:
             "region_name": "us-east-1", "addressing_style": "path",
             "signature_version": "s3v4", "default_acl": None, "querystring_expire": 300,
             "file_overwrite": False}}
+
+
+def make_image(provider, req, *, timeout: float = 10):
+    """Call a provider the way its mode says: generate(), or submit() and poll()
+    until it answers (tests only: the site never waits in a worker)."""
+    if provider.capabilities.mode == "sync":
+        return provider.generate(req)
+    task_id = provider.submit(req)
+    return wait_for(lambda: provider.poll(task_id), timeout=timeout, interval=0.05,
+                    what=f"{provider.name} task {task_id}")

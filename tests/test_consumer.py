@@ -7,17 +7,9 @@ from generations import credits, services
 from generations.models import CreditEntry, Generation
 from tests.fakes.dashscope import image_key
 from tests.fakes.server import png_bytes
-from tests.helpers import wait_for
+from tests.helpers import wait_finished as finished
 
 pytestmark = pytest.mark.slow
-
-
-def finished(gen, timeout=30):
-    def done():
-        gen.refresh_from_db()
-        return gen.is_finished
-    wait_for(done, timeout=timeout, what=f"generation {gen.pk} to finish")
-    return gen
 
 
 def create(user, **kw):

@@ -2,6 +2,7 @@
 outages, misbehaving providers. Each test checks generations, ledger and storage."""
 
 import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -41,6 +42,7 @@ def test_sigkill_during_the_provider_call_then_restart(owner, consumer, dashscop
     first = consumer(env={**dashscope_env, **FAST, "REAPER_TIMEOUT": "600"})
     gen = reach(create(owner, prompt="fox [slow:3] [times:1]"), "running")
     first.kill()
+    time.sleep(1.5)  # older than REAPER_TIMEOUT / STORE_RESCUE_AFTER below
     consumer(env={**dashscope_env, **FAST})
     reach(gen, "succeeded", "failed")
     assert gen.status == "succeeded", gen.error_message  # tried again: the user gets the image
@@ -52,6 +54,7 @@ def test_sigkill_during_the_copy_then_restart(owner, consumer, dashscope_env):
     first = consumer(env={**dashscope_env, **FAST, "STORE_RESCUE_AFTER": "600"})
     gen = reach(create(owner, prompt="fox [imageslow:3]"), "storing")
     first.kill()
+    time.sleep(1.5)  # older than REAPER_TIMEOUT / STORE_RESCUE_AFTER below
     consumer(env={**dashscope_env, **FAST})
     reach(gen, "succeeded", "failed")
     assert gen.status == "succeeded", gen.error_message

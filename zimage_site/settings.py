@@ -191,6 +191,15 @@ THUMBNAIL_SIZE = int(os.environ.get("THUMBNAIL_SIZE", "384"))
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "120"))
 PROVIDER_MAX_ATTEMPTS = int(os.environ.get("PROVIDER_MAX_ATTEMPTS", "5"))
 PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "2"))
+# Retries stop after PROVIDER_MAX_ATTEMPTS or once this many seconds have
+# passed since the generation was created, whichever comes first.
+PROVIDER_RETRY_WINDOW = float(os.environ.get("PROVIDER_RETRY_WINDOW", "600"))
+# Submit+poll providers: first poll after PROVIDER_POLL_INITIAL seconds, then
+# half the time waited so far (at most PROVIDER_POLL_MAX_INTERVAL), giving up
+# after PROVIDER_POLL_TIMEOUT seconds.
+PROVIDER_POLL_INITIAL = float(os.environ.get("PROVIDER_POLL_INITIAL", "2"))
+PROVIDER_POLL_MAX_INTERVAL = float(os.environ.get("PROVIDER_POLL_MAX_INTERVAL", "15"))
+PROVIDER_POLL_TIMEOUT = float(os.environ.get("PROVIDER_POLL_TIMEOUT", "600"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 STORE_RETRY_BASE = float(os.environ.get("STORE_RETRY_BASE", "2"))

@@ -6,10 +6,13 @@ implements `generate()` (sync) or `submit()` + `poll()` (submit and poll).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 import httpx
@@ -76,6 +79,12 @@ class Capabilities:
     size_tolerance: int = 0  # pixels an image may differ from the asked size
     presets: tuple[tuple[int, int], ...] = ()
 
+    @property
+    def ratio_only(self) -> bool:
+        """Fixed-ratio providers pick the pixels themselves: an image only has to
+        have the asked ratio, and its real size is what gets recorded."""
+        return bool(self.aspect_ratios)
+
     def validate(self, req: GenerationRequest) -> None:
         """Raise InvalidRequest naming the limit a request breaks."""
         if not req.prompt.strip():
@@ -120,9 +129,44 @@ class Capabilities:
                                  f"ratios ({', '.join(self.aspect_ratios)}).")
 
 
+    def size_for(self, ratio: str) -> tuple[int, int]:
+        """The preset for an aspect ratio the user asked for (instead of pixels):
+        within 1% of it (providers label 1704x960 as 16:9), nearest to 1 MP."""
+        wanted = parse_ratio(ratio)
+        if self.aspect_ratios and aspect_ratio(*wanted) not in self.aspect_ratios:
+            raise InvalidRequest("aspect_ratio", f"This provider only takes the aspect ratios "
+                                 f"{', '.join(self.aspect_ratios)}.")
+        close = [(w, h) for w, h in self.presets
+                 if abs(w * wanted[1] - h * wanted[0]) <= 0.01 * h * wanted[0]]
+        if not close:
+            offered = sorted({aspect_ratio(w, h) for w, h in self.presets})
+            raise InvalidRequest("aspect_ratio", f"This provider has no {ratio} size; its sizes "
+                                 f"have the ratios {', '.join(offered)}.")
+        return min(close, key=lambda size: abs(size[0] * size[1] - 1024 * 1024))
+
+
 def aspect_ratio(width: int, height: int) -> str:
     d = math.gcd(width, height)
     return f"{width // d}:{height // d}"
+
+
+def parse_ratio(ratio: str) -> tuple[int, int]:
+    """"16:9" -> (16, 9), or InvalidRequest."""
+    try:
+        width, height = (int(part) for part in ratio.strip().split(":"))
+    except (AttributeError, ValueError):
+        width = height = 0
+    if width <= 0 or height <= 0:
+        raise InvalidRequest("aspect_ratio", f"An aspect ratio looks like 16:9, not {ratio!r}.")
+    return width, height
+
+
+# The sizes seed 002 recommends (OpenAI-compatible proxy of DashScope).
+RECOMMENDED_SIZES = (
+    (1024, 1024), (1280, 1280), (1536, 1536), (1024, 1536), (1104, 1472), (896, 1184),
+    (768, 1360), (960, 1704), (1152, 2048), (1328, 1760), (1704, 960), (1760, 1328),
+    (2048, 1152), (1360, 768), (1184, 896), (1472, 1104),
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +207,16 @@ class Provider:
         return ""
 
     def generate(self, req: GenerationRequest) -> GenerationResult:
+        """Sync providers (`capabilities.mode == "sync"`): one call, one image."""
+        raise NotImplementedError
+
+    def submit(self, req: GenerationRequest) -> str:
+        """Submit+poll providers (`mode == "poll"`): start a job, return its id."""
+        raise NotImplementedError
+
+    def poll(self, task_id: str) -> GenerationResult | None:
+        """Ask once how a submitted job is doing: None while it is still running;
+        ProviderError when it failed."""
         raise NotImplementedError
 
     def client(self) -> httpx.Client:
@@ -170,6 +224,18 @@ class Provider:
         if self.settings.api_key:
             headers["Authorization"] = f"Bearer {self.settings.api_key}"
         return httpx.Client(timeout=self.settings.timeout, headers=headers)
+
+    def call(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One HTTP call to `base_url + path`; transport failures become
+        retryable ProviderErrors."""
+        try:
+            with self.client() as client:
+                return client.request(method, self.base_url + path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise http_error(exc) from exc
+
+    def url_expiry(self) -> datetime:
+        return datetime.now(UTC) + self.capabilities.url_lifetime
 
 
 def env(name: str) -> str:
@@ -185,8 +251,91 @@ def http_error(exc: httpx.HTTPError) -> ProviderError:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After in seconds: a number, or an HTTP date (RFC 9110 allows both)."""
     value = response.headers.get("Retry-After", "")
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when.tzinfo else None
+
+
+def bad_response(message: str) -> ProviderError:
+    """An answer we cannot use (HTML page, missing fields): asking again would
+    not help, so it is permanent."""
+    return ProviderError("BadResponse", message)
+
+
+def json_body(response: httpx.Response) -> dict:
+    """The JSON object of a response. A non-JSON 429/5xx (a proxy's HTML error
+    page) gives {} so the status decides; any other non-JSON body is BadResponse."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        if response.status_code >= 500 or response.status_code == 429:
+            return {}
+        raise bad_response(f"The provider answered HTTP {response.status_code} with a body "
+                           "that is not JSON.")
+    return body
+
+
+STATUS_MESSAGES = {
+    400: "The provider rejected the request (size, seed or prompt).",
+    401: "The provider rejected the API key; an admin must fix it.",
+    402: "The provider account has no balance left; an admin must top it up.",
+    403: "The provider account may not use this model.",
+    404: "The provider has no such endpoint or model; an admin must check its base URL.",
+    408: "The provider timed out.",
+    413: "The request was too large for the provider.",
+    429: "The provider is rate limiting requests.",
+}
+
+
+def status_error(response: httpx.Response, *, status: int | None = None, code: str = "",
+                 detail: str = "", message: str = "", retryable: bool | None = None,
+                 request_id: str = "") -> ProviderError:
+    """A ProviderError for an error answer: `code` defaults to HTTP<status>,
+    `message` to a plain-language line for the status with the provider's
+    own words (`detail`) after it; 408, 429 and 5xx are retryable by default."""
+    status = status or response.status_code
+    if retryable is None:
+        retryable = status in (408, 429) or status >= 500
+    if not message:
+        message = STATUS_MESSAGES.get(status) or (
+            "The provider had an internal error." if status >= 500
+            else f"The provider answered HTTP {status}.")
+    if detail:
+        message = f"{message} ({detail})"
+    return ProviderError(code or f"HTTP{status}", message, retryable=retryable,
+                         retry_after=retry_after_seconds(response), request_id=request_id)
+
+
+def error_detail(body: dict) -> tuple[str, str]:
+    """(code, message) from OpenAI's `{"error": {"code", "type", "message"}}` or a
+    flat `{"code", "message"}`; numeric codes are left to the HTTP status."""
+    error = body.get("error")
+    if isinstance(error, dict):
+        return str(error.get("code") or error.get("type") or ""), str(error.get("message") or "")
+    code = body.get("code")
+    message = body.get("message") or (error if isinstance(error, str) else "")
+    if isinstance(message, list):
+        message = "; ".join(map(str, message))
+    return (code if isinstance(code, str) else ""), str(message or "")
+
+
+def image_of(item) -> tuple[str, bytes | None]:
+    """(url, bytes) of an OpenAI-style `{"url"}` or `{"b64_json"}` item."""
+    if isinstance(item, dict) and isinstance(item.get("b64_json"), str):
+        try:
+            return "", base64.b64decode(item["b64_json"], validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_response("The provider's base64 image does not decode.") from None
+    if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"]:
+        return item["url"], None
+    raise bad_response("The provider's answer has no image in it.")

@@ -5,18 +5,20 @@ URL in `output.choices[0].message.content` is valid for 24 hours; errors are
 `{request_id, code, message}` with an HTTP status.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 
 from .base import (
+    RECOMMENDED_SIZES,
     Capabilities,
     GenerationRequest,
     GenerationResult,
     Provider,
     ProviderError,
-    http_error,
-    retry_after_seconds,
+    bad_response,
+    json_body,
+    status_error,
 )
 
 PATH = "/api/v1/services/aigc/multimodal-generation/generation"
@@ -46,11 +48,8 @@ MESSAGES = {
 RETRYABLE = {"RequestTimeOut", "Throttling", "Throttling.RateQuota", "Throttling.BurstRate",
              "InternalError", "InternalError.Algo"}
 
-PRESETS = (
-    (1024, 1024), (1280, 1280), (1536, 1536), (1024, 1536), (1104, 1472), (896, 1184),
-    (768, 1360), (960, 1704), (1152, 2048), (1328, 1760), (1536, 864), (1280, 720),
-    (1704, 960), (1760, 1328), (2048, 1152), (1360, 768), (1184, 896), (1472, 1104),
-)
+# Seed 002's sizes plus the two seed 000 names.
+PRESETS = RECOMMENDED_SIZES + ((1536, 864), (1280, 720))
 
 
 class DashScopeProvider(Provider):
@@ -78,60 +77,37 @@ class DashScopeProvider(Provider):
         }
 
     def generate(self, req: GenerationRequest) -> GenerationResult:
-        try:
-            with self.client() as client:
-                response = client.post(self.base_url + PATH, json=self.payload(req))
-        except httpx.HTTPError as exc:
-            raise http_error(exc) from exc
-        body = _json(response)
+        response = self.call("POST", PATH, json=self.payload(req))
+        body = json_body(response)
         if response.status_code != 200 or body.get("code"):
             raise _error(response, body)
-        return _result(body, req)
+        return self.result(body, req)
 
-
-def _json(response: httpx.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        if response.status_code >= 500 or response.status_code == 429:
-            return {}
-        raise ProviderError("BadResponse", f"The provider answered HTTP {response.status_code} "
-                            "with a body that is not JSON.")
-    return body
+    def result(self, body: dict, req: GenerationRequest) -> GenerationResult:
+        try:
+            message = body["output"]["choices"][0]["message"]
+            content = message["content"]
+            image = next(item["image"] for item in content if item.get("image"))
+        except (KeyError, IndexError, TypeError, StopIteration, AttributeError):
+            raise bad_response("The provider's answer has no image in it.") from None
+        text = next((item["text"] for item in content if item.get("text")), "")
+        usage = body.get("usage") or {}
+        return GenerationResult(
+            image_url=image, url_expires_at=self.url_expiry(),
+            width=usage.get("width"), height=usage.get("height"), seed=req.seed,
+            rewritten_prompt=text if req.prompt_extend else "",
+            reasoning=message.get("reasoning_content") or "",
+            request_id=body.get("request_id", ""),
+            cost={k: usage[k] for k in ("image_count", "input_tokens", "output_tokens")
+                  if k in usage},
+        )
 
 
 def _error(response: httpx.Response, body: dict) -> ProviderError:
-    status = response.status_code
-    code = str(body.get("code") or f"HTTP{status}")
-    retryable = code in RETRYABLE or (code not in MESSAGES and (status == 429 or status >= 500))
-    detail = body.get("message") or ""
-    message = MESSAGES.get(code, f"The provider answered HTTP {status}.")
-    if detail:
-        message = f"{message} ({detail})"
-    return ProviderError(code, message, retryable=retryable,
-                         retry_after=retry_after_seconds(response),
-                         request_id=body.get("request_id", ""))
-
-
-def _result(body: dict, req: GenerationRequest) -> GenerationResult:
-    try:
-        message = body["output"]["choices"][0]["message"]
-        content = message["content"]
-        image = next(item["image"] for item in content if item.get("image"))
-    except (KeyError, IndexError, TypeError, StopIteration):
-        raise ProviderError("BadResponse", "The provider's answer has no image in it.") from None
-    text = next((item["text"] for item in content if item.get("text")), "")
-    usage = body.get("usage") or {}
-    return GenerationResult(
-        image_url=image,
-        url_expires_at=datetime.now(UTC) + DashScopeProvider.capabilities.url_lifetime,
-        width=usage.get("width"),
-        height=usage.get("height"),
-        seed=req.seed,
-        rewritten_prompt=text if req.prompt_extend else "",
-        reasoning=message.get("reasoning_content") or "",
-        request_id=body.get("request_id", ""),
-        cost={k: usage[k] for k in ("image_count", "input_tokens", "output_tokens") if k in usage},
-    )
+    """Documented codes get their own message and retry rule; unknown ones
+    fall back to the HTTP status."""
+    code = str(body.get("code") or "")
+    return status_error(response, code=code, detail=str(body.get("message") or ""),
+                        message=MESSAGES.get(code, ""),
+                        retryable=(code in RETRYABLE) if code in MESSAGES else None,
+                        request_id=body.get("request_id", ""))

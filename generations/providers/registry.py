@@ -2,23 +2,29 @@
 
 from django.conf import settings as django_settings
 
+from .aimlapi import AimlApiProvider
 from .base import InvalidRequest, Provider, ProviderSettings, env
 from .dashscope import DashScopeProvider
 from .demo import DemoProvider
+from .openai_compat import OpenAICompatProvider
+from .zimageturbo import ZImageTurboProvider
 
 REGISTRY: dict[str, type[Provider]] = {
     "dashscope": DashScopeProvider,
+    "openai_compat": OpenAICompatProvider,
+    "aimlapi": AimlApiProvider,
+    "zimageturbo": ZImageTurboProvider,
     "demo": DemoProvider,
 }
 
 # The order a default is picked in when no admin chose one: real providers
-# with a key first, the offline demo last.
-PREFERENCE = ["dashscope", "demo"]
+# with a key first (sync before submit+poll), the offline demo last.
+PREFERENCE = ["dashscope", "openai_compat", "aimlapi", "zimageturbo", "demo"]
 
 
 def provider_settings(name: str) -> ProviderSettings:
-    """Environment first (`<NAME>_BASE_URL`, `<NAME>_API_KEY`, `<NAME>_REGION`),
-    overridden field by field by an admin's ProviderConfig row."""
+    """Environment first (`<NAME>_BASE_URL`, `<NAME>_API_KEY`, `<NAME>_REGION`,
+    `<NAME>_MODEL`), overridden field by field by an admin's ProviderConfig row."""
     from ..models import ProviderConfig
 
     prefix = name.upper()

@@ -1,19 +1,14 @@
 """A fake DashScope speaking the documented wire format (seeds/README.md).
 
-Prompt markers choose the behaviour:
+Prompt markers choose the behaviour (see server.py for the shared ones):
   [error:CODE]   answer CODE with its documented HTTP status
-  [times:N]      error/slow only for the first N calls with this prompt
-  [slow:S]       sleep S seconds before answering
-  [image:KIND]   the image URL answers 404, html, huge (60 MB) or wrongsize
-  [imageslow:S]  the image URL takes S seconds to answer
-  [garbage]      answer 200 with an HTML page
   [noimage]      answer 200 with no image in the content
 """
 
 import time
 import uuid
 
-from .server import FakeHandler, FakeServer, markers, png_bytes
+from .server import FakeHandler, FakeServer, markers
 
 PATH = "/api/v1/services/aigc/multimodal-generation/generation"
 STATUS = {
@@ -23,7 +18,12 @@ STATUS = {
     "Throttling.RateQuota": 429, "Throttling.BurstRate": 429, "Throttling.AllocationQuota": 429,
     "InternalError": 500, "InternalError.Algo": 500,
 }
+RETRYABLE = {"RequestTimeOut", "Throttling", "Throttling.RateQuota", "Throttling.BurstRate",
+             "InternalError", "InternalError.Algo"}
 API_KEY = "sk-fake-dashscope"
+# prompt marker -> (the ProviderError code it must give, retryable)
+ERRORS = {f"[error:{code}]": (code, code in RETRYABLE) for code in STATUS}
+THROTTLE = "[error:Throttling]"
 
 
 def image_key(prompt: str, size: str, seed) -> str:
@@ -38,25 +38,21 @@ class DashScopeHandler(FakeHandler):
             return self.send(401, {"request_id": "r-key", "code": "InvalidApiKey",
                                    "message": "Invalid API-key provided."})
         prompt = body["input"]["messages"][0]["content"][0]["text"]
-        params = body.get("parameters", {})
         mark = markers(prompt)
-        limited = self.server.count(prompt) <= int(mark.get("times") or 10**9)
-        if limited:
-            time.sleep(float(mark.get("slow") or 0))
-        if "error" in mark and limited:
-            code = mark["error"]
+        if self.shared_switches(mark, prompt):
+            return
+        code = self.error_to_send(mark, prompt)
+        if code:
             return self.send(STATUS.get(code, 500), {
                 "request_id": f"r-{uuid.uuid4().hex[:8]}", "code": code,
-                "message": f"fake {code}"})
-        if "garbage" in mark:
-            return self.send(200, b"<html>oops</html>", content_type="text/html")
-        self.success(prompt, params, mark)
+                "message": f"fake {code}"}, headers=self.error_headers(mark))
+        self.success(prompt, body.get("parameters", {}), mark)
 
     def success(self, prompt, params, mark):
         width, height = (int(v) for v in params.get("size", "1024*1536").split("*"))
         key = image_key(prompt, params.get("size"), params.get("seed"))
         expires = int(time.time()) + 24 * 3600  # signed like OSS: valid for 24 hours
-        url = self.image_url(mark, width, height, key) + f"?Expires={expires}"
+        url = self.image_url(width, height, key, mark) + f"?Expires={expires}"
         content = [{"text": "rewritten: " + prompt if params.get("prompt_extend") else prompt}]
         if "noimage" not in mark:
             content.insert(0, {"image": url})
@@ -69,21 +65,6 @@ class DashScopeHandler(FakeHandler):
                       "input_tokens": 0, "output_tokens": 0},
             "request_id": f"r-{uuid.uuid4().hex[:8]}",
         })
-
-
-    def image_url(self, mark, width, height, key) -> str:
-        name, kind = f"{uuid.uuid4().hex}.png", mark.get("image")
-        if kind == "404":
-            return f"{self.server.url}/images/{name}"
-        data, content_type = png_bytes(width, height, key), "image/png"
-        if kind == "html":
-            data, content_type = b"<html><body>Access denied</body></html>", "text/html"
-        elif kind == "huge":
-            data = data + b"\0" * (60 * 1024 * 1024)
-        elif kind == "wrongsize":
-            data = png_bytes(width // 2, height // 2, key)
-        delay = float(mark.get("imageslow") or 0)
-        return self.server.add_image(name, data, content_type=content_type, delay=delay)
 
 
 def serve() -> FakeServer:

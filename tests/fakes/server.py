@@ -2,7 +2,18 @@
 
 Each fake subclasses `FakeHandler` and implements `route()`. Behaviour is
 chosen by markers in the prompt (e.g. `[error:Throttling]`), so a consumer
-running in another process drives the fake just by what it asks for.
+running in another process drives the fake just by what it asks for. The
+switches every fake shares:
+  [error:X]        answer the fake's error X ...
+  [times:N]        ...only for the first N calls with this prompt, then succeed
+                   (limits [slow] the same way)
+  [retry_after:S]  send `Retry-After: S` with the error
+  [slow:S]         sleep S seconds before answering
+  [drop]           hang up without answering
+  [garbage]        answer 200 with an HTML page
+  [badimage]       succeed, but the image URL serves HTML, not an image
+  [image:KIND]     the image URL answers 404, html, huge (60 MB) or wrongsize
+  [imageslow:S]    the image URL takes S seconds to answer
 """
 
 from __future__ import annotations
@@ -10,8 +21,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,6 +76,53 @@ class FakeHandler(BaseHTTPRequestHandler):
     def route(self, method, path, query, body):
         self.send(404, {"message": "no such route"})
 
+    def shared_switches(self, mark: dict, key: str = "") -> bool:
+        """[slow], [drop] and [garbage]; True when the request is dealt with.
+        With [times:N], [slow] applies to the first N calls with `key` only."""
+        if "slow" in mark and self.server.count(f"slow|{key}") <= int(mark.get("times") or 10**9):
+            time.sleep(float(mark["slow"]))
+        if "drop" in mark:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if "garbage" in mark:
+            self.send(200, b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            return True
+        return False
+
+    def error_to_send(self, mark: dict, key: str, name: str = "error") -> str | None:
+        """The error `[name:X]` asks for, unless [times:N] calls with `key` had it."""
+        if name not in mark:
+            return None
+        if self.server.count(f"{name}|{key}") > int(mark.get("times") or 10**9):
+            return None
+        return mark[name]
+
+    def error_headers(self, mark: dict) -> dict:
+        return {"Retry-After": mark["retry_after"]} if "retry_after" in mark else {}
+
+    def image_data(self, width: int, height: int, key: str, mark: dict) -> bytes:
+        """The image bytes, spoilt as [image:html|huge|wrongsize] or [badimage] ask."""
+        kind = mark.get("image")
+        if kind == "html" or "badimage" in mark:
+            return b"<html><body>Access denied</body></html>"
+        if kind == "huge":
+            return png_bytes(width, height, key) + b"\0" * (60 * 1024 * 1024)
+        if kind == "wrongsize":
+            return png_bytes(width // 2, height // 2, key)
+        return png_bytes(width, height, key)
+
+    def image_url(self, width: int, height: int, key: str, mark: dict) -> str:
+        """Where the image is served; [image:404] gives a dead link and
+        [imageslow:S] a slow one."""
+        name = f"{uuid.uuid4().hex}.png"
+        if mark.get("image") == "404":
+            return f"{self.server.url}/images/{name}"
+        data = self.image_data(width, height, key, mark)
+        content_type = "image/png" if data.startswith(b"\x89PNG") else "text/html"
+        delay = float(mark.get("imageslow") or 0)
+        return self.server.add_image(name, data, content_type=content_type, delay=delay)
+
     def serve_image(self, path, query):
         data, content_type, delay = self.server.images.get(path, (None, "", 0))
         if data is None:
@@ -95,7 +155,14 @@ class FakeServer(ThreadingHTTPServer):
 
     def record(self, method, path, headers, body):
         with self.lock:
-            self.requests.append({"method": method, "path": path, "headers": headers, "body": body})
+            self.requests.append({"method": method, "path": path, "headers": headers, "body": body,
+                                  "at": time.monotonic()})
+
+    def reset(self) -> None:
+        """Forget earlier tests' calls, so [times:N] counts from zero."""
+        with self.lock:
+            self.requests.clear()
+            self.counters.clear()
 
     def count(self, key: str) -> int:
         """How many times `key` was seen, this time included."""
