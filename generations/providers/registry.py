@@ -5,15 +5,17 @@ from django.conf import settings as django_settings
 from .base import InvalidRequest, Provider, ProviderSettings, env
 from .dashscope import DashScopeProvider
 from .demo import DemoProvider
+from .gpu_worker import GpuWorkerProvider
 
 REGISTRY: dict[str, type[Provider]] = {
     "dashscope": DashScopeProvider,
     "demo": DemoProvider,
+    "gpu_worker": GpuWorkerProvider,
 }
 
 # The order a default is picked in when no admin chose one: real providers
 # with a key first, the offline demo last.
-PREFERENCE = ["dashscope", "demo"]
+PREFERENCE = ["dashscope", "gpu_worker", "demo"]
 
 
 def provider_settings(name: str) -> ProviderSettings:
