@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SEED_MAX = 2**31 - 1
-TURBO_STEPS = 8  # Z-Image-Turbo is distilled for 8 steps (8 transformer forwards)
+# Z-Image-Turbo is distilled for 8 transformer forwards. Found with diffusers
+# 0.42.1: ZImagePipeline builds num_inference_steps sigmas (linspace(1, 1/n, n),
+# the final 0 is appended by the scheduler), so 8 steps are exactly 8 forwards
+# (tests/inference count them). Before diffusers 0.39 (PR #13730) the schedule
+# ended on a redundant zero timestep and 9 steps were needed for 8 forwards;
+# pyproject's gpu extra therefore asks for diffusers>=0.39.
+TURBO_STEPS = 8
 
 
 class ApiError(Exception):

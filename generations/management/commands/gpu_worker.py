@@ -1,7 +1,6 @@
 """`python manage.py gpu_worker --model DIR`: parse the options and hand over to
 generations.inference, which needs neither the database nor the models."""
 
-import logging
 import os
 
 from django.core.management.base import BaseCommand, CommandError
@@ -32,7 +31,6 @@ class Command(BaseCommand):
                             help="Bearer key clients must send (default: $GPU_WORKER_API_KEY; none: open)")
 
     def handle(self, *args, **opts):
-        logging.basicConfig(level=logging.INFO if opts["verbosity"] > 1 else logging.WARNING)
         if opts["max_batch"] < 1 or opts["queue_limit"] < 1:
             raise CommandError("--max-batch and --queue-limit must be at least 1.")
         load = LoadOptions(model_dir=opts["model"], device=opts["device"], dtype=opts["dtype"],
