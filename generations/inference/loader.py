@@ -86,7 +86,11 @@ def load_pipeline(options: LoadOptions):
     if options.attention != "native":  # native (torch SDPA) is diffusers' default
         pipe.transformer.set_attention_backend(options.attention)
     if options.compile:
-        # Regional compilation: the 30 identical blocks compile once; dynamic
-        # shapes because batch size and caption length change per call.
-        pipe.transformer.compile_repeated_blocks(fullgraph=True, dynamic=True)
+        compile_transformer(pipe)
     return pipe
+
+
+def compile_transformer(pipe) -> None:
+    """Regional compilation: the identical transformer blocks compile once;
+    dynamic shapes because batch size and caption length change per call."""
+    pipe.transformer.compile_repeated_blocks(fullgraph=True, dynamic=True)

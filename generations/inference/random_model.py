@@ -34,10 +34,12 @@ TINY = {
 }
 
 # The published Z-Image-Turbo configs: the transformer's defaults are the 6B
-# model (dim 3840, 30 layers); the text encoder is Qwen3-4B; the VAE is Flux's.
+# model (dim 3840, 30 layers); the text encoder is Qwen3-4B (its real vocabulary
+# size, so memory is right, though the byte tokenizer uses only 261 ids); the
+# VAE is Flux's.
 FULL = {
     "transformer": {},
-    "text_encoder": dict(hidden_size=2560, intermediate_size=9728, num_hidden_layers=36,
+    "text_encoder": dict(vocab_size=151936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36,
                          num_attention_heads=32, num_key_value_heads=8, head_dim=128,
                          max_position_embeddings=40960, rope_theta=1000000.0, rms_norm_eps=1e-6,
                          tie_word_embeddings=True),
@@ -73,7 +75,7 @@ def build_pipeline(config: dict, device: str = "cpu", dtype: torch.dtype = torch
             with torch.no_grad():
                 transformer.x_pad_token.normal_(std=0.02)
                 transformer.cap_pad_token.normal_(std=0.02)
-            text_encoder = Qwen3Model(Qwen3Config(vocab_size=len(tokenizer), **config["text_encoder"]))
+            text_encoder = Qwen3Model(Qwen3Config(**{"vocab_size": len(tokenizer), **config["text_encoder"]}))
             vae = AutoencoderKL(latent_channels=16, scaling_factor=0.3611, shift_factor=0.1159,
                                 **config["vae"])
     finally:
