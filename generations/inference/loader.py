@@ -9,6 +9,7 @@ deep traceback or an attempt to download.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,13 @@ def load_pipeline(options: LoadOptions):
     import torch
     from diffusers import ZImagePipeline
 
-    dtype = getattr(torch, options.dtype)
-    pipe = ZImagePipeline.from_pretrained(str(path), dtype=dtype, local_files_only=True)
+    # Every diffusers the gpu extra allows understands `torch_dtype`; `dtype`
+    # replaced it only lately (PR #14205) and older releases silently ignore
+    # `dtype`, which would load float32. Hence the old name, minus its warning.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+        pipe = ZImagePipeline.from_pretrained(str(path), torch_dtype=getattr(torch, options.dtype),
+                                              local_files_only=True)
     pipe.to(options.device)
     pipe.set_progress_bar_config(disable=True)
     if options.attention != "native":  # native (torch SDPA) is diffusers' default

@@ -44,3 +44,10 @@ def test_it_knows_the_model_size_limits(pipe):
 
     limits = limits_for(pipe)
     assert (limits.size_step, limits.min_side, limits.max_side) == (16, 16, 256)
+
+
+def test_it_loads_the_weights_in_the_asked_dtype(tiny_model_dir):
+    import torch
+
+    pipe = load_pipeline(LoadOptions(str(tiny_model_dir), device="cpu", dtype="bfloat16"))
+    assert {pipe.transformer.dtype, pipe.text_encoder.dtype, pipe.vae.dtype} == {torch.bfloat16}
