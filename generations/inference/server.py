@@ -107,7 +107,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Missing or wrong API key (Authorization: Bearer ...).", "invalid_api_key")
 
     def _read_json(self):
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ApiError(400, "Content-Length is not a number.", "invalid_request") from None
         if length > MAX_BODY:
             raise ApiError(413, f"The request body is over {MAX_BODY} bytes.", "body_too_large")
         try:

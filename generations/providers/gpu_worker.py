@@ -77,7 +77,7 @@ class GpuWorkerProvider(Provider):
                     raise _error(response)
                 return _result(response, req)
         raise busy or ProviderError("WorkerUnavailable", "No GPU worker is reachable right now.",
-                                    retryable=True, retry_after=SKIP_SECONDS)
+                                    retryable=True, retry_after=seconds_until_back(self.urls))
 
 
 def healthy_in_turn(urls: list[str]) -> list[str]:
@@ -89,6 +89,13 @@ def healthy_in_turn(urls: list[str]) -> list[str]:
         return []
     start = next(_turn) % len(healthy)
     return healthy[start:] + healthy[:start]
+
+
+def seconds_until_back(urls: list[str]) -> float:
+    """When the first skipped worker will be tried again."""
+    now = time.monotonic()
+    with _lock:
+        return max(1.0, min(_skip_until.get(url, now) - now for url in urls))
 
 
 def skip(url: str, seconds: float) -> None:

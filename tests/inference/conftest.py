@@ -30,7 +30,10 @@ def worker_command(model_dir, *args) -> list[str]:
 
 
 def worker_env(var_dir) -> dict:
-    return {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING", "GPU_WORKER_API_KEY": API_KEY}
+    # One torch thread each: the tiny model gains nothing from more, and two
+    # workers plus the tests share CI's two cores.
+    return {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING", "GPU_WORKER_API_KEY": API_KEY,
+            "OMP_NUM_THREADS": "1"}
 
 
 class WorkerProcess:
@@ -78,22 +81,23 @@ def var_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def start_worker(tiny_model_dir, var_dir):
-    started = []
+def workers(tiny_model_dir, var_dir):
+    """Both started at once: most of a start is importing torch, on its own core.
+    `main` waits up to 200 ms for company, so concurrent requests surely batch;
+    `busy` runs one image at a time and queues one more."""
+    main = WorkerProcess(tiny_model_dir, var_dir, "--max-batch", "4", "--max-wait-ms", "200")
+    busy = WorkerProcess(tiny_model_dir, var_dir, "--max-batch", "1", "--queue-limit", "1",
+                         "--max-wait-ms", "0")
+    try:
+        yield {"main": main.wait_ready(), "busy": busy.wait_ready()}
+    finally:
+        main.stop()
+        busy.stop()
 
-    def start(*args) -> WorkerProcess:
-        started.append(WorkerProcess(tiny_model_dir, var_dir, *args))
-        return started[-1].wait_ready()
 
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-@pytest.fixture(scope="session")
-def worker(start_worker):
-    """Waits up to 200 ms for company, so concurrent requests surely batch."""
-    return start_worker("--max-batch", "4", "--max-wait-ms", "200")
+@pytest.fixture
+def worker(workers):
+    return workers["main"]
 
 
 @pytest.fixture(autouse=True)

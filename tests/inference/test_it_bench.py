@@ -5,16 +5,17 @@ import sys
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, worker_env
 
 pytest.importorskip("diffusers")
 
 
 @pytest.mark.slow
-def test_it_prints_one_table_for_batches_1_2_4():
+def test_it_prints_one_table_for_batches_1_2_4(var_dir):
     command = [sys.executable, "bench/gpu_worker.py", "--tiny", "--device", "cpu", "--compile", "off",
                "--repeats", "1"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, cwd=ROOT, env=worker_env(var_dir), capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert "tiny random" in lines[0] and "64x64" in lines[0]

@@ -92,6 +92,7 @@ def test_it_is_retryable_with_retry_after_when_every_worker_is_busy():
     with pytest.raises(ProviderError) as caught:  # both now skipped: no call at all
         provider(f"{A},{B}").generate(GenerationRequest("a fox", 512, 512))
     assert caught.value.code == "WorkerUnavailable" and caught.value.retryable
+    assert 6 <= caught.value.retry_after <= 7  # when the first of them is back
     assert respx.calls.call_count == 2
 
 

@@ -88,9 +88,9 @@ def test_it_skips_a_dead_worker(worker):
     assert dead in _skip_until and worker.url not in _skip_until
 
 
-def test_it_answers_503_with_retry_after_when_the_queue_is_full(start_worker):
-    busy = start_worker("--max-batch", "1", "--queue-limit", "1", "--max-wait-ms", "0")
-    body = {"prompt": "a cat", "size": "128x128", "num_inference_steps": 20}
+def test_it_answers_503_with_retry_after_when_the_queue_is_full(workers):
+    busy = workers["busy"]
+    body = {"prompt": "a cat", "size": "64x64", "num_inference_steps": 20}
     headers = {"Authorization": f"Bearer {API_KEY}"}
 
     def post(_):
@@ -104,7 +104,7 @@ def test_it_answers_503_with_retry_after_when_the_queue_is_full(start_worker):
 
     def generate(_):
         try:
-            return provider(busy.url).generate(GenerationRequest("a cat", 128, 128, steps=20))
+            return provider(busy.url).generate(GenerationRequest("a cat", 64, 64, steps=20))
         except ProviderError as exc:
             return exc
 

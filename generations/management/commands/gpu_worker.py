@@ -5,8 +5,13 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.inference.loader import ATTENTION_BACKENDS, DTYPES, LoadOptions, ModelDirError
-from generations.inference.server import ServeOptions, serve
+from generations.inference.loader import (
+    ATTENTION_BACKENDS,
+    DTYPES,
+    LoadOptions,
+    ModelDirError,
+    check_model_dir,
+)
 
 
 class Command(BaseCommand):
@@ -33,6 +38,14 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["max_batch"] < 1 or opts["queue_limit"] < 1:
             raise CommandError("--max-batch and --queue-limit must be at least 1.")
+        try:  # before the seconds spent importing torch
+            check_model_dir(opts["model"])
+        except ModelDirError as exc:
+            raise CommandError(str(exc)) from exc
+        try:  # torch and diffusers come with the gpu extra, which the site does not need
+            from generations.inference.server import ServeOptions, serve
+        except ImportError as exc:
+            raise CommandError(f"The GPU worker needs the gpu extra: pip install '.[gpu]' ({exc}).") from exc
         load = LoadOptions(model_dir=opts["model"], device=opts["device"], dtype=opts["dtype"],
                            attention=opts["attention"], compile=opts["compile"])
         serve_options = ServeOptions(host=opts["host"], port=opts["port"], max_batch=opts["max_batch"],
