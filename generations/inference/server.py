@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .engine import Engine
 from .loader import LoadOptions, load_pipeline
 from .metrics import Metrics
-from .schema import ApiError, Job, Limits, parse_generation
+from .schema import TURBO_STEPS, ApiError, Job, Limits, parse_generation
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def serve(load: LoadOptions, options: ServeOptions, announce=print) -> None:
     if load.compile:
         # Compile now, at the usual size, rather than on the first user's request.
         side = min(1024, limits.max_side)
-        engine.generate([Job("warm-up", side, side, 8, 0)])
+        engine.generate([Job("warm-up", side, side, TURBO_STEPS, 0)])
     engine.start()
     server = ThreadingHTTPServer((options.host, options.port), Handler)
     server.daemon_threads = True
