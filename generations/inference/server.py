@@ -146,6 +146,13 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class WorkerHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # A burst of clients must wait in the kernel's backlog, not be refused:
+    # the site's client takes a refused connection for a dead worker.
+    request_queue_size = 128
+
+
 def serve(load: LoadOptions, options: ServeOptions, announce=print) -> None:
     """Load the model, then serve until interrupted."""
     pipe = load_pipeline(load)
@@ -158,8 +165,7 @@ def serve(load: LoadOptions, options: ServeOptions, announce=print) -> None:
         side = min(1024, limits.max_side)
         engine.generate([Job("warm-up", side, side, TURBO_STEPS, 0)])
     engine.start()
-    server = ThreadingHTTPServer((options.host, options.port), Handler)
-    server.daemon_threads = True
+    server = WorkerHTTPServer((options.host, options.port), Handler)
     server.worker = Worker(engine, metrics, limits, load, options.api_key)
     announce(f"Z-Image worker on http://{options.host}:{server.server_port} "
              f"({load.device}, {load.dtype}, max batch {options.max_batch})")

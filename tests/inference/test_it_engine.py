@@ -51,3 +51,24 @@ def test_it_loads_the_weights_in_the_asked_dtype(tiny_model_dir):
 
     pipe = load_pipeline(LoadOptions(str(tiny_model_dir), device="cpu", dtype="bfloat16"))
     assert {pipe.transformer.dtype, pipe.text_encoder.dtype, pipe.vae.dtype} == {torch.bfloat16}
+
+
+def test_it_fails_only_the_batch_whose_call_failed():
+    from generations.inference.engine import Engine
+
+    calls = []
+
+    def pipe(**kwargs):
+        calls.append(kwargs["prompt"])
+        if len(calls) == 1:
+            raise RuntimeError("CUDA out of memory")
+        return type("Output", (), {"images": ["image"] * len(kwargs["prompt"])})
+
+    engine = Engine(pipe, "cpu", Metrics(), max_batch=2, max_wait=0)
+    engine.start()
+    first, second = Job("a", 32, 32, 8, 1), Job("b", 32, 32, 8, 2)
+    for job in (first, second):
+        engine.submit([job])
+        assert job.done.wait(10)
+    assert "RuntimeError: CUDA out of memory" in first.error and first.image is None
+    assert second.image == "image" and not second.error
