@@ -6,6 +6,7 @@ from .aimlapi import AimlApiProvider
 from .base import InvalidRequest, Provider, ProviderSettings, env
 from .dashscope import DashScopeProvider
 from .demo import DemoProvider
+from .gpu_worker import GpuWorkerProvider
 from .openai_compat import OpenAICompatProvider
 from .zimageturbo import ZImageTurboProvider
 
@@ -15,11 +16,13 @@ REGISTRY: dict[str, type[Provider]] = {
     "aimlapi": AimlApiProvider,
     "zimageturbo": ZImageTurboProvider,
     "demo": DemoProvider,
+    "gpu_worker": GpuWorkerProvider,
 }
 
 # The order a default is picked in when no admin chose one: real providers
-# with a key first (sync before submit+poll), the offline demo last.
-PREFERENCE = ["dashscope", "openai_compat", "aimlapi", "zimageturbo", "demo"]
+# configured first: the team's own GPU workers (no per-image bill), then hosted
+# ones with a key (sync before submit+poll), the offline demo last.
+PREFERENCE = ["gpu_worker", "dashscope", "openai_compat", "aimlapi", "zimageturbo", "demo"]
 
 
 def provider_settings(name: str) -> ProviderSettings:

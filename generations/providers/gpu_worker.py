@@ -1,0 +1,124 @@
+"""Own GPU workers (`manage.py gpu_worker`, generations/inference).
+
+Wire: OpenAI's `POST /v1/images/generations` plus `seed` and
+`num_inference_steps`; the image comes back inline as base64 PNG, so there is
+no URL to expire. Errors are OpenAI's `{"error": {"message", "type", "code"}}`.
+
+GPU_WORKER_URL holds one base URL or several, comma-separated. Calls go
+round-robin; a worker that cannot be reached, or answers 503 (queue full), is
+skipped for a while and the next one is tried.
+"""
+
+import base64
+import itertools
+import threading
+import time
+
+import httpx
+
+from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError, env, http_error
+from .base import retry_after_seconds as retry_after
+
+PATH = "/v1/images/generations"
+SKIP_SECONDS = 15.0  # how long an unreachable worker is left alone
+
+PRESETS = (
+    (1024, 1024), (1280, 1280), (1536, 1536), (1024, 1536), (1536, 1024), (1104, 1472), (1472, 1104),
+    (896, 1184), (1184, 896), (768, 1360), (1360, 768), (720, 1280), (1280, 720), (1152, 2048), (2048, 1152),
+)
+
+# Per process, not per provider object: the registry builds a new provider for
+# every call, but a dead worker should stay skipped across calls.
+_skip_until: dict[str, float] = {}
+_turn = itertools.count()
+_lock = threading.Lock()
+
+
+class GpuWorkerProvider(Provider):
+    name = "gpu_worker"
+    label = "Own GPU worker"
+    needs_key = False  # a worker on a private network may run without one
+    capabilities = Capabilities(size_step=16, max_side=2048, prompt_extend=False, steps_range=(1, 50),
+                                size_tolerance=0, presets=PRESETS)
+
+    @property
+    def urls(self) -> list[str]:
+        raw = self.settings.base_url or env("GPU_WORKER_URL")
+        return [url.strip().rstrip("/") for url in raw.split(",") if url.strip()]
+
+    def unavailable_reason(self) -> str:
+        return "" if self.urls else "No worker: set GPU_WORKER_URL (several URLs: comma-separated)."
+
+    def payload(self, req: GenerationRequest) -> dict:
+        body = {"model": self.settings.model_name or "z-image-turbo", "prompt": req.prompt, "n": 1,
+                "size": f"{req.width}x{req.height}", "response_format": "b64_json"}
+        if req.seed is not None:
+            body["seed"] = req.seed
+        if req.steps is not None:
+            body["num_inference_steps"] = req.steps
+        return body
+
+    def generate(self, req: GenerationRequest) -> GenerationResult:
+        busy = None
+        with self.client() as client:
+            for url in healthy_in_turn(self.urls):
+                try:
+                    response = client.post(url + PATH, json=self.payload(req))
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    skip(url, SKIP_SECONDS)
+                    continue
+                except httpx.HTTPError as exc:  # it took the request, then failed: do not resend here
+                    raise http_error(exc) from exc
+                if response.status_code == 503:
+                    busy = _error(response)
+                    skip(url, busy.retry_after or SKIP_SECONDS)
+                    continue
+                if response.status_code != 200:
+                    raise _error(response)
+                return _result(response, req)
+        raise busy or ProviderError("WorkerUnavailable", "No GPU worker is reachable right now.",
+                                    retryable=True, retry_after=seconds_until_back(self.urls))
+
+
+def healthy_in_turn(urls: list[str]) -> list[str]:
+    """The workers not being skipped, starting one further along each call."""
+    now = time.monotonic()
+    with _lock:
+        healthy = [url for url in urls if _skip_until.get(url, 0.0) <= now]
+    if not healthy:
+        return []
+    start = next(_turn) % len(healthy)
+    return healthy[start:] + healthy[:start]
+
+
+def seconds_until_back(urls: list[str]) -> float:
+    """When the first skipped worker will be tried again."""
+    now = time.monotonic()
+    with _lock:
+        return max(1.0, min(_skip_until.get(url, now) - now for url in urls))
+
+
+def skip(url: str, seconds: float) -> None:
+    with _lock:
+        _skip_until[url] = time.monotonic() + seconds
+
+
+def _error(response: httpx.Response) -> ProviderError:
+    status = response.status_code
+    try:
+        error = response.json()["error"]
+        code, message = str(error.get("code") or f"HTTP{status}"), str(error.get("message") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        code, message = f"HTTP{status}", f"The GPU worker answered HTTP {status}."
+    return ProviderError(code, message, retryable=status == 429 or status >= 500,
+                         retry_after=retry_after(response))
+
+
+def _result(response: httpx.Response, req: GenerationRequest) -> GenerationResult:
+    try:
+        item = response.json()["data"][0]
+        image = base64.b64decode(item["b64_json"], validate=True)
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ProviderError("BadResponse", "The GPU worker's answer has no image in it.") from None
+    return GenerationResult(image_bytes=image, width=req.width, height=req.height,
+                            seed=item.get("seed", req.seed))
