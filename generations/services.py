@@ -11,18 +11,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import credits, pricing
+from . import credits, pricing, quotas
 from .models import CreditAccount, Generation, Prompt
 from .providers import GenerationRequest, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
+from .quotas import LimitExceeded  # raised here; defined beside the other quota checks
+from .slots import ProviderBusy, provider_slot
 from .storage import StoreError, store_image
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
-
-
-class LimitExceeded(Exception):
-    pass
 
 
 def generation_request(generation: Generation) -> GenerationRequest:
@@ -59,10 +57,13 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     with transaction.atomic():
         account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
         _check_concurrency(user, account)
+        quotas.quota_check_create(user=user, account=account, provider=name, cost=cost)
         generation = Generation.objects.create(
             owner=user, prompt=prompt, width=width, height=height, seed=seed,
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
             credits_cost=cost, saved_prompt=saved_prompt,
+            provider_price=pricing.quote(provider=name, width=width, height=height,
+                                         prompt_extend=prompt_extend).provider_cost,
         )
         credits.hold(generation=generation, amount=cost)
         transaction.on_commit(lambda: _enqueue(generation.pk))
@@ -94,7 +95,8 @@ def generation_run(*, generation_id) -> float | None:
         return None
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
     try:
-        result = get_provider(generation.provider).generate(generation_request(generation))
+        with provider_slot(generation):
+            result = get_provider(generation.provider).generate(generation_request(generation))
     except ProviderError as exc:
         return _provider_failed(generation, exc)
     except InvalidRequest as exc:
@@ -111,10 +113,12 @@ def generation_run(*, generation_id) -> float | None:
 
 
 def _provider_failed(generation: Generation, exc: ProviderError) -> float | None:
-    if exc.retryable and generation.attempts < settings.PROVIDER_MAX_ATTEMPTS:
-        delay = backoff(generation.attempts, retry_after=exc.retry_after)
+    busy = isinstance(exc, ProviderBusy)  # waiting for a slot: not an attempt, never a failure
+    if busy or (exc.retryable and generation.attempts < settings.PROVIDER_MAX_ATTEMPTS):
+        delay = exc.retry_after if busy else backoff(generation.attempts, retry_after=exc.retry_after)
         Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-            status=Status.QUEUED, error_code=exc.code, error_message=exc.message)
+            status=Status.QUEUED, attempts=F("attempts") - int(busy), error_code=exc.code,
+            error_message=exc.message)
         log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
                  generation.attempts, delay)
         return delay

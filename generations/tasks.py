@@ -7,7 +7,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import services
+from . import quotas, services
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +28,10 @@ def reap_stuck_generations() -> None:
         services.generation_fail(
             generation=generation, code="WorkerLost",
             message="The worker handling this image stopped; your credits were returned.")
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def grant_monthly_allowances() -> None:
+    """Often, not once a month: a run missed while no consumer was up is made
+    good by the next one, and a second run in a period grants nothing."""
+    quotas.allowance_run()

@@ -194,6 +194,11 @@ PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "2"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
+# E-mail a user once when their balance falls under this (0 = never); an
+# account's own threshold wins.
+LOW_BALANCE_THRESHOLD = int(os.environ.get("LOW_BALANCE_THRESHOLD", "0"))
+# Seconds a generation waits before asking again for a provider call slot.
+PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
 
 # --- auth, i18n, logging --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
