@@ -64,6 +64,8 @@ class PriceRuleForm(forms.ModelForm):
 
 class ProviderConfigForm(forms.ModelForm):
     name = forms.ChoiceField()
+    base_url = forms.URLField(required=False, assume_scheme="https",
+                              help_text="Overrides <PROVIDER>_BASE_URL")
     reason = forms.CharField(max_length=300, help_text=REASON_HELP)
 
     class Meta:
