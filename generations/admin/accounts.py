@@ -105,7 +105,8 @@ class TeamMembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "draw_order", "members", "pool")
     search_fields = ("name",)
-    readonly_fields = ("pool",)
+    fields = ("name", "draw_order", "pool", "created_at")
+    readonly_fields = ("pool", "created_at")
     inlines = [TeamMembershipInline]
 
     def get_queryset(self, request):
