@@ -14,9 +14,9 @@ def bar_chart(points: list[tuple[date, int]], *, label: str) -> str:
     top = max(value for _, value in points) or 1
     step = (WIDTH - 2 * PAD) / len(points)
     bars = format_html_join("", (
-        '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="#4a7bd0">'
-        '<title>{}: {}</title></rect>'), (
-        (PAD + i * step, HEIGHT - PAD - h, max(step - 2, 1), h, day.isoformat(), value)
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="#4a7bd0"><title>{}: {}</title></rect>'), (
+        (f"{PAD + i * step:.1f}", f"{HEIGHT - PAD - h:.1f}", f"{max(step - 2, 1):.1f}", f"{h:.1f}",
+         day.isoformat(), value)
         for i, (day, value) in enumerate(points)
         for h in [(HEIGHT - 2 * PAD) * value / top]))
     return format_html(
