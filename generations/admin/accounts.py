@@ -45,6 +45,14 @@ class CreditAccountAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # accounts appear with their user or team
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.team_id:
+            # A pool's budget is its allowance; per-user limits apply to the members.
+            return (*fields, "max_concurrent", "max_per_minute", "period_limit",
+                    "allowed_providers")
+        return fields
+
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger keeps them
 

@@ -44,7 +44,8 @@ class AccountLimitsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["allowed_providers"].choices = provider_choices()
+        if "allowed_providers" in self.fields:  # read-only on a team's pool
+            self.fields["allowed_providers"].choices = provider_choices()
 
 
 class PriceRuleForm(forms.ModelForm):

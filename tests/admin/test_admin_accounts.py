@@ -113,3 +113,15 @@ def test_a_team_is_onboarded_with_a_pool_and_a_budget(staff, owner, admin_user):
     pool.refresh_from_db()
     assert (pool.balance, pool.monthly_allowance, pool.carry_over) == (500, 1000, True)
     assert credits.ledger_problems() == []
+
+
+def test_a_team_pool_shows_no_per_user_limits(staff, owner):
+    pool = credits.team_account(Team.objects.create(name="studio"))
+    url = reverse("admin:generations_creditaccount_change", args=[pool.pk])
+    page = staff.get(url)
+    assert page.status_code == 200 and b'name="period_limit"' not in page.content
+    response = staff.post(url, {"low_balance_threshold": "20", "reason": "warn the team admins",
+                                "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0"})
+    assert response.status_code == 302
+    pool.refresh_from_db()
+    assert pool.low_balance_threshold == 20
