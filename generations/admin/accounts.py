@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .. import credits, quotas
+from ..audit import audited_save
 from ..models import CreditAccount, CreditEntry, Team, TeamMembership
 from .actions import form_action
-from .forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm
+from .forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
 
 
 class CreditEntryInline(admin.TabularInline):
@@ -111,9 +112,10 @@ class TeamMembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ("name", "draw_order", "members", "pool")
     search_fields = ("name",)
-    fields = ("name", "draw_order", "pool", "created_at")
+    fields = ("name", "draw_order", "reason", "pool", "created_at")
     readonly_fields = ("pool", "created_at")
     inlines = [TeamMembershipInline]
 
@@ -134,5 +136,6 @@ class TeamAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{} credits</a>', url, account.balance)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        # The draw order decides which credits pay: audited like the limits.
+        audited_save(obj=obj, actor=request.user, reason=form.cleaned_data["reason"])
         credits.team_account(obj)  # the pool exists from the start, empty

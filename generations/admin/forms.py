@@ -2,7 +2,7 @@
 
 from django import forms
 
-from ..models import CreditAccount, PriceRule, ProviderConfig
+from ..models import CreditAccount, PriceRule, ProviderConfig, Team
 from ..providers.registry import REGISTRY
 
 REASON_HELP = "Why you make this change; it goes in the audit log (and the ledger for credits)."
@@ -77,3 +77,11 @@ class ProviderConfigForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].choices = provider_choices()
+
+
+class TeamForm(forms.ModelForm):
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+    class Meta:
+        model = Team
+        fields = ("name", "draw_order")

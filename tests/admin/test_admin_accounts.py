@@ -101,11 +101,12 @@ def test_limits_are_edited_with_a_reason_and_audited(staff, owner, admin_user):
 def test_a_team_is_onboarded_with_a_pool_and_a_budget(staff, owner, admin_user):
     url = reverse("admin:generations_team_add")
     response = staff.post(url, {
-        "name": "studio", "draw_order": "team_first",
+        "name": "studio", "draw_order": "team_first", "reason": "new client",
         "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
         "memberships-0-user": owner.pk, "memberships-0-is_admin": "on"})
     assert response.status_code == 302, response.content
     pool = CreditAccount.objects.get(team=Team.objects.get(name="studio"))
+    assert AuditLog.objects.get(object_type="Team").after["draw_order"] == "team_first"
     assert staff.get(reverse("admin:generations_team_changelist")).status_code == 200
     run_action(staff, "grant_credits", [pool], amount="500", reason="Q4 budget")
     run_action(staff, "set_allowance", [pool], monthly_allowance="1000", carry_over="on",
