@@ -7,14 +7,21 @@ always equals the ledger sum.
 Accounting: a hold takes the price out of the spendable balance at once
 (negative entry) and adds it to `held`; a capture settles it (amount 0: the
 credits are spent); a release gives it back (positive entry).
+
+A member of a team may pay from their own account or the team's pool: the
+hold picks one, and the capture or release settles the account the hold was
+written on.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 
-from .models import CreditAccount, CreditEntry, Generation
+from . import notify
+from .models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
 
 Kind = CreditEntry.Kind
 
@@ -38,9 +45,13 @@ def account_for(user) -> CreditAccount:
     return account
 
 
-def _locked(user) -> CreditAccount:
-    account_for(user)
-    return CreditAccount.objects.select_for_update().get(user=user)
+def team_account(team: Team) -> CreditAccount:
+    account, _ = CreditAccount.objects.get_or_create(team=team)
+    return account
+
+
+def _locked(account: CreditAccount) -> CreditAccount:
+    return CreditAccount.objects.select_for_update().get(pk=account.pk)
 
 
 def _append(account: CreditAccount, *, amount: int, held_delta: int = 0, **fields) -> CreditEntry:
@@ -49,15 +60,49 @@ def _append(account: CreditAccount, *, amount: int, held_delta: int = 0, **field
         balance=F("balance") + amount, held=F("held") + held_delta
     )
     account.refresh_from_db(fields=["balance", "held"])
+    _watch_low_balance(account)
     return entry
 
 
+def _watch_low_balance(account: CreditAccount) -> None:
+    """Flip `low_balance_notified` when the balance crosses the threshold, and
+    e-mail on the way down only: one message per crossing, not per image."""
+    threshold = account.low_balance_threshold
+    if threshold is None:
+        threshold = settings.LOW_BALANCE_THRESHOLD
+    low = bool(threshold) and account.balance < threshold
+    if low == account.low_balance_notified:
+        return
+    CreditAccount.objects.filter(pk=account.pk).update(low_balance_notified=low)
+    account.low_balance_notified = low
+    if low:
+        transaction.on_commit(partial(notify.low_balance, account_id=account.pk))
+
+
+def payers(user) -> list[CreditAccount]:
+    """The accounts `user` may draw from, in the order they are tried."""
+    own = account_for(user)
+    membership = TeamMembership.objects.select_related("team").filter(user=user).first()
+    if membership is None:
+        return [own]
+    pool = team_account(membership.team)
+    return [pool, own] if membership.team.draw_order == Team.DrawOrder.TEAM_FIRST else [own, pool]
+
+
 def hold(*, generation: Generation, amount: int) -> CreditEntry:
-    """Reserve `amount` for `generation`. Raises InsufficientCredits, writing nothing."""
+    """Reserve `amount` for `generation` on the first of the owner's accounts
+    that can pay it all (a frozen team pool is skipped). Raises
+    InsufficientCredits, writing nothing."""
     with transaction.atomic():
-        account = _locked(generation.owner)
-        if amount > account.balance:
-            raise InsufficientCredits(needed=amount, available=account.balance)
+        order = [a.pk for a in payers(generation.owner)]
+        # Lock in primary-key order so two holds never wait on each other.
+        locked = {a.pk: a for a in CreditAccount.objects.select_for_update()
+                  .filter(pk__in=order).order_by("pk")}
+        usable = [locked[pk] for pk in order if not (locked[pk].frozen and locked[pk].team_id)]
+        account = next((a for a in usable if a.balance >= amount), None)
+        if account is None:
+            raise InsufficientCredits(needed=amount,
+                                      available=max((a.balance for a in usable), default=0))
         return _append(
             account, amount=-amount, held_delta=amount, kind=Kind.HOLD,
             generation=generation, note=f"{generation.provider} {generation.size}",
@@ -65,13 +110,16 @@ def hold(*, generation: Generation, amount: int) -> CreditEntry:
 
 
 def _settle(generation: Generation, kind: str) -> CreditEntry | None:
-    """Capture or release the hold of `generation`, once. Idempotent: a second
-    call (a task run twice) finds the settlement and returns None."""
+    """Capture or release the hold of `generation`, once, on the account the
+    hold was written on. Idempotent: a second call (a task run twice) finds the
+    settlement and returns None."""
     with transaction.atomic():
-        account = _locked(generation.owner)
         entries = CreditEntry.objects.filter(generation=generation)
         held = entries.filter(kind=Kind.HOLD).first()
-        if held is None or entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE]).exists():
+        if held is None:
+            return None
+        account = _locked(held.account)
+        if entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE]).exists():
             return None
         amount = -held.amount
         try:
@@ -92,14 +140,14 @@ def release(*, generation: Generation) -> CreditEntry | None:
     return _settle(generation, Kind.RELEASE)
 
 
-def grant(*, user, amount: int, actor=None, note: str = "", kind: str = Kind.GRANT,
-          idempotency_key: str | None = None) -> CreditEntry:
-    """Add (or, with a negative amount, take away) credits. A negative
-    adjustment larger than the spendable balance is refused."""
+def grant(*, user=None, account: CreditAccount | None = None, amount: int, actor=None,
+          note: str = "", kind: str = Kind.GRANT, idempotency_key: str | None = None) -> CreditEntry:
+    """Add (or, with a negative amount, take away) credits on `account` (or
+    `user`'s own). A negative amount larger than the spendable balance is refused."""
     if amount == 0:
         raise ValueError("A grant of 0 credits changes nothing")
     with transaction.atomic():
-        account = _locked(user)
+        account = _locked(account or account_for(user))
         if idempotency_key:
             existing = CreditEntry.objects.filter(idempotency_key=idempotency_key).first()
             if existing:
@@ -110,10 +158,12 @@ def grant(*, user, amount: int, actor=None, note: str = "", kind: str = Kind.GRA
                        idempotency_key=idempotency_key)
 
 
-def adjust(*, user, amount: int, actor, note: str) -> CreditEntry:
+def adjust(*, user=None, account: CreditAccount | None = None, amount: int, actor,
+           note: str) -> CreditEntry:
     if not note.strip():
         raise ValueError("An adjustment needs a reason")
-    return grant(user=user, amount=amount, actor=actor, note=note, kind=Kind.ADJUSTMENT)
+    return grant(user=user, account=account, amount=amount, actor=actor, note=note,
+                 kind=Kind.ADJUSTMENT)
 
 
 def balance(*, user) -> Balance:
@@ -125,15 +175,16 @@ def ledger_problems() -> list[str]:
     """Every broken invariant, named; empty when the books are right."""
     problems = []
     sums = dict(CreditEntry.objects.values_list("account").annotate(total=Sum("amount")))
-    for account in CreditAccount.objects.select_related("user"):
+    for account in CreditAccount.objects.select_related("user", "team"):
         total = sums.get(account.pk, 0) or 0
+        name = account.owner_label
         if account.balance != total:
-            problems.append(f"account {account.user}: balance {account.balance} != ledger sum {total}")
+            problems.append(f"account {name}: balance {account.balance} != ledger sum {total}")
         if account.balance < 0:
-            problems.append(f"account {account.user}: negative balance {account.balance}")
+            problems.append(f"account {name}: negative balance {account.balance}")
         open_holds = _open_hold_total(account)
         if account.held != open_holds:
-            problems.append(f"account {account.user}: held {account.held} != open holds {open_holds}")
+            problems.append(f"account {name}: held {account.held} != open holds {open_holds}")
     problems += _generation_problems()
     return problems
 

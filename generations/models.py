@@ -1,6 +1,8 @@
+import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +33,26 @@ class ProviderConfig(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.api_key_env and not looks_like_env_name(self.api_key_env):
+            raise ValidationError({"api_key_env": _(
+                "Give the NAME of an environment variable (e.g. DASHSCOPE_API_KEY), never the "
+                "key itself.")})
+
+
+ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,79}$")
+
+
+def looks_like_env_name(value: str) -> bool:
+    """An upper-case identifier with words (`DASHSCOPE_API_KEY`); a pasted key
+    (`sk-...`, or a long run of letters and digits) is refused so that it never
+    lands in the database."""
+    if not ENV_NAME_RE.match(value):
+        return False
+    digits = sum(ch.isdigit() for ch in value)
+    return ("_" in value or len(value) < 16) and digits * 3 <= len(value)
 
 
 class Prompt(models.Model):
@@ -107,6 +129,9 @@ class Generation(models.Model):
     content_type = models.CharField(max_length=40, blank=True)
 
     credits_cost = models.PositiveIntegerField(default=0)
+    provider_price = models.DecimalField(
+        max_digits=12, decimal_places=4, default=0,
+        help_text=_("What the provider charges for this image, in its currency, at creation"))
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
 
@@ -151,24 +176,55 @@ class PendingImage(models.Model):
 class CreditAccount(models.Model):
     """`balance` is what may still be spent (the ledger sum); `held` is the part
     of past holds not yet captured or released. Both change only in
-    `generations.credits`, under `select_for_update`, beside a ledger entry."""
+    `generations.credits`, under `select_for_update`, beside a ledger entry.
+
+    An account belongs to a user or to a team (the team's shared pool), never
+    both; the limits below apply to whoever owns it."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_account"
-    )
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="credit_account")
+    team = models.OneToOneField(
+        "generations.Team", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="credit_account")
     balance = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
     max_concurrent = models.PositiveIntegerField(default=0, help_text=_("0 = no limit"))
+    max_per_minute = models.PositiveIntegerField(
+        default=0, help_text=_("New generations per minute; 0 = no limit"))
+    period_limit = models.PositiveIntegerField(
+        default=0, help_text=_("Most credits spent per calendar month; 0 = no limit"))
+    allowed_providers = models.JSONField(
+        default=list, blank=True, help_text=_("Provider names; empty = all"))
+    monthly_allowance = models.PositiveIntegerField(
+        default=0, help_text=_("Credits granted at the start of every month"))
+    carry_over = models.BooleanField(
+        default=True, help_text=_("Keep unused allowance; off = it expires at the period end"))
+    frozen = models.BooleanField(default=False, help_text=_("No new generations"))
+    low_balance_threshold = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("E-mail under this balance; empty = LOW_BALANCE_THRESHOLD"))
+    low_balance_notified = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_non_negative"),
             models.CheckConstraint(condition=Q(held__gte=0), name="credit_held_non_negative"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, team__isnull=True)
+                | Q(user__isnull=True, team__isnull=False),
+                name="credit_account_one_owner"),
         ]
 
     def __str__(self):
-        return f"{self.user} ({self.balance} credits)"
+        return f"{self.owner_label} ({self.balance} credits)"
+
+    @property
+    def owner_label(self) -> str:
+        return f"team {self.team}" if self.team_id else str(self.user)
+
+    def allows_provider(self, name: str) -> bool:
+        return not self.allowed_providers or name in self.allowed_providers
 
 
 class CreditEntry(models.Model):
@@ -222,3 +278,14 @@ class CreditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Credit entries are append-only")
+
+
+# Admin-side models live in their own module; imported here so Django and
+# `from generations.models import ...` find them.
+from .models_billing import (  # noqa: E402, F401
+    AuditLog,
+    PriceRule,
+    ProviderSlot,
+    Team,
+    TeamMembership,
+)

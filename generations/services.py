@@ -11,19 +11,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import credits, pricing
+from . import credits, pricing, quotas
 from .fetch import url_expiry
 from .models import CreditAccount, Generation, PendingImage, Prompt
 from .providers import GenerationRequest, GenerationResult, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
+from .quotas import LimitExceeded  # raised here; defined beside the other quota checks
+from .slots import ProviderBusy, provider_slot
 from .storage import StoreError, store_image
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
-
-
-class LimitExceeded(Exception):
-    pass
 
 
 def generation_request(generation: Generation) -> GenerationRequest:
@@ -60,10 +58,13 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     with transaction.atomic():
         account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
         _check_concurrency(user, account)
+        quotas.quota_check_create(user=user, account=account, provider=name, cost=cost)
         generation = Generation.objects.create(
             owner=user, prompt=prompt, width=width, height=height, seed=seed,
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
             credits_cost=cost, saved_prompt=saved_prompt,
+            provider_price=pricing.quote(provider=name, width=width, height=height,
+                                         prompt_extend=prompt_extend).provider_cost,
         )
         credits.hold(generation=generation, amount=cost)
         transaction.on_commit(lambda: generation_enqueue(generation.pk))
@@ -106,9 +107,10 @@ def generation_run(*, generation_id) -> float | None:
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
     provider = get_provider(generation.provider)
     try:
-        if provider.capabilities.mode == "poll":
-            return _submit(generation, provider)
-        result = provider.generate(generation_request(generation))
+        with provider_slot(generation):
+            if provider.capabilities.mode == "poll":
+                return _submit(generation, provider)
+            result = provider.generate(generation_request(generation))
     except Exception as exc:  # every failure must end or retry the row
         return _call_failed(generation, exc)
     if _record_result(generation, result):
@@ -148,6 +150,8 @@ def _call_failed(generation: Generation, exc: Exception) -> float | None:
 def _provider_failed(generation: Generation, exc: ProviderError) -> float | None:
     """Retryable errors go back to the queue with backoff, bounded in count
     and in time since creation; the rest end the generation at once."""
+    if isinstance(exc, ProviderBusy):  # waiting for a call slot: not an attempt, never a failure
+        return _retry_later(generation, exc, exc.retry_after, attempt_used=False)
     message = exc.message
     if exc.retryable:
         delay = backoff(generation.attempts, retry_after=exc.retry_after)
@@ -161,7 +165,8 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
     return None
 
 
-def _retry_later(generation: Generation, exc: ProviderError, delay: float) -> float | None:
+def _retry_later(generation: Generation, exc: ProviderError, delay: float, *,
+                 attempt_used: bool = True) -> float | None:
     with transaction.atomic():
         locked = Generation.objects.select_for_update().get(pk=generation.pk)
         if locked.cancel_requested:  # the owner gave up on it: no more tries
@@ -169,7 +174,7 @@ def _retry_later(generation: Generation, exc: ProviderError, delay: float) -> fl
             return None
         Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
             status=Status.QUEUED, error_code=exc.code, error_message=exc.message,
-            updated_at=timezone.now())
+            attempts=F("attempts") - int(not attempt_used), updated_at=timezone.now())
     log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
              generation.attempts, delay)
     return delay

@@ -6,7 +6,7 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import recovery, services
+from . import quotas, recovery, services
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +49,10 @@ def recover_at_start() -> None:
     Runs once per process (the hook fires for every worker)."""
     if _started.acquire(blocking=False):
         log.info("recovery at start: %s", recovery.generations_recover())
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def grant_monthly_allowances() -> None:
+    """Often, not once a month: a run missed while no consumer was up is made
+    good by the next one, and a second run in a period grants nothing."""
+    quotas.allowance_run()

@@ -207,6 +207,11 @@ STORE_RETRY_MAX_DELAY = float(os.environ.get("STORE_RETRY_MAX_DELAY", "300"))
 STORE_RETRY_WINDOW = int(os.environ.get("STORE_RETRY_WINDOW", str(24 * 3600)))
 STORE_RESCUE_AFTER = int(os.environ.get("STORE_RESCUE_AFTER", "120"))
 STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
+# E-mail a user once when their balance falls under this (0 = never); an
+# account's own threshold wins.
+LOW_BALANCE_THRESHOLD = int(os.environ.get("LOW_BALANCE_THRESHOLD", "0"))
+# Seconds a generation waits before asking again for a provider call slot.
+PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
 
 # --- auth, i18n, logging --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,141 @@
+"""Credit accounts (a user's or a team's pool) and teams.
+
+Balances change only through the actions here (grant, deduct), which write a
+ledger entry and an audit record; limits are edited on the change page, with a
+reason, and audited too."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .. import credits, quotas
+from ..audit import audited_save
+from ..models import CreditAccount, CreditEntry, Team, TeamMembership
+from .actions import form_action
+from .forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
+
+
+class CreditEntryInline(admin.TabularInline):
+    model = CreditEntry
+    fields = ("created_at", "kind", "amount", "generation", "actor", "note")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-created_at", "-id")
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(admin.ModelAdmin):
+    form = AccountLimitsForm
+    list_display = ("owner_label", "balance", "held", "monthly_allowance", "carry_over",
+                    "period_limit", "max_concurrent", "max_per_minute", "frozen")
+    list_filter = ("frozen", "carry_over", ("team", admin.EmptyFieldListFilter))
+    search_fields = ("user__username", "user__email", "team__name")
+    readonly_fields = ("user", "team", "balance", "held", "monthly_allowance", "carry_over",
+                       "frozen")
+    inlines = [CreditEntryInline]
+    list_select_related = ("user", "team")
+    actions = ["grant_credits", "deduct_credits", "set_allowance", "freeze", "unfreeze"]
+
+    def has_add_permission(self, request):
+        return False  # accounts appear with their user or team
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.team_id:
+            # A pool's budget is its allowance; per-user limits apply to the members.
+            return (*fields, "max_concurrent", "max_per_minute", "period_limit",
+                    "allowed_providers")
+        return fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger keeps them
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data
+                   if name in quotas.LIMIT_FIELDS}
+        if changes:
+            quotas.account_update(account=obj, actor=request.user, action="set limits",
+                                  reason=form.cleaned_data["reason"], **changes)
+
+    @admin.action(description="Grant credits to the selected accounts")
+    def grant_credits(self, request, queryset):
+        return form_action(self, request, queryset, form_class=AmountForm, title="Grant credits",
+                           apply=lambda account, data: quotas.account_grant(
+                               account=account, amount=data["amount"], actor=request.user,
+                               reason=data["reason"]))
+
+    @admin.action(description="Deduct credits from the selected accounts")
+    def deduct_credits(self, request, queryset):
+        return form_action(self, request, queryset, form_class=AmountForm, title="Deduct credits",
+                           apply=lambda account, data: quotas.account_grant(
+                               account=account, amount=-data["amount"], actor=request.user,
+                               reason=data["reason"]))
+
+    @admin.action(description="Set the monthly allowance")
+    def set_allowance(self, request, queryset):
+        return form_action(self, request, queryset, form_class=AllowanceForm,
+                           title="Set monthly allowance",
+                           apply=lambda account, data: quotas.account_update(
+                               account=account, actor=request.user, action="set allowance",
+                               reason=data["reason"], monthly_allowance=data["monthly_allowance"],
+                               carry_over=data["carry_over"]))
+
+    @admin.action(description="Freeze: no new generations")
+    def freeze(self, request, queryset):
+        return self._set_frozen(request, queryset, frozen=True)
+
+    @admin.action(description="Unfreeze")
+    def unfreeze(self, request, queryset):
+        return self._set_frozen(request, queryset, frozen=False)
+
+    def _set_frozen(self, request, queryset, *, frozen: bool):
+        return form_action(self, request, queryset, form_class=ReasonForm,
+                           title="Freeze accounts" if frozen else "Unfreeze accounts",
+                           apply=lambda account, data: quotas.account_update(
+                               account=account, actor=request.user, reason=data["reason"],
+                               action="freeze" if frozen else "unfreeze", frozen=frozen))
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    fields = ("user", "is_admin")
+    autocomplete_fields = ("user",)
+    extra = 1
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
+    list_display = ("name", "draw_order", "members", "pool")
+    search_fields = ("name",)
+    fields = ("name", "draw_order", "reason", "pool", "created_at")
+    readonly_fields = ("pool", "created_at")
+    inlines = [TeamMembershipInline]
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request).select_related("credit_account")
+                .annotate(member_count=Count("memberships")))
+
+    @admin.display(ordering="member_count")
+    def members(self, obj):
+        return obj.member_count
+
+    @admin.display(description="credit pool")
+    def pool(self, obj):
+        account = getattr(obj, "credit_account", None)
+        if account is None:
+            return "created when the team is saved"
+        url = reverse("admin:generations_creditaccount_change", args=[account.pk])
+        return format_html('<a href="{}">{} credits</a>', url, account.balance)
+
+    def save_model(self, request, obj, form, change):
+        # The draw order decides which credits pay: audited like the limits.
+        audited_save(obj=obj, actor=request.user, reason=form.cleaned_data["reason"])
+        credits.team_account(obj)  # the pool exists from the start, empty

@@ -1,0 +1,46 @@
+"""Generations, prompts and the ledger's entries: read-only where the site owns the data."""
+
+from django.contrib import admin
+
+from ..models import CreditEntry, Generation, Prompt
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "owner", "short_prompt", "provider", "size", "status",
+                    "credits_cost", "provider_price", "error_code")
+    list_filter = ("status", "provider", "prompt_extend")
+    search_fields = ("prompt", "owner__username", "request_id", "id")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    readonly_fields = [f.name for f in Generation._meta.fields]
+
+    @admin.display(description="prompt")
+    def short_prompt(self, obj):
+        return obj.prompt[:60]
+
+    def has_add_permission(self, request):
+        return False  # generations are created through the site, which holds credits
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "account", "kind", "amount", "generation", "actor", "note")
+    list_filter = ("kind",)
+    search_fields = ("account__user__username", "account__team__name", "note")
+    list_select_related = ("account__user", "account__team", "actor")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    list_display = ("owner", "title", "updated_at")
+    search_fields = ("title", "text", "owner__username")

@@ -1,0 +1,87 @@
+"""Forms for the customised admin: every change carries a reason."""
+
+from django import forms
+
+from ..models import CreditAccount, PriceRule, ProviderConfig, Team
+from ..providers.registry import REGISTRY
+
+REASON_HELP = "Why you make this change; it goes in the audit log (and the ledger for credits)."
+
+
+def provider_choices():
+    return [(name, name) for name in REGISTRY]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+
+class AmountForm(ReasonForm):
+    amount = forms.IntegerField(min_value=1, help_text="Credits, a positive number.")
+    field_order = ["amount", "reason"]
+
+
+class AllowanceForm(ReasonForm):
+    monthly_allowance = forms.IntegerField(
+        min_value=0, help_text="Credits granted at each month's start (0 = none). The current "
+        "month's allowance is granted by the next periodic run if not granted yet.")
+    carry_over = forms.BooleanField(
+        required=False, initial=True,
+        help_text="Keep unused allowance; unticked, it expires when the month ends.")
+    field_order = ["monthly_allowance", "carry_over", "reason"]
+
+
+class AccountLimitsForm(forms.ModelForm):
+    allowed_providers = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked = every provider.")
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+    class Meta:
+        model = CreditAccount
+        fields = ("max_concurrent", "max_per_minute", "period_limit", "allowed_providers",
+                  "low_balance_threshold")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "allowed_providers" in self.fields:  # read-only on a team's pool
+            self.fields["allowed_providers"].choices = provider_choices()
+
+
+class PriceRuleForm(forms.ModelForm):
+    provider = forms.ChoiceField(required=False, help_text="Empty = any provider without rules "
+                                 "of its own.")
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+    class Meta:
+        model = PriceRule
+        fields = ("provider", "max_megapixels", "credits", "prompt_extend_surcharge",
+                  "provider_cost")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = [("", "any provider"), *provider_choices()]
+
+
+class ProviderConfigForm(forms.ModelForm):
+    name = forms.ChoiceField()
+    base_url = forms.URLField(required=False, assume_scheme="https",
+                              help_text="Overrides <PROVIDER>_BASE_URL")
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+    class Meta:
+        model = ProviderConfig
+        fields = ("name", "enabled", "is_default", "base_url", "region", "api_key_env",
+                  "model_name", "timeout_s", "max_concurrency", "internal")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].choices = provider_choices()
+
+
+class TeamForm(forms.ModelForm):
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+    class Meta:
+        model = Team
+        fields = ("name", "draw_order")

@@ -1,0 +1,84 @@
+"""Prices, provider configurations and the audit log. Every save or delete
+asks for a reason and is written to the audit log with before and after."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from .. import quotas
+from ..audit import audited_delete, audited_save
+from ..models import AuditLog, PriceRule, ProviderConfig
+from .actions import form_action
+from .forms import PriceRuleForm, ProviderConfigForm, ReasonForm
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Saves through the audit log; deleting is an action that asks why."""
+
+    actions = ["delete_with_reason"]
+
+    def save_model(self, request, obj, form, change):
+        audited_save(obj=obj, actor=request.user, reason=form.cleaned_data["reason"])
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the stock delete has no reason: use the action
+
+    @admin.action(description="Delete the selected rows (asks for a reason)")
+    def delete_with_reason(self, request, queryset):
+        return form_action(self, request, queryset, form_class=ReasonForm, title="Delete",
+                           apply=lambda obj, data: audited_delete(obj=obj, actor=request.user,
+                                                                   reason=data["reason"]))
+
+
+@admin.register(PriceRule)
+class PriceRuleAdmin(AuditedAdmin):
+    form = PriceRuleForm
+    list_display = ("provider_label", "max_megapixels", "credits", "prompt_extend_surcharge",
+                    "provider_cost", "updated_at")
+    list_filter = ("provider",)
+
+    @admin.display(description="provider", ordering="provider")
+    def provider_label(self, obj):
+        return obj.provider or "any provider"
+
+
+@admin.register(ProviderConfig)
+class ProviderConfigAdmin(AuditedAdmin):
+    form = ProviderConfigForm
+    list_display = ("name", "enabled", "is_default", "base_url", "region", "api_key_env",
+                    "timeout_s", "max_concurrency", "internal")
+    list_filter = ("enabled", "internal")
+
+    def save_model(self, request, obj, form, change):
+        quotas.provider_config_save(config=obj, actor=request.user,
+                                    reason=form.cleaned_data["reason"])
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "actor", "action", "object_type", "object_id", "reason")
+    list_filter = ("action", "object_type")
+    search_fields = ("reason", "object_id", "actor__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("actor",)
+    fields = ("created_at", "actor", "action", "object_type", "object_id", "reason",
+              "before_pretty", "after_pretty")
+    readonly_fields = fields
+
+    @admin.display(description="before")
+    def before_pretty(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.before, indent=2, sort_keys=True))
+
+    @admin.display(description="after")
+    def after_pretty(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.after, indent=2, sort_keys=True))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,66 @@
+"""Staff pages: the usage report (and its CSV), and the team admin's page."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from . import charts, credits, quotas, reports
+from .models import CreditAccount, TeamMembership
+from .staff_forms import MemberLimitsForm, UsageFilterForm
+
+
+@staff_member_required
+def usage(request):
+    form = UsageFilterForm(request.GET or None)
+    window = form.window()
+    return render(request, "staff/usage.html", {
+        "form": form, "window": window, "rows": reports.usage_rows(window),
+        "totals": reports.usage_totals(window), "top_users": reports.top_users(window),
+        "failures": reports.failure_rates(window), "errors": reports.error_codes(window),
+        "chart": charts.bar_chart(reports.daily_credits(window), label="Credits spent per day"),
+        "query": request.GET.urlencode(),
+    })
+
+
+@staff_member_required
+def usage_csv(request):
+    window = UsageFilterForm(request.GET or None).window()
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="usage-{window.start}-{window.end}-{window.group}.csv"')
+    writer = csv.DictWriter(response, fieldnames=reports.COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in reports.usage_rows(window):
+        writer.writerow({**row, "period": row["period"].date().isoformat()})
+    return response
+
+
+@login_required
+def team(request):
+    """A team admin (no staff rights needed) sets their own members' limits."""
+    membership = TeamMembership.objects.select_related("team").filter(
+        user=request.user, is_admin=True).first()
+    if membership is None:
+        raise PermissionDenied("Only a team's admins manage its members.")
+    pool = credits.team_account(membership.team)
+    accounts = CreditAccount.objects.filter(
+        user__team_membership__team=membership.team).select_related("user").order_by("user__username")
+    if request.method == "POST":
+        account = get_object_or_404(accounts, pk=request.POST.get("account"))
+        form = MemberLimitsForm(request.POST, instance=account, pool=pool)
+        if form.is_valid():
+            quotas.account_update(account=account, actor=request.user, action="team limits",
+                                  reason=form.cleaned_data["reason"],
+                                  **{f: form.cleaned_data[f] for f in MemberLimitsForm.Meta.fields})
+            messages.success(request, f"Limits of {account.user} saved.")
+            return redirect("staff_team")
+        messages.error(request, f"{account.user}: " + " ".join(
+            str(e) for errors in form.errors.values() for e in errors))
+    return render(request, "staff/team.html", {
+        "team": membership.team, "pool": pool,
+        "members": [(a, MemberLimitsForm(instance=a, pool=pool)) for a in accounts]})
