@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import credits, pricing
-from .models import CreditAccount, Generation, Prompt
+from .models import CreditAccount, Generation, Prompt, Tag
 from .providers import GenerationRequest, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
 from .storage import StoreError, store_image
@@ -48,9 +51,22 @@ def generation_quote(*, provider: str | None, prompt: str, width: int, height: i
 
 def generation_create(*, user, prompt: str, width: int, height: int, seed: int | None = None,
                       prompt_extend: bool = False, provider: str | None = None,
-                      steps: int | None = None, saved_prompt: Prompt | None = None) -> Generation:
+                      steps: int | None = None, saved_prompt: Prompt | None = None,
+                      tags: Sequence[str] = (), webhook_url: str = "",
+                      idempotency_key: str | None = None) -> Generation:
     """Validate, price, hold the credits, insert, and enqueue after commit.
-    Raises InvalidRequest, LimitExceeded or credits.InsufficientCredits, writing nothing."""
+    Raises InvalidRequest, LimitExceeded or credits.InsufficientCredits, writing nothing.
+
+    With `idempotency_key`, a repeat of the same request within
+    IDEMPOTENCY_WINDOW returns the first generation (with `replayed = True`)
+    and holds nothing; the same key with other parameters raises
+    IdempotencyConflict."""
+    fingerprint = request_fingerprint(
+        prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
+        provider=provider, steps=steps, saved_prompt=saved_prompt, tags=tags,
+        webhook_url=webhook_url)
+    if replay := _replay(user, idempotency_key, fingerprint):
+        return replay
     name, cost = generation_quote(provider=provider, prompt=prompt, width=width, height=height,
                                   seed=seed, prompt_extend=prompt_extend, steps=steps)
     seed_range = get_provider(name).capabilities.seed_range
@@ -58,15 +74,55 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     with transaction.atomic():
         account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
+        # Checked again under the account lock: two racing retries serialize here.
+        if replay := _replay(user, idempotency_key, fingerprint):
+            return replay
         _check_concurrency(user, account)
         generation = Generation.objects.create(
             owner=user, prompt=prompt, width=width, height=height, seed=seed,
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
-            credits_cost=cost, saved_prompt=saved_prompt,
+            credits_cost=cost, saved_prompt=saved_prompt, webhook_url=webhook_url,
+            idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
         )
         credits.hold(generation=generation, amount=cost)
+        _set_tags(generation, tags)
         transaction.on_commit(lambda: _enqueue(generation.pk))
+    generation.replayed = False
     return generation
+
+
+class IdempotencyConflict(Exception):
+    pass
+
+
+def request_fingerprint(*, saved_prompt: Prompt | None, tags: Sequence[str], **params) -> str:
+    params.update(saved_prompt=saved_prompt.pk if saved_prompt else None,
+                  tags=sorted(set(tags)))
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(user, key: str | None, fingerprint: str) -> Generation | None:
+    """The generation first made with `key`, if any; a key older than the
+    window is freed for reuse."""
+    if not key:
+        return None
+    first = Generation.objects.filter(owner=user, idempotency_key=key).first()
+    if first is None:
+        return None
+    if first.created_at < timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_WINDOW):
+        Generation.objects.filter(pk=first.pk).update(idempotency_key=None)
+        return None
+    if first.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(f"Idempotency-Key '{key}' was already used for a different "
+                                  "request; use a new key for new parameters.")
+    first.replayed = True
+    return first
+
+
+def _set_tags(generation: Generation, names: Sequence[str]) -> None:
+    tags = [Tag.objects.get_or_create(owner=generation.owner, name=name)[0]
+            for name in sorted(set(names))]
+    generation.tags.set(tags)
 
 
 def _check_concurrency(user, account: CreditAccount) -> None:
@@ -168,6 +224,7 @@ def generation_store(*, generation: Generation, result) -> None:
             image_bytes=stored.size, sha256=stored.sha256, content_type=stored.content_type)
         if updated:
             credits.capture(generation=generation)
+            generation_finished(generation=generation)
 
 
 def generation_fail(*, generation: Generation, code: str, message: str,
@@ -180,6 +237,7 @@ def generation_fail(*, generation: Generation, code: str, message: str,
                                  request_id=request_id or generation.request_id)
         if updated:
             credits.release(generation=generation)
+            generation_finished(generation=generation)
     log.info("generation %s failed: %s", generation.pk, code)
 
 
@@ -190,6 +248,7 @@ def generation_cancel(*, generation: Generation) -> bool:
             status=Status.CANCELED, finished_at=timezone.now())
         if updated:
             credits.release(generation=generation)
+            generation_finished(generation=generation)
     return bool(updated)
 
 
@@ -197,3 +256,38 @@ def stale_running(*, older_than: timedelta):
     cutoff = timezone.now() - older_than
     return Generation.objects.filter(status__in=[Status.RUNNING, Status.STORING],
                                      updated_at__lt=cutoff)
+
+
+def generation_finished(*, generation: Generation) -> None:
+    """A generation has just reached its end (once): tell its webhook, after commit."""
+    if generation.webhook_url:
+        from .webhooks import webhook_schedule
+
+        transaction.on_commit(lambda: webhook_schedule(generation_id=generation.pk))
+
+
+class GenerationInFlight(Exception):
+    pass
+
+
+def generation_remix(*, user, source: Generation, seed: int | None,
+                     webhook_url: str = "", idempotency_key: str | None = None) -> Generation:
+    """A new generation with `source`'s parameters and the given seed (None: random)."""
+    return generation_create(
+        user=user, prompt=source.prompt, width=source.width, height=source.height, seed=seed,
+        prompt_extend=source.prompt_extend, provider=source.provider, steps=source.steps,
+        saved_prompt=source.saved_prompt, tags=[t.name for t in source.tags.all()],
+        webhook_url=webhook_url, idempotency_key=idempotency_key)
+
+
+def generation_delete(*, generation: Generation) -> None:
+    """Remove a finished generation's files and hide it. The row stays (marked
+    deleted) because the ledger's hold and capture or release point at it."""
+    if not generation.is_finished:
+        raise GenerationInFlight("This generation is still in progress; cancel it first "
+                                 "or wait for it to finish.")
+    for field_file in (generation.image, generation.thumbnail):
+        if field_file:
+            field_file.storage.delete(field_file.name)
+    Generation.objects.filter(pk=generation.pk).update(
+        deleted_at=timezone.now(), image="", thumbnail="", idempotency_key=None)
