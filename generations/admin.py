@@ -2,7 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 
 from . import credits
-from .models import CreditAccount, CreditEntry, Generation, Prompt, ProviderConfig
+from .models import (
+    ApiToken,
+    CreditAccount,
+    CreditEntry,
+    Generation,
+    Prompt,
+    ProviderConfig,
+    WebhookDelivery,
+)
 
 
 @admin.register(Generation)
@@ -104,3 +112,27 @@ class ProviderConfigAdmin(admin.ModelAdmin):
 class PromptAdmin(admin.ModelAdmin):
     list_display = ("owner", "title", "updated_at")
     search_fields = ("title", "text", "owner__username")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by their owners; admins see and revoke them, never their value."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "expires_at",
+                    "revoked_at")
+    search_fields = ("name", "user__username", "prefix")
+    fields = ("user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "generation", "url", "attempts", "last_status", "delivered_at",
+                    "gave_up_at")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

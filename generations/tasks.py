@@ -7,7 +7,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import services
+from . import services, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +28,10 @@ def reap_stuck_generations() -> None:
         services.generation_fail(
             generation=generation, code="WorkerLost",
             message="The worker handling this image stopped; your credits were returned.")
+
+
+@db_task()
+def deliver_webhook(delivery_id: int) -> None:
+    delay = webhooks.webhook_attempt(delivery_id=delivery_id)
+    if delay is not None:
+        deliver_webhook.schedule((delivery_id,), delay=delay)
