@@ -4,6 +4,8 @@ Domain exceptions from the services map to HTTP statuses here, so views stay
 thin: they call a service and let its exception travel.
 """
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -27,7 +29,11 @@ DOMAIN = {
 
 
 def translate(exc: Exception) -> Exception:
-    """A domain exception as an ApiError; anything else unchanged."""
+    """A domain (or Django) exception as an APIException; anything else unchanged."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(str(exc) or None)
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
     if isinstance(exc, InvalidRequest):
         return ApiError(400, "invalid_request", exc.message, {exc.field: [exc.message]})
     for kind, (status_code, code) in DOMAIN.items():

@@ -1,0 +1,52 @@
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from generations import services, tokens
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The fixture users' passwords need no real hashing cost here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """Throttle counts live in the cache; each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    _, raw = tokens.api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def api(owner):
+    return client_for(owner)
+
+
+@pytest.fixture
+def other_api(other):
+    return client_for(other)
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+def make_generation(user, *, run=False, **kw):
+    """A demo generation; `run=True` runs it to its end in this process."""
+    args = {"prompt": "a red fox in snow", "width": 1024, "height": 1024, "provider": "demo",
+            "seed": 7}
+    generation = services.generation_create(user=user, **{**args, **kw})
+    if run:
+        services.generation_run(generation_id=generation.pk)
+        generation.refresh_from_db()
+    return generation
