@@ -78,6 +78,10 @@ class SizeField(serializers.CharField):
             raise serializers.ValidationError("Size must look like 1024x1024 (width x height).")
         return int(match[1]), int(match[2])
 
+    def get_default(self):
+        # A default is not passed through to_internal_value: parse it here.
+        return self.to_internal_value(super().get_default())
+
 
 class WebhookUrlField(serializers.URLField):
     def __init__(self, **kwargs):

@@ -25,9 +25,10 @@ def test_it_creates_a_generation_with_202_and_links(api, owner):
 
 def test_it_uses_an_own_saved_prompt_but_not_anothers(api, other_api, owner):
     prompt_id = api.post("/api/v1/prompts/", {"text": "a saved fox"}, format="json").json()["id"]
-    body = {"size": "1024x1024", "saved_prompt": prompt_id, "provider": "demo"}
+    body = {"saved_prompt": prompt_id}
     response = api.post(URL, body, format="json")
-    assert response.status_code == 202 and response.json()["prompt"] == "a saved fox"
+    assert response.status_code == 202
+    assert response.json()["prompt"] == "a saved fox" and response.json()["size"] == "1024x1024"
     refused = other_api.post(URL, body, format="json")
     assert refused.status_code == 400 and "saved_prompt" in refused.json()["error"]["fields"]
 
