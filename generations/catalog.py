@@ -37,11 +37,14 @@ def _preset(provider, width: int, height: int) -> dict:
             "price_prompt_extend": cost(True) if provider.capabilities.prompt_extend else None}
 
 
-def generation_quote_for(*, user, width: int, height: int, prompt_extend: bool, **params) -> dict:
+def generation_quote_for(*, user, prompt: str, width: int, height: int, prompt_extend: bool = False,
+                         provider: str | None = None, seed: int | None = None,
+                         steps: int | None = None) -> dict:
     """The price of a create with these parameters and whether the user can pay it.
     Raises InvalidRequest like the create would; writes nothing."""
-    name, cost = services.generation_quote(width=width, height=height,
-                                           prompt_extend=prompt_extend, **params)
+    name, cost = services.generation_quote(provider=provider, prompt=prompt, width=width,
+                                           height=height, seed=seed, prompt_extend=prompt_extend,
+                                           steps=steps)
     available = credits.balance(user=user).available
     return {"provider": name, "size": f"{width}x{height}", "prompt_extend": prompt_extend,
             "credits": cost, "balance": available, "affordable": cost <= available}

@@ -100,7 +100,6 @@ class QuoteView(APIView):
     def post(self, request):
         body = GenerationCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        params = body.service_kwargs()
-        for unpriced in ("saved_prompt", "tags", "webhook_url"):
-            params.pop(unpriced, None)
+        params = {key: value for key, value in body.service_kwargs().items()
+                  if key not in ("saved_prompt", "tags", "webhook_url")}
         return Response(QuoteSerializer(generation_quote_for(user=request.user, **params)).data)
