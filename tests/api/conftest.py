@@ -12,10 +12,10 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    """Throttle counts live in the cache; each test starts with none."""
-    cache.clear()
-    yield
+def _fresh_throttle_counts(settings):
+    """Throttle counts live in the cache; each test starts with none. A local
+    cache, so clearing it never flushes a Redis database others share."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
 
 

@@ -1,6 +1,9 @@
 """Creating and reading generations over REST."""
 
+import threading
+
 import pytest
+from django.db import connection
 
 from generations import credits
 from generations.models import CreditAccount, CreditEntry, Generation
@@ -167,3 +170,23 @@ def test_it_refuses_to_delete_an_in_flight_generation(api, owner):
     assert response.status_code == 409
     assert "cancel" in response.json()["error"]["message"]
     assert Generation.objects.owned_by(owner).count() == 1
+
+
+def test_racing_retries_with_one_key_make_one_generation(owner, transactional_db):
+    barrier, results = threading.Barrier(4), []
+
+    def create():
+        barrier.wait()
+        try:
+            results.append(make_generation(owner, idempotency_key="race").pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4 and len(set(results)) == 1
+    assert Generation.objects.count() == 1 and CreditEntry.objects.filter(kind="hold").count() == 1
+    assert credits.ledger_problems() == []
