@@ -140,7 +140,7 @@ def wait_for_end(generation: Generation) -> Generation:
 def image_url(request, generation: Generation) -> str:
     """S3: a presigned URL. Local storage: a signed, expiring link to the file view."""
     if settings.STORAGE_BACKEND == "s3":
-        return default_storage.url(generation.image.name)
+        return default_storage.url(generation.image.name, expire=settings.OPENAI_URL_MAX_AGE)
     signed = signing.TimestampSigner(salt=SIGNER_SALT).sign(str(generation.pk))
     return request.build_absolute_uri(reverse("openai-image", args=[signed]))
 

@@ -1,3 +1,4 @@
+import httpx
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -50,3 +51,13 @@ def make_generation(user, *, run=False, **kw):
         services.generation_run(generation_id=generation.pk)
         generation.refresh_from_db()
     return generation
+
+
+def download(client, url) -> tuple[bytes, str]:
+    """(content, content type) of a stored file: streamed (local) or redirected to (S3)."""
+    response = client.get(url)
+    if response.status_code == 302:
+        response = httpx.get(response["Location"])
+        return response.content, response.headers["Content-Type"]
+    assert response.status_code == 200, response.status_code
+    return b"".join(response.streaming_content), response["Content-Type"]

@@ -54,4 +54,4 @@ def test_the_owner_reaches_every_object_endpoint(api, owner):
         gen = queued if path.endswith("cancel/") else finished
         response = getattr(api, method)(path.format(gen=gen, **own), {"text": "still mine"},
                                         format="json")
-        assert response.status_code < 300, (method, path, response.status_code)
+        assert response.status_code < 400, (method, path, response.status_code)  # 302 on S3

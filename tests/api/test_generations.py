@@ -7,7 +7,7 @@ from django.db import connection
 
 from generations import credits
 from generations.models import CreditAccount, CreditEntry, Generation
-from tests.api.conftest import make_generation
+from tests.api.conftest import download, make_generation
 
 URL = "/api/v1/generations/"
 BODY = {"prompt": "a red fox in snow", "size": "1024x1024", "seed": 7, "provider": "demo"}
@@ -126,10 +126,10 @@ def test_it_shows_a_finished_generation_and_serves_its_files(api, owner):
     data = api.get(f"{URL}{generation.pk}/").json()
     assert data["status"] == "succeeded" and data["image"]["width"] == 1024
     assert data["links"]["cancel"] is None
-    image = api.get(data["links"]["image"])
-    assert image.status_code == 200 and b"".join(image.streaming_content).startswith(b"\x89PNG")
-    thumb = api.get(data["links"]["thumbnail"])
-    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/webp"
+    image, _ = download(api, data["links"]["image"])
+    assert image.startswith(b"\x89PNG")
+    _, thumb_type = download(api, data["links"]["thumbnail"])
+    assert thumb_type == "image/webp"
 
 
 def test_it_cancels_a_queued_generation_and_refuses_a_finished_one(api, owner):
