@@ -22,7 +22,7 @@ from .. import services
 from ..models import Generation
 from ..serving import image_download_name, serve_stored
 from .authentication import BearerTokenAuthentication
-from .errors import ApiError, translate
+from .errors import ApiError, error_body, translate
 from .serializers import SizeField
 from .throttling import UserThrottle
 from .views import idempotency_key
@@ -73,22 +73,23 @@ class OpenAIView(APIView):
         return response
 
 
-def openai_error(exc, status_code: int) -> dict:
-    param, code = None, getattr(exc, "code", None)
-    message = str(getattr(exc, "detail", exc))
-    if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
-        param, messages = next(iter(exc.detail.items()))
-        message = f"{param}: {messages[0] if isinstance(messages, list) else messages}"
-        code = None
-    elif isinstance(exc, ApiError) and exc.fields:
-        param = next(iter(exc.fields))
-    kind = {401: "invalid_request_error", 402: "insufficient_quota", 404: "invalid_request_error",
-            429: "rate_limit_exceeded"}.get(status_code)
-    if status_code in (401, 403):
-        code, message = "invalid_api_key", f"Incorrect API key provided. {message}"
-    return {"message": message, "type": kind or ("server_error" if status_code >= 500
-                                                  else "invalid_request_error"),
-            "param": param, "code": code}
+KINDS = {402: "insufficient_quota", 429: "rate_limit_exceeded"}
+
+
+def openai_error(exc: exceptions.APIException, status_code: int) -> dict:
+    """An API error in OpenAI's shape: {message, type, param, code}."""
+    if status_code == 401:
+        return {"message": f"Incorrect API key provided. {exc.detail}",
+                "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}
+    if isinstance(exc, exceptions.ValidationError):
+        param, messages = next(iter(error_body(exc)["fields"].items()))
+        return {"message": f"{param}: {messages[0]}", "type": "invalid_request_error",
+                "param": param, "code": None}
+    kind = KINDS.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
+    if isinstance(exc, ApiError):
+        return {"message": str(exc.detail), "type": kind, "param": next(iter(exc.fields), None),
+                "code": exc.code}
+    return {"message": str(exc.detail), "type": kind, "param": None, "code": exc.default_code}
 
 
 class ModelsView(OpenAIView):
