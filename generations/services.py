@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import random
 from collections.abc import Sequence
@@ -14,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import credits, pricing
+from . import credits, idempotency, pricing
 from .models import CreditAccount, Generation, Prompt, Tag
 from .providers import GenerationRequest, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
@@ -60,12 +58,12 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     With `idempotency_key`, a repeat of the same request within
     IDEMPOTENCY_WINDOW returns the first generation (with `replayed = True`)
     and holds nothing; the same key with other parameters raises
-    IdempotencyConflict."""
-    fingerprint = request_fingerprint(
+    idempotency.IdempotencyConflict."""
+    fingerprint = idempotency.fingerprint(
         prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
         provider=provider, steps=steps, saved_prompt=saved_prompt, tags=tags,
         webhook_url=webhook_url)
-    if replay := _replay(user, idempotency_key, fingerprint):
+    if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
         return replay
     name, cost = generation_quote(provider=provider, prompt=prompt, width=width, height=height,
                                   seed=seed, prompt_extend=prompt_extend, steps=steps)
@@ -75,7 +73,7 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     with transaction.atomic():
         account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
         # Checked again under the account lock: two racing retries serialize here.
-        if replay := _replay(user, idempotency_key, fingerprint):
+        if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
             return replay
         _check_concurrency(user, account)
         generation = Generation.objects.create(
@@ -89,34 +87,6 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
         transaction.on_commit(lambda: _enqueue(generation.pk))
     generation.replayed = False
     return generation
-
-
-class IdempotencyConflict(Exception):
-    pass
-
-
-def request_fingerprint(*, saved_prompt: Prompt | None, tags: Sequence[str], **params) -> str:
-    params.update(saved_prompt=saved_prompt.pk if saved_prompt else None,
-                  tags=sorted(set(tags)))
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
-
-
-def _replay(user, key: str | None, fingerprint: str) -> Generation | None:
-    """The generation first made with `key`, if any; a key older than the
-    window is freed for reuse."""
-    if not key:
-        return None
-    first = Generation.objects.filter(owner=user, idempotency_key=key).first()
-    if first is None:
-        return None
-    if first.created_at < timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_WINDOW):
-        Generation.objects.filter(pk=first.pk).update(idempotency_key=None)
-        return None
-    if first.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(f"Idempotency-Key '{key}' was already used for a different "
-                                  "request; use a new key for new parameters.")
-    first.replayed = True
-    return first
 
 
 def _set_tags(generation: Generation, names: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .. import services
 from ..credits import InsufficientCredits
+from ..idempotency import IdempotencyConflict
 from ..providers import InvalidRequest
 
 
@@ -23,7 +24,7 @@ class ApiError(exceptions.APIException):
 DOMAIN = {
     InsufficientCredits: (status.HTTP_402_PAYMENT_REQUIRED, "insufficient_credits"),
     services.LimitExceeded: (status.HTTP_429_TOO_MANY_REQUESTS, "concurrency_limit"),
-    services.IdempotencyConflict: (status.HTTP_422_UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+    IdempotencyConflict: (status.HTTP_422_UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
     services.GenerationInFlight: (status.HTTP_409_CONFLICT, "generation_in_flight"),
 }
 
