@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from generations.api import openai
 
+handler404 = "generations.api.errors.not_found"
+
 admin.site.site_header = "Z-Image Studio administration"
 admin.site.site_title = "Z-Image Studio admin"
 

@@ -5,7 +5,8 @@ thin: they call a service and let its exception travel.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -70,3 +71,15 @@ def _messages(value) -> list[str]:
     if isinstance(value, list):
         return [msg for item in value for msg in _messages(item)]
     return [str(value)]
+
+
+def not_found(request, exception):
+    """Unknown URLs under the APIs answer in their shape; the site's pages stay HTML."""
+    if request.path.startswith("/api/"):
+        body = {"code": "not_found", "message": "No such endpoint.", "fields": {}}
+        return JsonResponse({"error": body}, status=404)
+    if request.path.startswith("/v1/"):
+        return JsonResponse({"error": {"message": f"Unknown endpoint {request.path}.",
+                                       "type": "invalid_request_error", "param": None,
+                                       "code": "unknown_url"}}, status=404)
+    return page_not_found(request, exception)

@@ -109,3 +109,8 @@ def test_the_command_prints_a_working_token(owner, capsys):
     assert bearer(raw).get(ME).status_code == 200
     token = ApiToken.objects.get(name="cron")
     assert token.expires_at > timezone.now() + timedelta(days=6)
+
+
+def test_unknown_api_urls_answer_in_the_api_shapes(api):
+    assert api.get("/api/v1/nope/").json()["error"]["code"] == "not_found"
+    assert api.get("/v1/nope").json()["error"]["type"] == "invalid_request_error"
