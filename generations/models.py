@@ -69,10 +69,25 @@ class Prompt(models.Model):
         return self.title or self.text[:60]
 
 
+class Tag(models.Model):
+    """A label an owner puts on generations; names are unique per owner."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tag_unique_per_owner")]
+
+    def __str__(self):
+        return self.name
+
+
 class GenerationQuerySet(models.QuerySet):
     def owned_by(self, user):
-        """The one place user-reachable generation queries are scoped."""
-        return self.filter(owner=user)
+        """The one place user-reachable generation queries are scoped. Deleted
+        generations stay for the ledger's sake but no user reaches them."""
+        return self.filter(owner=user, deleted_at__isnull=True)
 
     def in_flight(self):
         return self.filter(status__in=Generation.IN_FLIGHT)
@@ -135,6 +150,14 @@ class Generation(models.Model):
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
 
+    tags = models.ManyToManyField(Tag, blank=True, related_name="generations")
+    webhook_url = models.URLField(max_length=500, blank=True)
+    # A retried create with the same key returns this row; the fingerprint of
+    # its parameters tells a retry from a different request under the same key.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
     objects = GenerationQuerySet.as_manager()
 
     class Meta:
@@ -142,6 +165,11 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="gen_owner_created"),
             models.Index(fields=["status", "updated_at"], name="gen_status_updated"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="gen_unique_idempotency_key"),
         ]
 
     def __str__(self):
@@ -278,6 +306,62 @@ class CreditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Credit entries are append-only")
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its sha256 is stored: the token itself is
+    shown once, when it is made."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text=_("The first characters, to recognise it"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}...)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class WebhookSecret(models.Model):
+    """The key a user's webhook deliveries are signed with (HMAC-SHA256)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="webhook_secret")
+    secret = models.CharField(max_length=80)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"webhook secret of {self.user}"
+
+
+class WebhookDelivery(models.Model):
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    url = models.URLField(max_length=500)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                   help_text=_("HTTP status of the last attempt"))
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"{self.url} ({self.last_status or 'pending'})"
 
 
 # Admin-side models live in their own module; imported here so Django and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,9 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import credits, pricing, quotas
+from . import credits, idempotency, pricing, quotas
 from .fetch import url_expiry
-from .models import CreditAccount, Generation, PendingImage, Prompt
+from .models import CreditAccount, Generation, PendingImage, Prompt, Tag
 from .providers import GenerationRequest, GenerationResult, InvalidRequest, ProviderError
 from .providers.registry import default_provider_name, get_provider, usable_provider
 from .quotas import LimitExceeded  # raised here; defined beside the other quota checks
@@ -47,9 +48,22 @@ def generation_quote(*, provider: str | None, prompt: str, width: int, height: i
 
 def generation_create(*, user, prompt: str, width: int, height: int, seed: int | None = None,
                       prompt_extend: bool = False, provider: str | None = None,
-                      steps: int | None = None, saved_prompt: Prompt | None = None) -> Generation:
+                      steps: int | None = None, saved_prompt: Prompt | None = None,
+                      tags: Sequence[str] = (), webhook_url: str = "",
+                      idempotency_key: str | None = None) -> Generation:
     """Validate, price, hold the credits, insert, and enqueue after commit.
-    Raises InvalidRequest, LimitExceeded or credits.InsufficientCredits, writing nothing."""
+    Raises InvalidRequest, LimitExceeded or credits.InsufficientCredits, writing nothing.
+
+    With `idempotency_key`, a repeat of the same request within
+    IDEMPOTENCY_WINDOW returns the first generation (with `replayed = True`)
+    and holds nothing; the same key with other parameters raises
+    idempotency.IdempotencyConflict."""
+    fingerprint = idempotency.fingerprint(
+        prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
+        provider=provider, steps=steps, saved_prompt=saved_prompt, tags=tags,
+        webhook_url=webhook_url)
+    if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
+        return replay
     name, cost = generation_quote(provider=provider, prompt=prompt, width=width, height=height,
                                   seed=seed, prompt_extend=prompt_extend, steps=steps)
     seed_range = get_provider(name).capabilities.seed_range
@@ -57,18 +71,30 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     with transaction.atomic():
         account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
+        # Checked again under the account lock: two racing retries serialize here.
+        if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
+            return replay
         _check_concurrency(user, account)
         quotas.quota_check_create(user=user, account=account, provider=name, cost=cost)
         generation = Generation.objects.create(
             owner=user, prompt=prompt, width=width, height=height, seed=seed,
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
-            credits_cost=cost, saved_prompt=saved_prompt,
+            credits_cost=cost, saved_prompt=saved_prompt, webhook_url=webhook_url,
+            idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
             provider_price=pricing.quote(provider=name, width=width, height=height,
                                          prompt_extend=prompt_extend).provider_cost,
         )
         credits.hold(generation=generation, amount=cost)
+        _set_tags(generation, tags)
         transaction.on_commit(lambda: generation_enqueue(generation.pk))
+    generation.replayed = False
     return generation
+
+
+def _set_tags(generation: Generation, names: Sequence[str]) -> None:
+    tags = [Tag.objects.get_or_create(owner=generation.owner, name=name)[0]
+            for name in sorted(set(names))]
+    generation.tags.set(tags)
 
 
 def _check_concurrency(user, account: CreditAccount) -> None:
@@ -300,6 +326,7 @@ def generation_store(*, generation_id) -> float | None:
         if updated:
             credits.capture(generation=generation)
             PendingImage.objects.filter(generation=generation).delete()
+            generation_finished(generation=generation)
     return None
 
 
@@ -348,6 +375,7 @@ def generation_fail(*, generation: Generation, code: str, message: str,
                                  request_id=request_id or generation.request_id)
         if updated:
             credits.release(generation=generation)
+            generation_finished(generation=generation)
     log.info("generation %s failed: %s", generation.pk, code)
 
 
@@ -371,6 +399,7 @@ def generation_cancel_locked(generation: Generation) -> None:
     Generation.objects.filter(pk=generation.pk).update(
         status=Status.CANCELED, finished_at=timezone.now(), updated_at=timezone.now())
     credits.release(generation=generation)
+    generation_finished(generation=generation)
 
 
 def size_for_aspect_ratio(*, provider: str | None, ratio: str) -> tuple[int, int]:
@@ -378,3 +407,38 @@ def size_for_aspect_ratio(*, provider: str | None, ratio: str) -> tuple[int, int
     than a size: one of the provider's presets, never a silent change of a size
     the user typed. Raises InvalidRequest when the provider has none."""
     return get_provider(provider or default_provider_name()).capabilities.size_for(ratio)
+
+
+def generation_finished(*, generation: Generation) -> None:
+    """A generation has just reached its end (once): tell its webhook, after commit."""
+    if generation.webhook_url:
+        from .webhooks import webhook_schedule
+
+        transaction.on_commit(lambda: webhook_schedule(generation_id=generation.pk))
+
+
+class GenerationInFlight(Exception):
+    pass
+
+
+def generation_remix(*, user, source: Generation, seed: int | None,
+                     webhook_url: str = "", idempotency_key: str | None = None) -> Generation:
+    """A new generation with `source`'s parameters and the given seed (None: random)."""
+    return generation_create(
+        user=user, prompt=source.prompt, width=source.width, height=source.height, seed=seed,
+        prompt_extend=source.prompt_extend, provider=source.provider, steps=source.steps,
+        saved_prompt=source.saved_prompt, tags=[t.name for t in source.tags.all()],
+        webhook_url=webhook_url, idempotency_key=idempotency_key)
+
+
+def generation_delete(*, generation: Generation) -> None:
+    """Remove a finished generation's files and hide it. The row stays (marked
+    deleted) because the ledger's hold and capture or release point at it."""
+    if not generation.is_finished:
+        raise GenerationInFlight("This generation is still in progress; cancel it first "
+                                 "or wait for it to finish.")
+    for field_file in (generation.image, generation.thumbnail):
+        if field_file:
+            field_file.storage.delete(field_file.name)
+    Generation.objects.filter(pk=generation.pk).update(
+        deleted_at=timezone.now(), image="", thumbnail="", idempotency_key=None)

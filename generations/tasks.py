@@ -6,7 +6,7 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import quotas, recovery, services
+from . import quotas, recovery, services, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +56,10 @@ def grant_monthly_allowances() -> None:
     """Often, not once a month: a run missed while no consumer was up is made
     good by the next one, and a second run in a period grants nothing."""
     quotas.allowance_run()
+
+
+@db_task()
+def deliver_webhook(delivery_id: int) -> None:
+    delay = webhooks.webhook_attempt(delivery_id=delivery_id)
+    if delay is not None:
+        deliver_webhook.schedule((delivery_id,), delay=delay)

@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,6 +9,7 @@ from .credits import InsufficientCredits
 from .forms import GenerateForm
 from .models import Generation
 from .providers import InvalidRequest
+from .serving import image_download_name, serve_stored, thumbnail_download_name
 
 
 def _own(request, pk) -> Generation:
@@ -53,24 +52,16 @@ def status_json(request, pk):
                          "error_code": g.error_code, "error_message": g.error_message})
 
 
-def _serve(field_file, *, download_name: str):
-    if not field_file:
-        raise Http404("Not stored yet")
-    if settings.STORAGE_BACKEND == "s3":
-        return HttpResponseRedirect(default_storage.url(field_file.name))
-    return FileResponse(default_storage.open(field_file.name, "rb"), filename=download_name)
-
-
 @login_required
 def image(request, pk):
     g = _own(request, pk)
-    return _serve(g.image, download_name=f"{g.pk}.{g.image.name.rsplit('.', 1)[-1]}")
+    return serve_stored(g.image, download_name=image_download_name(g))
 
 
 @login_required
 def thumbnail(request, pk):
     g = _own(request, pk)
-    return _serve(g.thumbnail, download_name=f"{g.pk}_thumb.webp")
+    return serve_stored(g.thumbnail, download_name=thumbnail_download_name(g))
 
 
 @login_required

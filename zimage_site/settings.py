@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "rest_framework",
+    "drf_spectacular",
     "generations",
 ]
 
@@ -142,6 +144,13 @@ else:
         "filename": os.environ.get("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
     }
 
+# --- cache ---------------------------------------------------------------------
+# API throttling counts requests in the cache: shared through Redis when there
+# is one, so every web process sees the same counts.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": HUEY_NAME}}
+
 # --- storage ----------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"  # never routed: local files go through permission-checked views
@@ -212,6 +221,40 @@ STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
 LOW_BALANCE_THRESHOLD = int(os.environ.get("LOW_BALANCE_THRESHOLD", "0"))
 # Seconds a generation waits before asking again for a provider call slot.
 PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
+
+# --- API ---------------------------------------------------------------------------
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "120/min")
+OPENAI_WAIT_TIMEOUT = float(os.environ.get("OPENAI_WAIT_TIMEOUT", "120"))
+OPENAI_URL_MAX_AGE = int(os.environ.get("OPENAI_URL_MAX_AGE", "3600"))
+IDEMPOTENCY_WINDOW = int(os.environ.get("IDEMPOTENCY_WINDOW", str(24 * 3600)))
+WEBHOOKS_ENABLED = env_bool("WEBHOOKS_ENABLED", True)
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_RETRY_BASE = float(os.environ.get("WEBHOOK_RETRY_BASE", "10"))
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Bearer first: its challenge makes unauthenticated answers 401, not 403.
+        "generations.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["generations.api.throttling.UserThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "generations.api.pagination.NewestFirstCursor",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "generations.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Z-Image Studio API",
+    "DESCRIPTION": "Generate images with Z-Image-Turbo, manage prompts, credits and tokens. "
+                   "Authenticate with `Authorization: Bearer <token>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- auth, i18n, logging --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

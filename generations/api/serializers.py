@@ -1,0 +1,174 @@
+"""Generations: what the API shows and what it accepts."""
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..forms import SIZE_RE
+from ..models import Generation, Prompt
+from ..providers import InvalidRequest
+from ..webhooks import webhook_url_check
+
+MAX_TAGS = 20
+
+
+def absolute(context: dict, path: str) -> str:
+    """Absolute URL: from the request when there is one (API), else SITE_URL (webhooks)."""
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else settings.SITE_URL + path
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    size = serializers.CharField()
+    tags = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    image = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Generation
+        fields = ["id", "status", "prompt", "rewritten_prompt", "size", "width", "height", "seed",
+                  "seed_used", "prompt_extend", "steps", "provider", "tags", "saved_prompt",
+                  "credits_cost", "error", "image", "webhook_url", "created_at", "started_at",
+                  "finished_at", "links"]
+        read_only_fields = fields
+
+    def get_tags(self, obj) -> list[str]:
+        return sorted(tag.name for tag in obj.tags.all())
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}}})
+    def get_error(self, obj):
+        if obj.status != Generation.Status.FAILED:
+            return None
+        return {"code": obj.error_code, "message": obj.error_message}
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "width": {"type": "integer"}, "height": {"type": "integer"}, "bytes": {"type": "integer"},
+        "sha256": {"type": "string"}, "content_type": {"type": "string"}}})
+    def get_image(self, obj):
+        if not obj.image:
+            return None
+        return {"width": obj.image_width, "height": obj.image_height, "bytes": obj.image_bytes,
+                "sha256": obj.sha256, "content_type": obj.content_type}
+
+    @extend_schema_field({"type": "object", "properties": {
+        name: {"type": "string", "format": "uri", "nullable": name != "self"}
+        for name in ("self", "image", "thumbnail", "cancel")}})
+    def get_links(self, obj):
+        def link(name):
+            return absolute(self.context, reverse(f"api:generation-{name}", args=[obj.pk]))
+        return {
+            "self": link("detail"),
+            "image": link("image") if obj.image else None,
+            "thumbnail": link("thumbnail") if obj.thumbnail else None,
+            "cancel": link("cancel") if obj.status == Generation.Status.QUEUED else None,
+        }
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SizeField(serializers.CharField):
+    """`WxH` (also `W*H`) as (width, height)."""
+
+    def to_internal_value(self, data):
+        match = SIZE_RE.match(super().to_internal_value(data))
+        if not match:
+            raise serializers.ValidationError("Size must look like 1024x1024 (width x height).")
+        return int(match[1]), int(match[2])
+
+    def get_default(self):
+        # A default is not passed through to_internal_value: parse it here.
+        return self.to_internal_value(super().get_default())
+
+
+class WebhookUrlField(serializers.URLField):
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, max_length=500, **kwargs)
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        if value:
+            try:
+                webhook_url_check(value)
+            except InvalidRequest as exc:
+                raise serializers.ValidationError(exc.message) from exc
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class OwnPromptField(serializers.PrimaryKeyRelatedField):
+    """A saved prompt id; another user's prompt is as unknown as a missing one."""
+
+    def get_queryset(self):
+        return Prompt.objects.filter(owner=self.context["request"].user)
+
+
+class GenerationCreateSerializer(serializers.Serializer):
+    prompt = serializers.CharField(required=False, max_length=10_000,
+                                   help_text="Optional when saved_prompt is given.")
+    size = SizeField(default="1024x1024", help_text="WIDTHxHEIGHT, e.g. 1024x1536")
+    seed = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+                                    max_value=2**63 - 1, help_text="Empty for a random seed")
+    prompt_extend = serializers.BooleanField(default=False)
+    provider = serializers.CharField(required=False, allow_null=True, max_length=40,
+                                     help_text="Empty for the site's default provider")
+    steps = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100)
+    saved_prompt = OwnPromptField(required=False, allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
+                                 max_length=MAX_TAGS)
+    webhook_url = WebhookUrlField(help_text="POSTed the final state when it ends")
+
+    def validate(self, attrs):
+        saved = attrs.get("saved_prompt")
+        if not attrs.get("prompt"):
+            if saved is None:
+                raise serializers.ValidationError({"prompt": "A prompt or a saved_prompt is required."})
+            attrs["prompt"] = saved.text
+        return attrs
+
+    def service_kwargs(self) -> dict:
+        """The validated body as generation_create()'s keyword arguments."""
+        data = dict(self.validated_data)
+        data["width"], data["height"] = data.pop("size")
+        return data
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string",
+                                                                     "enum": ["random"]}]})
+class RemixSeedField(serializers.Field):
+    def to_internal_value(self, data):
+        if data == "random":
+            return None
+        return serializers.IntegerField(min_value=0, max_value=2**63 - 1).run_validation(data)
+
+    def to_representation(self, value):
+        return value
+
+
+class RemixSerializer(serializers.Serializer):
+    seed = RemixSeedField(required=False, help_text='A new seed, "random", or absent to keep it')
+    webhook_url = WebhookUrlField()
+
+
+class GenerationFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Generation.Status.choices, required=False)
+    provider = serializers.CharField(required=False, max_length=40)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    size = SizeField(required=False)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+    tag = serializers.CharField(required=False, max_length=50)
+    q = serializers.CharField(required=False, max_length=200, help_text="Words in the prompt")
+
+    def filter(self, queryset):
+        data = self.validated_data
+        lookups = {"status": "status", "provider": "provider", "created_after": "created_at__gte",
+                   "created_before": "created_at__lt", "seed": "seed_used",
+                   "tag": "tags__name"}
+        queryset = queryset.filter(**{lookups[k]: v for k, v in data.items() if k in lookups})
+        if "size" in data:
+            queryset = queryset.filter(width=data["size"][0], height=data["size"][1])
+        for word in data.get("q", "").split():  # every word, anywhere in the prompt
+            queryset = queryset.filter(prompt__icontains=word)
+        return queryset

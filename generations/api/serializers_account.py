@@ -1,0 +1,110 @@
+"""The account side: me, ledger, tokens, webhook secret, prompts, providers."""
+
+from rest_framework import serializers
+
+from ..models import ApiToken, CreditEntry, Prompt
+
+
+class LimitsSerializer(serializers.Serializer):
+    max_concurrent = serializers.IntegerField(allow_null=True, help_text="null: no limit")
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    balance = serializers.IntegerField(help_text="Credits that may still be spent")
+    held = serializers.IntegerField(help_text="Credits reserved for generations in progress")
+    allowance = serializers.IntegerField(allow_null=True, help_text="Monthly allowance, if any")
+    allowance_resets_at = serializers.DateTimeField(allow_null=True)
+    limits = LimitsSerializer()
+
+
+class CreditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditEntry
+        fields = ["id", "amount", "kind", "generation", "note", "created_at"]
+        read_only_fields = fields
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    expires_days = serializers.IntegerField(write_only=True, required=False, allow_null=True,
+                                            min_value=1, max_value=3650)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at",
+                  "revoked_at", "is_active", "expires_days"]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at", "expires_at",
+                            "revoked_at", "is_active"]
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.SerializerMethodField(help_text="Shown this once; only a hash is kept")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+    def get_token(self, obj) -> str:
+        return self.context["raw_token"]
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="Key for HMAC-SHA256 webhook signatures")
+    created_at = serializers.DateTimeField()
+
+
+class PromptSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(max_length=10_000)
+
+    class Meta:
+        model = Prompt
+        fields = ["id", "title", "text", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class PresetSerializer(serializers.Serializer):
+    size = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    price = serializers.IntegerField(help_text="Credits without prompt_extend")
+    price_prompt_extend = serializers.IntegerField(allow_null=True,
+                                                   help_text="Credits with prompt_extend")
+
+
+def _range():
+    return serializers.ListField(child=serializers.IntegerField(), allow_null=True, min_length=2,
+                                 max_length=2, help_text="[low, high]; null: not supported")
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    min_pixels = serializers.IntegerField()
+    max_pixels = serializers.IntegerField()
+    min_side = serializers.IntegerField()
+    max_side = serializers.IntegerField()
+    size_step = serializers.IntegerField()
+    aspect_ratios = serializers.ListField(child=serializers.CharField(),
+                                          help_text="Empty: any ratio")
+    max_prompt_chars = serializers.IntegerField()
+    seed_range = _range()
+    prompt_extend = serializers.BooleanField()
+    steps_range = _range()
+    mode = serializers.CharField(help_text="sync or poll")
+
+
+class ProviderSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    available = serializers.BooleanField()
+    unavailable_reason = serializers.CharField(help_text="Empty when available")
+    default = serializers.BooleanField()
+    capabilities = CapabilitiesSerializer()
+    presets = PresetSerializer(many=True)
+
+
+class QuoteSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    size = serializers.CharField()
+    prompt_extend = serializers.BooleanField()
+    credits = serializers.IntegerField(help_text="The price of this image")
+    balance = serializers.IntegerField(help_text="Credits you may spend now")
+    affordable = serializers.BooleanField()

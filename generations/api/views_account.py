@@ -1,0 +1,105 @@
+"""The account side over REST: me, ledger, tokens, webhook secret, prompts,
+providers and quotes. Everything is scoped to `request.user`."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import credits, tokens, webhooks
+from ..catalog import generation_quote_for, provider_catalog
+from ..models import ApiToken, CreditEntry, Prompt
+from .serializers import GenerationCreateSerializer
+from .serializers_account import (
+    ApiTokenSerializer,
+    CreditEntrySerializer,
+    MeSerializer,
+    NewApiTokenSerializer,
+    PromptSerializer,
+    ProviderSerializer,
+    QuoteSerializer,
+    WebhookSecretSerializer,
+)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer, summary="Your account, balance and limits")
+    def get(self, request):
+        user = request.user
+        balance = credits.balance(user=user)
+        limit = credits.account_for(user).max_concurrent
+        return Response(MeSerializer({
+            "username": user.get_username(), "email": user.email, "balance": balance.available,
+            "held": balance.held, "allowance": None, "allowance_resets_at": None,
+            "limits": {"max_concurrent": limit or None},
+        }).data)
+
+
+class CreditEntryList(generics.ListAPIView):
+    serializer_class = CreditEntrySerializer
+
+    def get_queryset(self):
+        return CreditEntry.objects.filter(account__user=self.request.user)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Your API tokens. Create shows the token once; delete revokes it."""
+
+    serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.none()  # typing for the schema; get_queryset scopes
+
+    def get_queryset(self):
+        return ApiToken.objects.filter(user=self.request.user)
+
+    @extend_schema(responses={201: NewApiTokenSerializer})
+    def create(self, request):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token, raw = tokens.api_token_create(user=request.user, **body.validated_data)
+        data = NewApiTokenSerializer(token, context={"raw_token": raw}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        tokens.api_token_revoke(token=instance)
+
+
+class WebhookSecretView(APIView):
+    @extend_schema(responses=WebhookSecretSerializer, summary="Your webhook signing secret")
+    def get(self, request):
+        return Response(WebhookSecretSerializer(webhooks.webhook_secret_get(user=request.user)).data)
+
+    @extend_schema(request=None, responses=WebhookSecretSerializer,
+                   summary="Replace your webhook signing secret")
+    def post(self, request):
+        secret = webhooks.webhook_secret_rotate(user=request.user)
+        return Response(WebhookSecretSerializer(secret).data)
+
+
+class PromptViewSet(viewsets.ModelViewSet):
+    serializer_class = PromptSerializer
+    queryset = Prompt.objects.none()  # typing for the schema; get_queryset scopes
+
+    def get_queryset(self):
+        return Prompt.objects.filter(owner=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+
+class ProviderList(APIView):
+    @extend_schema(responses=ProviderSerializer(many=True),
+                   summary="Providers, their limits, size presets and prices")
+    def get(self, request):
+        return Response(ProviderSerializer(provider_catalog(), many=True).data)
+
+
+class QuoteView(APIView):
+    @extend_schema(request=GenerationCreateSerializer, responses=QuoteSerializer,
+                   summary="Validate and price a create without making anything")
+    def post(self, request):
+        body = GenerationCreateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        params = {key: value for key, value in body.service_kwargs().items()
+                  if key not in ("saved_prompt", "tags", "webhook_url")}
+        return Response(QuoteSerializer(generation_quote_for(user=request.user, **params)).data)

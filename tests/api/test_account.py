@@ -1,0 +1,73 @@
+"""Me, the ledger, saved prompts, the webhook secret, providers and quotes."""
+
+from generations import credits
+from generations.models import CreditAccount, Generation, Prompt, WebhookSecret
+from tests.api.conftest import make_generation
+
+
+def test_me_shows_balance_held_and_limits(api, owner):
+    make_generation(owner)
+    CreditAccount.objects.filter(user=owner).update(max_concurrent=3)
+    assert api.get("/api/v1/me/").json() == {
+        "username": "alice", "email": "", "balance": 98, "held": 2, "allowance": None,
+        "allowance_resets_at": None, "limits": {"max_concurrent": 3}}
+
+
+def test_credit_entries_are_only_ones_own(api, owner, other):
+    make_generation(owner)
+    credits.grant(user=other, amount=5, note="theirs")
+    entries = api.get("/api/v1/credits/entries/").json()["results"]
+    assert [(e["kind"], e["amount"]) for e in entries] == [("hold", -2), ("grant", 100)]
+
+
+def test_saved_prompts_crud_is_owner_scoped(api, other_api, owner):
+    created = api.post("/api/v1/prompts/", {"title": "fox", "text": "a fox"}, format="json")
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    assert api.patch(f"/api/v1/prompts/{pk}/", {"text": "a red fox"},
+                     format="json").json()["text"] == "a red fox"
+    assert other_api.get("/api/v1/prompts/").json()["results"] == []
+    assert api.get("/api/v1/prompts/").json()["results"][0]["text"] == "a red fox"
+    assert api.delete(f"/api/v1/prompts/{pk}/").status_code == 204
+    assert not Prompt.objects.exists()
+    empty = api.post("/api/v1/prompts/", {"text": ""}, format="json")
+    assert empty.status_code == 400 and "text" in empty.json()["error"]["fields"]
+
+
+def test_the_webhook_secret_is_made_on_demand_and_rotates(api, owner):
+    first = api.get("/api/v1/me/webhook-secret/").json()["secret"]
+    assert first.startswith("whsec_") and api.get("/api/v1/me/webhook-secret/").json()[
+        "secret"] == first
+    rotated = api.post("/api/v1/me/webhook-secret/").json()["secret"]
+    assert rotated != first and WebhookSecret.objects.get(user=owner).secret == rotated
+
+
+def test_providers_show_capabilities_presets_prices_and_why_not(api):
+    providers = {p["name"]: p for p in api.get("/api/v1/providers/").json()}
+    demo, dashscope = providers["demo"], providers["dashscope"]
+    assert demo["available"] and demo["default"] and demo["unavailable_reason"] == ""
+    assert demo["capabilities"]["seed_range"] == [0, 2**31 - 1]
+    assert {"size": "1024x1024", "width": 1024, "height": 1024, "price": 2,
+            "price_prompt_extend": 3} in demo["presets"]
+    assert not dashscope["available"] and "DASHSCOPE_API_KEY" in dashscope["unavailable_reason"]
+    assert dashscope["capabilities"]["max_prompt_chars"] == 800
+
+
+def test_quote_prices_and_validates_without_creating(api, owner):
+    body = {"prompt": "a fox", "size": "1024x1536", "prompt_extend": True, "provider": "demo"}
+    assert api.post("/api/v1/quote/", body, format="json").json() == {
+        "provider": "demo", "size": "1024x1536", "prompt_extend": True, "credits": 5,
+        "balance": 100, "affordable": True}
+    bad = api.post("/api/v1/quote/", {**body, "size": "4096x4096"}, format="json")
+    assert bad.status_code == 400 and "size" in bad.json()["error"]["fields"]
+    assert not Generation.objects.exists()
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+def test_it_throttles_per_user_with_retry_after(api, other_api, settings):
+    settings.API_THROTTLE_RATE = "3/min"
+    assert [api.get("/api/v1/me/").status_code for _ in range(3)] == [200] * 3
+    response = api.get("/api/v1/me/")
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert response.json()["error"]["code"] == "throttled"
+    assert other_api.get("/api/v1/me/").status_code == 200  # counted per user

@@ -1,0 +1,90 @@
+"""The official `openai` package, unchanged, against the site."""
+
+import base64
+
+import httpx
+import openai
+import pytest
+from rest_framework.test import APIClient
+
+from generations import credits, tokens
+from generations.models import Generation
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sdk(owner, live_server):
+    _, raw = tokens.api_token_create(user=owner, name="sdk")
+    return openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=raw, max_retries=0, timeout=60)
+
+
+def stored_bytes(generation: Generation) -> bytes:
+    with generation.image.open("rb") as f:
+        return f.read()
+
+
+def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer):
+    consumer()
+    result = sdk.images.generate(model="z-image-turbo", prompt="a red fox in snow",
+                                 size="1024x1024", response_format="b64_json",
+                                 extra_body={"parameters": {"seed": 42}})
+    png = base64.b64decode(result.data[0].b64_json)
+    generation = Generation.objects.get()
+    assert png.startswith(b"\x89PNG") and png == stored_bytes(generation)
+    assert generation.seed_used == 42 and result.data[0].revised_prompt == "a red fox in snow"
+
+    result = sdk.images.generate(model="z-image-turbo", prompt="a blue whale", size="512x512")
+    download = httpx.get(result.data[0].url)  # no token, no session: the link is the key
+    assert download.status_code == 200
+    assert download.content == stored_bytes(Generation.objects.get(prompt="a blue whale"))
+    assert httpx.get(result.data[0].url + "x").status_code in (403, 404)  # tampered (S3: 403)
+    assert credits.balance(user=owner) == credits.Balance(available=97, held=0)
+
+
+def test_a_provider_failure_is_a_5xx_with_the_providers_code(sdk, owner, consumer):
+    consumer()
+    with pytest.raises(openai.APIStatusError) as failure:
+        sdk.images.generate(model="z-image-turbo", prompt="a fox [demo-fail]", size="512x512")
+    assert failure.value.status_code == 502
+    assert failure.value.body["code"] == "DemoFailure" and failure.value.body["type"] == \
+        "server_error"
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    ({"n": 2}, "n"), ({"model": "dall-e-3"}, "model"), ({"size": "10x10"}, "size"),
+    ({"response_format": "mp4"}, "response_format"),
+])
+def test_invalid_requests_are_400_invalid_request_error(sdk, kwargs, param):
+    with pytest.raises(openai.BadRequestError) as error:
+        sdk.images.generate(**{"model": "z-image-turbo", "prompt": "a fox", **kwargs})
+    assert error.value.body["type"] == "invalid_request_error"
+    assert error.value.body["param"] == param
+    assert not Generation.objects.exists()
+
+
+def test_a_wrong_key_is_401_and_short_credits_402(sdk, owner, live_server):
+    bad = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key="zis_wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as error:
+        bad.images.generate(model="z-image-turbo", prompt="a fox")
+    assert error.value.body["code"] == "invalid_api_key"
+    credits.adjust(user=owner, amount=-100, actor=None, note="spent")
+    with pytest.raises(openai.APIStatusError) as short:
+        sdk.images.generate(model="z-image-turbo", prompt="a fox")
+    assert short.value.status_code == 402 and short.value.body["type"] == "insufficient_quota"
+    assert not Generation.objects.exists()
+
+
+def test_the_sdk_lists_the_model(sdk):
+    assert [m.id for m in sdk.models.list()] == ["z-image-turbo"]
+
+
+def test_without_a_worker_it_times_out_cancels_and_refunds(owner, settings):
+    settings.OPENAI_WAIT_TIMEOUT = 0.3
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.api_token_create(user=owner, name='t')[1]}")
+    response = client.post("/v1/images/generations", {"prompt": "a fox"}, format="json")
+    assert response.status_code == 504 and response.json()["error"]["code"] == "timeout"
+    assert Generation.objects.get().status == "canceled"
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
