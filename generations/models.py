@@ -33,12 +33,27 @@ class ProviderConfig(models.Model):
         return self.name
 
 
+class Tag(models.Model):
+    """A user's own label for generations and saved prompts."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tag_owner_name")]
+
+    def __str__(self):
+        return self.name
+
+
 class Prompt(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompts")
     title = models.CharField(max_length=200, blank=True)
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    tag_set = models.ManyToManyField(Tag, related_name="prompts", blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -51,6 +66,21 @@ class GenerationQuerySet(models.QuerySet):
     def owned_by(self, user):
         """The one place user-reachable generation queries are scoped."""
         return self.filter(owner=user)
+
+    def readable_by(self, user):
+        """Owned, or shared read-only with the user's team (directly or
+        through a team-shared collection). Trash is never shared."""
+        from .teams import teammates_of
+
+        mates = teammates_of(user)
+        shared = Q(shared_with_team=True) | Q(collections__shared_with_team=True,
+                                               collections__owner__in=mates)
+        return self.filter(Q(owner=user) | (Q(owner__in=mates) & shared & Q(deleted_at=None))
+                           ).distinct()
+
+    def live(self):
+        """Not in the trash."""
+        return self.filter(deleted_at=None)
 
     def in_flight(self):
         return self.filter(status__in=Generation.IN_FLIGHT)
@@ -108,6 +138,13 @@ class Generation(models.Model):
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
 
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text=_("In the trash since"))
+    # Purging removes the files but keeps the row: the ledger's entries point at it.
+    purged_at = models.DateTimeField(null=True, blank=True)
+    shared_with_team = models.BooleanField(default=False)
+    public_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    tag_set = models.ManyToManyField(Tag, related_name="generations", blank=True)
+
     objects = GenerationQuerySet.as_manager()
 
     class Meta:
@@ -115,6 +152,8 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="gen_owner_created"),
             models.Index(fields=["status", "updated_at"], name="gen_status_updated"),
+            # The gallery's keyset pagination walks (created_at, id) per owner.
+            models.Index(fields=["owner", "deleted_at", "-created_at", "-id"], name="gen_gallery"),
         ]
 
     def __str__(self):
@@ -129,8 +168,50 @@ class Generation(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def wait_seconds(self) -> float | None:
+        """Queued until a worker started it."""
+        return (self.started_at - self.created_at).total_seconds() if self.started_at else None
+
+    @property
+    def run_seconds(self) -> float | None:
+        """Started until finished (provider call and storing)."""
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
     def megapixels(self) -> float:
         return self.width * self.height / 1_000_000
+
+
+class CollectionQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def readable_by(self, user):
+        from .teams import teammates_of
+
+        return self.filter(Q(owner=user) | Q(owner__in=teammates_of(user), shared_with_team=True))
+
+
+class Collection(models.Model):
+    """A named set of generations; a generation may be in several."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="collections")
+    name = models.CharField(max_length=120)
+    generations = models.ManyToManyField(Generation, related_name="collections", blank=True)
+    shared_with_team = models.BooleanField(default=False)
+    public_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class CreditAccount(models.Model):

@@ -7,7 +7,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from . import services
+from . import library, services
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +28,11 @@ def reap_stuck_generations() -> None:
         services.generation_fail(
             generation=generation, code="WorkerLost",
             message="The worker handling this image stopped; your credits were returned.")
+
+
+@db_periodic_task(crontab(hour="3", minute="17"))
+def purge_trash() -> None:
+    """Trash older than TRASH_DAYS is deleted for good, files included."""
+    count = library.trash_purge(older_than=library.trash_retention())
+    if count:
+        log.info("purged %d generations from the trash", count)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "django_htmx",
     "generations",
 ]
 
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -88,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "generations.context.balance",
             ],
         },
     },
@@ -194,6 +197,8 @@ PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "2"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
+TRASH_DAYS = int(os.environ.get("TRASH_DAYS", "30"))
+GALLERY_PAGE_SIZE = int(os.environ.get("GALLERY_PAGE_SIZE", "40"))
 
 # --- auth, i18n, logging --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
