@@ -300,3 +300,11 @@ def test_the_gallery_costs_the_same_queries_for_10_or_40_images(client, owner, s
     settings.GALLERY_PAGE_SIZE = 40
     client.force_login(owner)
     assert count(10) == count(40)
+
+
+def test_it_speaks_simplified_chinese(client, owner, done):
+    client.force_login(owner)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    page = client.get(reverse("home")).content.decode()
+    assert '<html lang="zh-hans">' in page and "提示词" in page and "图库" in page
+    assert "完成" in client.get(reverse("generation_card", args=[done.pk])).content.decode()
