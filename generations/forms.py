@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import library
 from .models import Collection, Generation, Prompt
-from .providers.registry import available_providers, default_provider_name
+from .providers.registry import REGISTRY, available_providers, default_provider_name
 
 SIZE_RE = re.compile(r"^\s*(\d{2,5})\s*[x*×]\s*(\d{2,5})\s*$")
 
@@ -66,8 +66,9 @@ class GalleryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search prompts"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status")), *Generation.Status.choices])
-    provider = forms.CharField(label=_("Provider"), required=False)
-    size = forms.CharField(label=_("Size"), required=False)
+    provider = forms.ChoiceField(label=_("Provider"), required=False)
+    size = forms.CharField(label=_("Size"), required=False,
+                           widget=forms.TextInput(attrs={"placeholder": "1024x1024"}))
     date_from = forms.DateField(label=_("From"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False,
@@ -80,6 +81,7 @@ class GalleryFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["collection"].queryset = Collection.objects.owned_by(user)
+        self.fields["provider"].choices = [("", _("Any provider")), *((n, n) for n in REGISTRY)]
 
     def clean_size(self):
         value = self.cleaned_data["size"]

@@ -19,15 +19,18 @@ from .common import own
 RECENT = 12
 
 
-def provider_context(name: str) -> dict:
-    """What the form shows for one provider: limits, sizes, prompt_extend."""
+def provider_context(name: str, size: str = "1024x1024") -> dict:
+    """What the form shows for one provider: limits, sizes, prompt_extend.
+    `size` stays chosen when this provider offers it; else its first preset is."""
     usable = {p.name: p for p in available_providers()}
     provider = usable.get(name) or usable.get(default_provider_name()) or get_provider("demo")
     caps = provider.capabilities
     presets = [{"value": f"{w}x{h}", "w": w, "h": h,
-                "box_w": round(40 * w / max(w, h)), "box_h": round(40 * h / max(w, h))}
+                "box_w": round(28 * w / max(w, h)), "box_h": round(28 * h / max(w, h))}
                for w, h in caps.presets or ((1024, 1024),)]
-    return {"provider": provider, "caps": caps, "presets": presets,
+    values = [p["value"] for p in presets]
+    chosen = size if size in values or size == "custom" else values[0]
+    return {"provider": provider, "caps": caps, "presets": presets, "chosen_size": chosen,
             "extend_price": pricing.PROMPT_EXTEND_SURCHARGE}
 
 
@@ -47,7 +50,8 @@ def _page(request, form, status=200):
     recent = Generation.objects.owned_by(request.user).live()[:RECENT]
     name = form["provider"].value() or default_provider_name()
     return render(request, "generations/home.html", {
-        "form": form, "generations": recent, **provider_context(name)}, status=status)
+        "form": form, "generations": recent,
+        **provider_context(name, form["size"].value() or "")}, status=status)
 
 
 def create(request):
@@ -104,8 +108,9 @@ def quote(request):
 @login_required
 def provider_options(request):
     response = render(request, "generations/_provider_options.html",
-                      {"form": GenerateForm(user=request.user, initial={"size": "1024x1024"}),
-                       **provider_context(request.GET.get("provider", ""))})
+                      {"form": GenerateForm(user=request.user),
+                       **provider_context(request.GET.get("provider", ""),
+                                          request.GET.get("size", ""))})
     return trigger_client_event(response, "optionsLoaded")  # the quote refreshes
 
 

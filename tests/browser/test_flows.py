@@ -8,6 +8,11 @@ from tests.browser.conftest import screenshot
 pytestmark = pytest.mark.slow
 
 
+def images_loaded(page) -> None:
+    """Every image on the page arrived and decoded (served by the permission-checked views)."""
+    page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+
+
 def generate(page, prompt: str) -> None:
     page.fill("#id_prompt", prompt)
     page.press("#id_prompt", "Control+Enter")  # keyboard submit
@@ -37,10 +42,12 @@ def test_it_generates_watches_finds_opens_and_remixes(signed_in, consumer):
     page.fill("#id_q", "red fox")
     page.click("form.filters button[type=submit]")
     expect(page.locator("#gallery .gen")).to_have_count(1)
+    images_loaded(page)
     screenshot(page, "gallery")
     page.click("#gallery .gen a")
     expect(page.locator("h1.prompt-title")).to_have_text("a red fox in the snow")
     expect(page.locator("#seed")).not_to_have_text("—")
+    images_loaded(page)
     screenshot(page, "detail")
 
     page.click("text=Remix (new seed)")
@@ -61,3 +68,14 @@ def test_it_works_in_simplified_chinese(signed_in, consumer):
     expect(card.locator(".badge")).to_have_text("完成", timeout=30_000)
     assert page.evaluate("window.__noReload") == 1
     screenshot(page, "zh-hans")
+
+
+def test_it_fits_a_phone_screen(signed_in):
+    page = signed_in
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in ("/", "/gallery/", "/prompts/", "/collections/", "/credits/"):
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
+    page.goto("/")
+    screenshot(page, "phone-generate")
