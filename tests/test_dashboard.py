@@ -39,7 +39,10 @@ def saved(owner):
 def owner_only_urls(gen, album, saved):
     """Every page and action that only the owner may reach, as (method, url)."""
     g = [gen.pk]
+    tag = library.tags_get_or_create(user=gen.owner, names=["mine"])[0]
+    gen.tag_set.add(tag)
     return [("get", reverse("generation_card", args=g)),
+            ("post", reverse("generation_untag", args=[gen.pk, tag.pk])),
             ("get", reverse("generation_status", args=g)),
             *[("post", reverse(name, args=g)) for name in (
                 "generation_cancel", "generation_remix", "generation_save_prompt",
@@ -77,6 +80,9 @@ def test_it_is_a_404_for_another_user_on_every_view(client, other, done, album, 
     assert "Foxes" not in client.get(reverse("collections")).content.decode()
     assert client.get(reverse("home") + f"?prompt={saved.pk}").context["form"]["prompt"].value() \
         in (None, "")
+    client.post(reverse("home"), {"prompt": "x", "provider": "demo", "size": "1024x1024",
+                                  "saved_prompt": saved.pk})
+    assert Generation.objects.get(prompt="x").saved_prompt is None
 
 
 def test_it_requires_sign_in_everywhere_but_public_links(client, done, album, saved):
@@ -181,6 +187,17 @@ def test_a_finished_card_stops_polling(client, owner, done):
     client.force_login(owner)
     page = client.get(reverse("generation_card", args=[done.pk])).content.decode()
     assert "hx-trigger" not in page.split("hx-swap-oob")[0] and "Done" in page
+    response = client.get(reverse("generation_card", args=[done.pk]), {"reload": 1})
+    assert response["HX-Refresh"] == "true"  # the detail page reloads to show every field
+
+
+def test_an_in_flight_detail_page_polls_its_card(client, owner):
+    gen = services.generation_create(user=owner, prompt="slow", width=1024, height=1024,
+                                     provider="demo")
+    client.force_login(owner)
+    page = client.get(reverse("generation_detail", args=[gen.pk])).content.decode()
+    assert f'hx-get="{reverse("generation_card", args=[gen.pk])}?reload=1"' in page
+    assert "<progress" in page and "Queued: waiting for a worker" in page
 
 
 def test_it_reuses_the_last_seed(client, owner, done):

@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
 from .. import credits, pricing, services
 from ..credits import InsufficientCredits
@@ -14,7 +14,7 @@ from ..forms import GenerateForm
 from ..models import Generation, Prompt
 from ..providers import InvalidRequest
 from ..providers.registry import available_providers, default_provider_name, get_provider
-from .common import own
+from .common import own, readable
 
 RECENT = 12
 
@@ -116,8 +116,12 @@ def provider_options(request):
 
 @login_required
 def card(request, pk):
-    """The card partial that in-flight cards poll every second."""
-    return render(request, "generations/_card_live.html", {"g": own(request, pk)})
+    """The card partial that in-flight cards poll every second. On a detail
+    page (`?reload=1`) a finished one reloads the page to show every field."""
+    g = readable(request, pk)
+    if g.is_finished and request.GET.get("reload"):
+        return HttpResponseClientRefresh()
+    return render(request, "generations/_card_live.html", {"g": g})
 
 
 @login_required
