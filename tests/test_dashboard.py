@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from generations import credits, library, services
+from generations import credits, gallery, library, services
 from generations.models import Collection, Generation, Prompt, Tag
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -325,3 +325,29 @@ def test_it_speaks_simplified_chinese(client, owner, done):
     page = client.get(reverse("home")).content.decode()
     assert '<html lang="zh-hans">' in page and "提示词" in page and "图库" in page
     assert "完成" in client.get(reverse("generation_card", args=[done.pk])).content.decode()
+
+
+def test_the_gallery_order_is_served_by_its_index(owner):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL picks plans from table statistics; bench/gallery.py measures it")
+    rows = gallery.filtered(Generation.objects.owned_by(owner).live(), {}, user=owner)
+    plan = rows.order_by("-created_at", "-id")[:41].explain()
+    assert "gen_gallery" in plan and "TEMP B-TREE" not in plan
+
+
+def test_it_shows_a_failure_in_plain_words(client, owner):
+    gen = make(owner, prompt="[demo-fail] fox")
+    client.force_login(owner)
+    page = client.get(reverse("generation_card", args=[gen.pk])).content.decode()
+    assert "Failed" in page and "The demo renderer was asked to fail." in page
+    assert "DemoFailure" in page and 'hx-swap-oob="true">100<' in page  # refunded
+
+
+def test_infinite_scroll_gets_only_the_next_cards(client, owner, settings):
+    settings.GALLERY_PAGE_SIZE = 1
+    make(owner, prompt="one")
+    make(owner, prompt="two")
+    client.force_login(owner)
+    cursor = client.get(reverse("gallery")).context["page"].next_cursor
+    page = client.get(reverse("gallery"), {"cursor": cursor}, **HTMX).content.decode()
+    assert "one" in page and "<html" not in page and 'hx-trigger="revealed"' not in page
