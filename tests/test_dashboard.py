@@ -89,6 +89,7 @@ def test_it_is_a_404_for_another_user_on_every_view(client, other, done, album, 
     assert "Foxes" not in client.get(reverse("collections")).content.decode()
     assert client.get(reverse("home") + f"?prompt={saved.pk}").context["form"]["prompt"].value() \
         in (None, "")
+    assert client.get(reverse("home") + "?prompt=not-a-number").status_code == 200
     client.post(reverse("home"), {"prompt": "x", "provider": "demo", "size": "1024x1024",
                                   "saved_prompt": saved.pk})
     assert Generation.objects.get(prompt="x").saved_prompt is None
@@ -181,6 +182,7 @@ def test_an_htmx_submit_returns_a_live_card(client, owner):
     assert f'hx-get="{reverse("generation_card", args=[gen.pk])}"' in page
     assert 'hx-trigger="every 1s"' in page and 'hx-swap-oob="true">98<' in page
     assert "generationCreated" in response["HX-Trigger"]
+    assert '<div id="form-errors" role="alert" hx-swap-oob="true"></div>' in page  # old errors go
 
 
 def test_an_htmx_submit_with_errors_retargets_the_error_box(client, owner):

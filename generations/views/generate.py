@@ -39,7 +39,8 @@ def home(request):
     if request.method == "POST":
         return create(request)
     initial = {"size": "1024x1024", "seed_mode": "random"}
-    saved = Prompt.objects.filter(owner=request.user, pk=request.GET.get("prompt") or None).first()
+    wanted = request.GET.get("prompt", "")
+    saved = Prompt.objects.filter(owner=request.user, pk=wanted).first() if wanted.isdigit() else None
     if saved:
         initial.update(prompt=saved.text, saved_prompt=saved.pk)
     form = GenerateForm(user=request.user, initial=initial)
@@ -61,7 +62,8 @@ def create(request):
         if not generation:
             response = render(request, "generations/_form_errors.html", {"form": form})
             return reswap(retarget(response, "#form-errors"), "innerHTML")
-        response = render(request, "generations/_card_live.html", {"g": generation})
+        response = render(request, "generations/_card_live.html",
+                          {"g": generation, "clear_errors": True})
         return trigger_client_event(response, "generationCreated")  # the quote refreshes
     if generation:
         messages.success(request, _("Queued."))
