@@ -1,8 +1,10 @@
 """What a person does in the dashboard, in a real browser, with a real worker."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from generations import services
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.slow
@@ -70,12 +72,28 @@ def test_it_works_in_simplified_chinese(signed_in, consumer):
     screenshot(page, "zh-hans")
 
 
-def test_it_fits_a_phone_screen(signed_in):
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.outerHTML)
+    .concat([...document.images].filter(i => !i.alt).map(i => i.outerHTML))"""
+
+
+def test_every_page_fits_a_phone_and_labels_every_input(signed_in):
     page = signed_in
+    gen = finished_generation("alice")
     page.set_viewport_size({"width": 390, "height": 844})
-    for url in ("/", "/gallery/", "/prompts/", "/collections/", "/credits/"):
+    for url in ("/", "/gallery/", f"/g/{gen.pk}/", "/prompts/", "/collections/", "/credits/",
+                "/trash/", "/team/", "/accounts/password/"):
         page.goto(url)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
+        assert page.evaluate(UNLABELLED) == [], url
     page.goto("/")
     screenshot(page, "phone-generate")
+
+
+def finished_generation(username):
+    gen = services.generation_create(user=get_user_model().objects.get(username=username),
+                                     prompt="a lighthouse", width=1024, height=1024,
+                                     provider="demo")
+    services.generation_run(generation_id=gen.pk)
+    return gen
