@@ -202,6 +202,15 @@ def test_a_finished_card_stops_polling(client, owner, done):
     assert response["HX-Refresh"] == "true"  # the detail page reloads to show every field
 
 
+def test_a_queued_card_cancels_in_place(client, owner):
+    gen = services.generation_create(user=owner, prompt="never mind", width=1024, height=1024,
+                                     provider="demo")
+    client.force_login(owner)
+    assert "Cancel</button>" in client.get(reverse("home")).content.decode()
+    page = client.post(reverse("generation_cancel", args=[gen.pk]), **HTMX).content.decode()
+    assert "Canceled" in page and "hx-trigger" not in page and 'hx-swap-oob="true">100<' in page
+
+
 def test_an_in_flight_detail_page_polls_its_card(client, owner):
     gen = services.generation_create(user=owner, prompt="slow", width=1024, height=1024,
                                      provider="demo")

@@ -136,7 +136,12 @@ def status_json(request, pk):
 @login_required
 @require_POST
 def cancel(request, pk):
-    if services.generation_cancel(generation=own(request, pk)):
+    g = own(request, pk)
+    canceled = services.generation_cancel(generation=g)
+    if request.htmx:  # the card's own button: answer with the card as it is now
+        g.refresh_from_db()
+        return render(request, "generations/_card_live.html", {"g": g})
+    if canceled:
         messages.info(request, _("Canceled; the credits were returned."))
     else:
         messages.warning(request, _("Too late to cancel: it has already started."))
