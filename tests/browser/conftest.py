@@ -18,8 +18,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed: run bin/ensure-chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)  # a busy 2-core CI machine can be slow
     # Playwright's sync API keeps an event loop running in this thread, which
     # makes Django refuse ORM calls from the test unless told it is safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
