@@ -55,12 +55,27 @@ def looks_like_env_name(value: str) -> bool:
     return ("_" in value or len(value) < 16) and digits * 3 <= len(value)
 
 
+class Tag(models.Model):
+    """A user's own label for generations and saved prompts."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tag_owner_name")]
+
+    def __str__(self):
+        return self.name
+
+
 class Prompt(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompts")
     title = models.CharField(max_length=200, blank=True)
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    tags = models.ManyToManyField(Tag, related_name="prompts", blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -69,25 +84,28 @@ class Prompt(models.Model):
         return self.title or self.text[:60]
 
 
-class Tag(models.Model):
-    """A label an owner puts on generations; names are unique per owner."""
-
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
-    name = models.CharField(max_length=50)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tag_unique_per_owner")]
-
-    def __str__(self):
-        return self.name
-
-
 class GenerationQuerySet(models.QuerySet):
     def owned_by(self, user):
-        """The one place user-reachable generation queries are scoped. Deleted
-        generations stay for the ledger's sake but no user reaches them."""
-        return self.filter(owner=user, deleted_at__isnull=True)
+        """The one place user-reachable generation queries are scoped. Purged
+        generations stay for the ledger's sake but no user reaches them; ones in
+        the trash are reachable (to restore them): listings add `.live()`."""
+        return self.filter(owner=user, purged_at=None)
+
+    def readable_by(self, user):
+        """Owned, or shared read-only with the user's team (directly or
+        through a team-shared collection). Trash is never shared."""
+        from .teams import teammates_of
+
+        mates = teammates_of(user)
+        shared = Q(shared_with_team=True) | Q(collections__shared_with_team=True,
+                                               collections__owner__in=mates)
+        return self.filter(Q(owner=user, purged_at=None)
+                           | (Q(owner__in=mates) & shared & Q(deleted_at=None))
+                           ).distinct()
+
+    def live(self):
+        """Not in the trash."""
+        return self.filter(deleted_at=None)
 
     def in_flight(self):
         return self.filter(status__in=Generation.IN_FLIGHT)
@@ -156,7 +174,11 @@ class Generation(models.Model):
     # its parameters tells a retry from a different request under the same key.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text=_("In the trash since"))
+    # Purging removes the files but keeps the row: the ledger's entries point at it.
+    purged_at = models.DateTimeField(null=True, blank=True)
+    shared_with_team = models.BooleanField(default=False)
+    public_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     objects = GenerationQuerySet.as_manager()
 
@@ -165,6 +187,8 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="gen_owner_created"),
             models.Index(fields=["status", "updated_at"], name="gen_status_updated"),
+            # The gallery's keyset pagination walks (created_at, id) per owner.
+            models.Index(fields=["owner", "deleted_at", "-created_at", "-id"], name="gen_gallery"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["owner", "idempotency_key"],
@@ -184,6 +208,18 @@ class Generation(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def wait_seconds(self) -> float | None:
+        """Queued until a worker started it."""
+        return (self.started_at - self.created_at).total_seconds() if self.started_at else None
+
+    @property
+    def run_seconds(self) -> float | None:
+        """Started until finished (provider call and storing)."""
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
     def megapixels(self) -> float:
         return self.width * self.height / 1_000_000
 
@@ -199,6 +235,36 @@ class PendingImage(models.Model):
 
     def __str__(self):
         return f"pending image for {self.generation_id}"
+
+
+class CollectionQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def readable_by(self, user):
+        from .teams import teammates_of
+
+        return self.filter(Q(owner=user) | Q(owner__in=teammates_of(user), shared_with_team=True))
+
+
+class Collection(models.Model):
+    """A named set of generations; a generation may be in several."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="collections")
+    name = models.CharField(max_length=120)
+    generations = models.ManyToManyField(Generation, related_name="collections", blank=True)
+    shared_with_team = models.BooleanField(default=False)
+    public_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class CreditAccount(models.Model):

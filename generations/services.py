@@ -432,13 +432,11 @@ def generation_remix(*, user, source: Generation, seed: int | None,
 
 
 def generation_delete(*, generation: Generation) -> None:
-    """Remove a finished generation's files and hide it. The row stays (marked
-    deleted) because the ledger's hold and capture or release point at it."""
+    """Delete for good (the API's DELETE; the dashboard's delete goes to the
+    trash first). Only finished generations: one in flight would be stored after."""
+    from .library import generation_purge
+
     if not generation.is_finished:
         raise GenerationInFlight("This generation is still in progress; cancel it first "
                                  "or wait for it to finish.")
-    for field_file in (generation.image, generation.thumbnail):
-        if field_file:
-            field_file.storage.delete(field_file.name)
-    Generation.objects.filter(pk=generation.pk).update(
-        deleted_at=timezone.now(), image="", thumbnail="", idempotency_key=None)
+    generation_purge(generation=generation)

@@ -5,14 +5,15 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 
 
-def serve_stored(field_file, *, download_name: str):
+def serve_stored(field_file, *, download_name: str, attachment: bool = False):
     """A redirect to a short-lived presigned URL (S3), or the file streamed
     (local storage, which is never exposed under a public URL)."""
     if not field_file:
         raise Http404("Not stored yet")
     if settings.STORAGE_BACKEND == "s3":
         return HttpResponseRedirect(default_storage.url(field_file.name))
-    return FileResponse(default_storage.open(field_file.name, "rb"), filename=download_name)
+    return FileResponse(default_storage.open(field_file.name, "rb"), filename=download_name,
+                        as_attachment=attachment)
 
 
 def image_download_name(generation) -> str:

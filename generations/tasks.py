@@ -6,7 +6,7 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import quotas, recovery, services, webhooks
+from . import library, quotas, recovery, services, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +63,11 @@ def deliver_webhook(delivery_id: int) -> None:
     delay = webhooks.webhook_attempt(delivery_id=delivery_id)
     if delay is not None:
         deliver_webhook.schedule((delivery_id,), delay=delay)
+
+
+@db_periodic_task(crontab(hour="3", minute="17"))
+def purge_trash() -> None:
+    """Trash older than TRASH_DAYS is deleted for good, files included."""
+    count = library.trash_purge(older_than=library.trash_retention())
+    if count:
+        log.info("purged %d generations from the trash", count)

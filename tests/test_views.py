@@ -26,7 +26,9 @@ def test_it_requires_sign_in(client, done):
 def test_the_owner_sees_and_downloads_the_image(client, owner, done):
     client.force_login(owner)
     page = client.get(reverse("home")).content.decode()
-    assert "a fox" in page and "98 credits available" in page and "(demo)" in page
+    assert "a fox" in page and '<span id="balance" class="balance-figure">98</span>' in page
+    detail = client.get(reverse("generation_detail", args=[done.pk])).content.decode()
+    assert "demo renderer, not Z-Image" in detail
     assert fetch(client, reverse("generation_image", args=[done.pk]))[:8] == b"\x89PNG\r\n\x1a\n"
     assert fetch(client, reverse("generation_thumbnail", args=[done.pk]))[8:12] == b"WEBP"
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "rest_framework",
     "drf_spectacular",
+    "django_htmx",
     "generations",
 ]
 
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -90,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "generations.context.balance",
             ],
         },
     },
@@ -255,6 +258,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+TRASH_DAYS = int(os.environ.get("TRASH_DAYS", "30"))
+GALLERY_PAGE_SIZE = int(os.environ.get("GALLERY_PAGE_SIZE", "40"))
 
 # --- auth, i18n, logging --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

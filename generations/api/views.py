@@ -52,7 +52,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         tags = Prefetch("tags", queryset=Tag.objects.only("name"))
-        return Generation.objects.owned_by(self.request.user).prefetch_related(tags)
+        return Generation.objects.owned_by(self.request.user).live().prefetch_related(tags)
 
     @extend_schema(parameters=[GenerationFilterSerializer],
                    summary="Your generations, newest first")
@@ -99,7 +99,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body = RemixSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         generation = services.generation_remix(
-            user=request.user, source=source, seed=body.validated_data.get("seed", source.seed),
+            user=request.user, source=source, seed=body.validated_data.get("seed", source.seed_used),
             webhook_url=body.validated_data.get("webhook_url", ""),
             idempotency_key=idempotency_key(request))
         return created(generation, self.get_serializer_context())

@@ -1,0 +1,14 @@
+"""Who is on a user's team: the one place that answers it for sharing.
+
+A team is the admin's `Team`; its members (`TeamMembership`, one team per
+user) are teammates and can see what each other shares with the team.
+"""
+
+from django.contrib.auth import get_user_model
+
+
+def teammates_of(user):
+    """A queryset of the other users on `user`'s team (lazy: used as a subquery)."""
+    return get_user_model().objects.filter(
+        team_membership__team__memberships__user=user,
+    ).exclude(pk=user.pk)

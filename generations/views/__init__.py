@@ -1,0 +1,1 @@
+"""The dashboard, one module per page family; urls.py imports the modules."""

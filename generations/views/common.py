@@ -1,0 +1,32 @@
+"""Lookups and responses shared by the dashboard views."""
+
+from django.shortcuts import get_object_or_404
+
+from ..models import Collection, Generation
+from ..serving import serve_stored
+
+
+def own(request, pk) -> Generation:
+    """Another user's generation is a 404: its existence is not revealed."""
+    return get_object_or_404(Generation.objects.owned_by(request.user), pk=pk)
+
+
+def readable(request, pk) -> Generation:
+    """Own, or shared read-only with the user's team; else 404."""
+    return get_object_or_404(Generation.objects.readable_by(request.user), pk=pk)
+
+
+def own_collection(request, pk) -> Collection:
+    return get_object_or_404(Collection.objects.owned_by(request.user), pk=pk)
+
+
+serve = serve_stored
+
+
+def serve_image(g: Generation, *, attachment: bool = False):
+    extension = g.image.name.rsplit(".", 1)[-1] if g.image else "png"
+    return serve(g.image, download_name=f"{g.pk}.{extension}", attachment=attachment)
+
+
+def serve_thumbnail(g: Generation):
+    return serve(g.thumbnail, download_name=f"{g.pk}_thumb.webp")

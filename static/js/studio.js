@@ -1,0 +1,41 @@
+// The little JavaScript the dashboard needs beside htmx: the prompt's
+// character count, Ctrl/Cmd+Enter to submit, and copy-to-clipboard buttons.
+(function () {
+  "use strict";
+
+  function updateCount() {
+    const prompt = document.getElementById("id_prompt");
+    const limit = document.getElementById("prompt-limit");
+    const count = document.getElementById("prompt-count");
+    if (!prompt || !count) return;
+    const max = limit ? Number(limit.dataset.maxChars) : 0;
+    const used = Array.from(prompt.value).length; // code points, as the server counts
+    count.textContent = used;
+    if (max) document.getElementById("prompt-max").textContent = max;
+    count.parentElement.classList.toggle("over", Boolean(max) && used > max);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "id_prompt") updateCount();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.target.id === "id_prompt" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    navigator.clipboard.writeText(button.dataset.copy).then(function () {
+      const label = button.textContent;
+      button.textContent = "✓";
+      setTimeout(function () { button.textContent = label; }, 1200);
+    });
+  });
+
+  document.addEventListener("htmx:afterSettle", updateCount);
+  document.addEventListener("DOMContentLoaded", updateCount);
+})();
