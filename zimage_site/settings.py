@@ -217,7 +217,7 @@ REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 STORE_RETRY_BASE = float(os.environ.get("STORE_RETRY_BASE", "2"))
 STORE_RETRY_MAX_DELAY = float(os.environ.get("STORE_RETRY_MAX_DELAY", "300"))
 STORE_RETRY_WINDOW = int(os.environ.get("STORE_RETRY_WINDOW", str(24 * 3600)))
-STORE_RESCUE_AFTER = int(os.environ.get("STORE_RESCUE_AFTER", "120"))
+STORE_RESCUE_AFTER = int(os.environ.get("STORE_RESCUE_AFTER", "600"))
 STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
 # E-mail a user once when their balance falls under this (0 = never); an
 # account's own threshold wins.
