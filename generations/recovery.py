@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from . import services
 from .models import Generation
+from .providers.registry import get_provider
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
@@ -36,20 +37,33 @@ def _reap_running() -> int:
                                         ).values_list("pk", flat=True):
         with transaction.atomic():
             gen = Generation.objects.select_for_update().get(pk=pk)
-            if gen.status != Status.RUNNING or gen.started_at >= cutoff:
-                continue  # a live worker got there first
+            if gen.status != Status.RUNNING or gen.updated_at >= cutoff:
+                continue  # a live worker (or a live chain of polls) has it
             count += 1
             log.warning("generation %s stuck in running since %s", pk, gen.started_at)
-            if gen.cancel_requested:
-                services.generation_cancel_locked(gen)
-            elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
-                Generation.objects.filter(pk=pk).update(status=Status.QUEUED,
-                                                        updated_at=timezone.now())
-                transaction.on_commit(lambda pk=pk: services.generation_enqueue(pk))
-            else:
-                services.generation_fail(generation=gen, code="WorkerLost", message=(
-                    "The worker handling this image stopped; your credits were returned."))
+            _reap(gen)
     return count
+
+
+def _reap(gen: Generation) -> None:
+    """Inside a transaction, with the row locked."""
+    if gen.cancel_requested:
+        services.generation_cancel_locked(gen)
+    elif _submitted(gen):
+        # The job runs at the provider: look again, never submit a second one.
+        transaction.on_commit(lambda: services.generation_schedule_poll(gen.pk, 0))
+    elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
+        Generation.objects.filter(pk=gen.pk).update(status=Status.QUEUED,
+                                                    updated_at=timezone.now())
+        transaction.on_commit(lambda: services.generation_enqueue(gen.pk))
+    else:
+        services.generation_fail(generation=gen, code="WorkerLost", message=(
+            "The worker handling this image stopped; your credits were returned."))
+
+
+def _submitted(gen: Generation) -> bool:
+    """A submit+poll job the provider has accepted (its task id is recorded)."""
+    return bool(gen.request_id) and get_provider(gen.provider).capabilities.mode == "poll"
 
 
 def _rescue_storing() -> int:

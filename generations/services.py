@@ -150,10 +150,10 @@ def _submit(generation: Generation, provider) -> None:
     task_id = provider.submit(generation_request(generation))
     Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
         request_id=task_id[:200], error_code="", error_message="", updated_at=timezone.now())
-    _schedule_poll(generation.pk, settings.PROVIDER_POLL_INITIAL)
+    generation_schedule_poll(generation.pk, settings.PROVIDER_POLL_INITIAL)
 
 
-def _schedule_poll(generation_id, delay: float) -> None:
+def generation_schedule_poll(generation_id, delay: float) -> None:
     from .tasks import poll_generation
 
     poll_generation.schedule((str(generation_id),), delay=delay)

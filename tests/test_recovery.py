@@ -1,0 +1,79 @@
+"""The recovery passes, in-process: what happens to rows left in flight."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from generations import credits, recovery, services
+from generations.models import Generation
+
+
+@pytest.fixture
+def gen(owner):
+    return services.generation_create(user=owner, prompt="fox", width=1024, height=1024,
+                                      provider="demo")
+
+
+def age(gen, seconds, **fields):
+    past = timezone.now() - timedelta(seconds=seconds)
+    Generation.objects.filter(pk=gen.pk).update(started_at=past, updated_at=past, **fields)
+    gen.refresh_from_db()
+
+
+def test_a_storing_generation_whose_url_expired_fails_refunded_and_says_so(gen, owner, settings):
+    age(gen, settings.STORE_RESCUE_AFTER + 5, status="storing", source_url="https://x/a.png",
+        source_expires_at=timezone.now() - timedelta(minutes=1))
+    assert recovery.generations_recover()["rescued"] == 1
+    gen.refresh_from_db()
+    assert (gen.status, gen.error_code) == ("failed", "ImageExpired")
+    assert "expired before the image could be copied" in gen.error_message
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+def test_a_stuck_running_generation_is_tried_again_while_attempts_remain(gen, settings,
+                                                                          django_capture_on_commit_callbacks):
+    age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert recovery.generations_recover()["reaped"] == 1
+    gen.refresh_from_db()
+    assert gen.status == "queued" and len(callbacks) == 1  # enqueued again after commit
+
+
+def test_a_stuck_running_generation_with_no_attempts_left_fails_refunded(gen, owner, settings):
+    age(gen, settings.REAPER_TIMEOUT + 5, status="running",
+        attempts=settings.PROVIDER_MAX_ATTEMPTS)
+    recovery.generations_recover()
+    gen.refresh_from_db()
+    assert (gen.status, gen.error_code) == ("failed", "WorkerLost")
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert credits.ledger_problems() == []
+
+
+def test_a_stuck_generation_its_owner_canceled_is_canceled(gen, owner, settings):
+    age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=1, cancel_requested=True)
+    recovery.generations_recover()
+    gen.refresh_from_db()
+    assert gen.status == "canceled"
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+def test_a_live_worker_keeps_its_generation(gen, settings):
+    age(gen, settings.REAPER_TIMEOUT - 60, status="running", attempts=1)
+    assert recovery.generations_recover() == {"reaped": 0, "rescued": 0}
+    gen.refresh_from_db()
+    assert gen.status == "running"
+
+
+def test_a_submitted_job_whose_polls_stopped_is_polled_again_not_resubmitted(
+        owner, settings, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setenv("ZIMAGETURBO_API_KEY", "k")
+    gen = services.generation_create(user=owner, prompt="fox", width=1024, height=1024,
+                                     provider="zimageturbo")
+    age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=1, request_id="task_1")
+    scheduled = []
+    monkeypatch.setattr(services, "generation_schedule_poll", lambda pk, d: scheduled.append(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        recovery.generations_recover()
+    gen.refresh_from_db()
+    assert gen.status == "running" and gen.attempts == 1 and scheduled == [gen.pk]
