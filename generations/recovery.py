@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
+from . import pipeline, services
 from .models import Generation
 from .providers.registry import get_provider
 
@@ -51,7 +51,7 @@ def _reap(gen: Generation) -> None:
         services.generation_cancel_locked(gen)
     elif _submitted(gen):
         # The job runs at the provider: look again, never submit a second one.
-        transaction.on_commit(lambda: services.generation_schedule_poll(gen.pk, 0))
+        transaction.on_commit(lambda: pipeline.generation_schedule_poll(gen.pk, 0))
     elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
         Generation.objects.filter(pk=gen.pk).update(status=Status.QUEUED,
                                                     updated_at=timezone.now())
@@ -74,11 +74,11 @@ def _rescue_storing() -> int:
     count = 0
     for gen in Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff):
         count += 1
-        if now >= services.store_deadline(gen):
+        if now >= pipeline.store_deadline(gen):
             services.generation_fail(generation=gen, code="ImageExpired", message=(
                 "The provider's image link expired before the image could be copied; "
                 "your credits were returned."))
         else:
             log.warning("rescuing generation %s stuck in storing", gen.pk)
-            services.generation_schedule_store(gen.pk, 0)
+            pipeline.generation_schedule_store(gen.pk, 0)
     return count

@@ -6,21 +6,21 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import library, quotas, recovery, services, webhooks
+from . import library, pipeline, quotas, recovery, webhooks
 
 log = logging.getLogger(__name__)
 
 
 @db_task()
 def run_generation(generation_id: str) -> None:
-    delay = services.generation_run(generation_id=generation_id)
+    delay = pipeline.generation_run(generation_id=generation_id)
     if delay is not None:
         run_generation.schedule((generation_id,), delay=delay)
 
 
 @db_task()
 def store_generation(generation_id: str) -> None:
-    delay = services.generation_store(generation_id=generation_id)
+    delay = pipeline.generation_store(generation_id=generation_id)
     if delay is not None:
         store_generation.schedule((generation_id,), delay=delay)
 
@@ -28,7 +28,7 @@ def store_generation(generation_id: str) -> None:
 @db_task()
 def poll_generation(generation_id: str) -> None:
     """One look at a submit+poll provider's job; scheduled again, never waited for."""
-    delay = services.generation_poll(generation_id=generation_id)
+    delay = pipeline.generation_poll(generation_id=generation_id)
     if delay is not None:
         poll_generation.schedule((generation_id,), delay=delay)
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from generations import credits, gallery, library, services
+from generations import credits, gallery, library, pipeline, services
 from generations.models import Collection, Generation, Prompt, Tag, Team, TeamMembership
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -23,7 +23,7 @@ def served(response) -> bool:
 def make(user, prompt="a fox", **kw):
     gen = services.generation_create(user=user, prompt=prompt, width=1024, height=1024,
                                      provider="demo", **{"seed": 1, **kw})
-    services.generation_run(generation_id=gen.pk)
+    pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     return gen
 

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from django.core.files.storage import default_storage
 
-from generations import credits, services
+from generations import credits, pipeline, services
 from generations.models import CreditEntry, Generation
 from generations.providers import InvalidRequest
 from generations.providers.demo import render
@@ -25,7 +25,7 @@ def test_it_prices_and_holds_at_create(owner):
 
 def test_it_runs_a_demo_generation_to_a_stored_image(owner):
     gen = create(owner, seed=7)
-    services.generation_run(generation_id=gen.pk)
+    pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     assert gen.status == "succeeded", gen.error_message
     expected = render("a red fox in snow", 1024, 1024, 7)
@@ -41,7 +41,7 @@ def test_it_runs_a_demo_generation_to_a_stored_image(owner):
 
 def test_it_fails_and_refunds_a_provider_error(owner):
     gen = create(owner, prompt="please [demo-fail]")
-    services.generation_run(generation_id=gen.pk)
+    pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "DemoFailure")
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
@@ -51,8 +51,8 @@ def test_it_fails_and_refunds_a_provider_error(owner):
 
 def test_running_twice_charges_and_stores_once(owner):
     gen = create(owner)
-    services.generation_run(generation_id=gen.pk)
-    assert services.generation_run(generation_id=gen.pk) is None
+    pipeline.generation_run(generation_id=gen.pk)
+    assert pipeline.generation_run(generation_id=gen.pk) is None
     assert CreditEntry.objects.filter(generation=gen).count() == 2
     assert credits.ledger_problems() == []
 
@@ -91,7 +91,7 @@ def test_cancel_releases_a_queued_generation_at_once(owner):
     gen.refresh_from_db()
     assert gen.status == "canceled"
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    services.generation_run(generation_id=gen.pk)  # a task already queued does nothing
+    pipeline.generation_run(generation_id=gen.pk)  # a task already queued does nothing
     gen.refresh_from_db()
     assert gen.status == "canceled" and not gen.image
 
@@ -113,7 +113,7 @@ def test_a_cancel_during_a_retryable_error_stops_the_retries(owner, monkeypatch)
         raise ProviderError("Throttling", "slow down", retryable=True)
 
     monkeypatch.setattr(DemoProvider, "generate", throttled)
-    assert services.generation_run(generation_id=gen.pk) is None  # no retry scheduled
+    assert pipeline.generation_run(generation_id=gen.pk) is None  # no retry scheduled
     gen.refresh_from_db()
     assert gen.status == "canceled"
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)

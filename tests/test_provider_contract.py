@@ -2,7 +2,7 @@
 
 import pytest
 
-from generations import credits, services
+from generations import credits, pipeline, services
 from generations.providers import GenerationRequest, ProviderError, ProviderSettings
 from generations.providers.base import aspect_ratio
 from generations.providers.registry import REGISTRY
@@ -51,8 +51,8 @@ def test_it_makes_an_image_that_stores(name, owner, fake, fake_env):
     width, height = REGISTRY[name].capabilities.presets[0]
     gen = services.generation_create(user=owner, provider=name, prompt="a lighthouse",
                                      width=width, height=height)
-    services.generation_run(generation_id=gen.pk)
-    while services.generation_poll(generation_id=gen.pk) is not None:
+    pipeline.generation_run(generation_id=gen.pk)
+    while pipeline.generation_poll(generation_id=gen.pk) is not None:
         pass
     gen.refresh_from_db()
     assert gen.status == "succeeded", gen.error_message
@@ -99,8 +99,8 @@ def test_it_fails_and_refunds_an_image_url_that_is_no_image(name, owner, fake, f
     width, height = REGISTRY[name].capabilities.presets[0]
     gen = services.generation_create(user=owner, provider=name, prompt="x [badimage]",
                                      width=width, height=height)
-    services.generation_run(generation_id=gen.pk)
-    while services.generation_poll(generation_id=gen.pk) is not None:
+    pipeline.generation_run(generation_id=gen.pk)
+    while pipeline.generation_poll(generation_id=gen.pk) is not None:
         pass
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "NotAnImage")

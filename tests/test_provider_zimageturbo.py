@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from generations import credits, services
+from generations import credits, pipeline, services
 from generations.providers import GenerationRequest, InvalidRequest, ProviderError, ProviderSettings
 from generations.providers.zimageturbo import ZImageTurboProvider
 from tests.fakes.zimageturbo import API_KEY, CONSUMED_CREDITS, SIZES
@@ -91,17 +91,17 @@ def test_run_submits_and_leaves_the_waiting_to_polls(owner, fake_env, settings):
     settings.PROVIDER_POLL_INITIAL = 1.5
     gen = create(owner, "x [pending:30]")
     assert gen.seed_used is None  # no seed control here
-    assert services.generation_run(generation_id=gen.pk) is None  # returned at once
+    assert pipeline.generation_run(generation_id=gen.pk) is None  # returned at once
     gen.refresh_from_db()
     assert gen.status == "running" and gen.request_id.startswith("task_")
-    assert services.generation_poll(generation_id=gen.pk) == 1.5  # still IN_PROGRESS
+    assert pipeline.generation_poll(generation_id=gen.pk) == 1.5  # still IN_PROGRESS
 
 
 def test_polls_record_the_real_size_the_service_picked(owner, fake_env):
     fake_env("zimageturbo")
     gen = create(owner)
-    services.generation_run(generation_id=gen.pk)
-    assert services.generation_poll(generation_id=gen.pk) is None
+    pipeline.generation_run(generation_id=gen.pk)
+    assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert gen.status == "succeeded", gen.error_message
     assert (gen.width, gen.height) == (1280, 720)  # what was asked (and priced)
@@ -114,8 +114,8 @@ def test_polls_record_the_real_size_the_service_picked(owner, fake_env):
 def test_a_failed_task_fails_and_refunds(owner, fake_env, prompt, code):
     fake_env("zimageturbo")
     gen = create(owner, prompt)
-    services.generation_run(generation_id=gen.pk)
-    assert services.generation_poll(generation_id=gen.pk) is None
+    pipeline.generation_run(generation_id=gen.pk)
+    assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", code)
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
@@ -125,9 +125,9 @@ def test_a_rate_limited_poll_asks_again_later(owner, fake_env, settings):
     fake_env("zimageturbo")
     settings.PROVIDER_POLL_INITIAL = 0.5
     gen = create(owner, "x [poll_error:429] [times:1] [retry_after:4]")
-    services.generation_run(generation_id=gen.pk)
-    assert services.generation_poll(generation_id=gen.pk) == 4  # Retry-After honoured
-    assert services.generation_poll(generation_id=gen.pk) is None
+    pipeline.generation_run(generation_id=gen.pk)
+    assert pipeline.generation_poll(generation_id=gen.pk) == 4  # Retry-After honoured
+    assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert gen.status == "succeeded", gen.error_message
 
@@ -136,8 +136,8 @@ def test_a_task_that_never_finishes_times_out_and_refunds(owner, fake_env, setti
     fake_env("zimageturbo")
     settings.PROVIDER_POLL_TIMEOUT = 0
     gen = create(owner, "x [pending:60]")
-    services.generation_run(generation_id=gen.pk)
-    assert services.generation_poll(generation_id=gen.pk) is None
+    pipeline.generation_run(generation_id=gen.pk)
+    assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "Timeout")
     assert "did not finish within 0 seconds" in gen.error_message
@@ -147,14 +147,14 @@ def test_a_task_that_never_finishes_times_out_and_refunds(owner, fake_env, setti
 def test_a_result_for_a_generation_reaped_meanwhile_is_not_charged(owner, fake_env, monkeypatch):
     fake_env("zimageturbo")
     gen = create(owner)
-    services.generation_run(generation_id=gen.pk)
+    pipeline.generation_run(generation_id=gen.pk)
     poll = ZImageTurboProvider.poll
 
     def reaped_during_the_call(self, task_id):
         services.generation_fail(generation=gen, code="WorkerLost", message="reaped")
         return poll(self, task_id)
     monkeypatch.setattr(ZImageTurboProvider, "poll", reaped_during_the_call)
-    assert services.generation_poll(generation_id=gen.pk) is None
+    assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code, gen.image.name) == ("failed", "WorkerLost", "")
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)

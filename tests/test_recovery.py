@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations import credits, recovery, services
+from generations import credits, pipeline, recovery, services
 from generations.models import Generation
 
 
@@ -72,7 +72,7 @@ def test_a_submitted_job_whose_polls_stopped_is_polled_again_not_resubmitted(
                                      provider="zimageturbo")
     age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=1, request_id="task_1")
     scheduled = []
-    monkeypatch.setattr(services, "generation_schedule_poll", lambda pk, d: scheduled.append(pk))
+    monkeypatch.setattr(pipeline, "generation_schedule_poll", lambda pk, d: scheduled.append(pk))
     with django_capture_on_commit_callbacks(execute=True):
         recovery.generations_recover()
     gen.refresh_from_db()

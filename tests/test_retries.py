@@ -7,7 +7,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from generations import credits, services
+from generations import credits, pipeline, services
 from generations.models import Generation
 from generations.providers import InvalidRequest
 from generations.providers.base import retry_after_seconds
@@ -23,7 +23,7 @@ def test_it_waits_at_least_what_retry_after_asks(owner, fake_env, settings):
     fake_env("openai_compat")
     settings.PROVIDER_RETRY_BASE = 0.01
     gen = create(owner, "x [error:rate_limit_exceeded] [retry_after:12]")
-    assert services.generation_run(generation_id=gen.pk) == 12
+    assert pipeline.generation_run(generation_id=gen.pk) == 12
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("queued", "rate_limit_exceeded")  # to be tried again
 
@@ -40,18 +40,18 @@ def test_it_reads_retry_after_as_seconds_or_a_date(value, seconds):
 
 def test_backoff_grows_with_jitter_and_honours_retry_after(settings):
     settings.PROVIDER_RETRY_BASE = 2
-    delays = [services.backoff(attempt) for attempt in (1, 2, 3, 4) for _ in range(20)]
+    delays = [pipeline.backoff(attempt) for attempt in (1, 2, 3, 4) for _ in range(20)]
     assert all(1 <= d <= 2 for d in delays[:20]) and all(8 <= d <= 16 for d in delays[60:])
     assert len(set(delays)) > 70  # jittered, not in lock step
-    assert services.backoff(1, retry_after=30) == 30
+    assert pipeline.backoff(1, retry_after=30) == 30
 
 
 def test_it_stops_retrying_at_the_attempt_bound(owner, fake_env, settings):
     fake_env("openai_compat")
     settings.PROVIDER_RETRY_BASE, settings.PROVIDER_MAX_ATTEMPTS = 0.01, 2
     gen = create(owner, "x [error:server_error]")
-    assert services.generation_run(generation_id=gen.pk) is not None
-    assert services.generation_run(generation_id=gen.pk) is None
+    assert pipeline.generation_run(generation_id=gen.pk) is not None
+    assert pipeline.generation_run(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code, gen.attempts) == ("failed", "server_error", 2)
     assert gen.error_message.endswith("Gave up after 2 attempts.")
@@ -63,7 +63,7 @@ def test_it_stops_retrying_at_the_time_bound(owner, fake_env, settings):
     settings.PROVIDER_RETRY_WINDOW = 600
     gen = create(owner, "x [error:rate_limit_exceeded] [retry_after:30]")
     Generation.objects.filter(pk=gen.pk).update(created_at=timezone.now() - timedelta(minutes=9.8))
-    assert services.generation_run(generation_id=gen.pk) is None  # 30 s would pass the window
+    assert pipeline.generation_run(generation_id=gen.pk) is None  # 30 s would pass the window
     gen.refresh_from_db()
     assert (gen.status, gen.error_code, gen.attempts) == ("failed", "rate_limit_exceeded", 1)
 
@@ -71,7 +71,7 @@ def test_it_stops_retrying_at_the_time_bound(owner, fake_env, settings):
 def test_permanent_errors_are_not_retried(owner, fake_env):
     fake_env("openai_compat")
     gen = create(owner, "x [error:insufficient_quota]")
-    assert services.generation_run(generation_id=gen.pk) is None
+    assert pipeline.generation_run(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code, gen.attempts) == ("failed", "insufficient_quota", 1)
     assert "quota is used up" in gen.error_message

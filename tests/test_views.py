@@ -3,7 +3,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from generations import credits, services
+from generations import credits, pipeline, services
 from generations.models import Generation
 
 
@@ -11,7 +11,7 @@ from generations.models import Generation
 def done(owner):
     gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
                                      provider="demo", seed=1)
-    services.generation_run(generation_id=gen.pk)
+    pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     return gen
 

@@ -3,7 +3,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from generations import services, tokens
+from generations import pipeline, services, tokens
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def make_generation(user, *, run=False, **kw):
             "seed": 7}
     generation = services.generation_create(user=user, **{**args, **kw})
     if run:
-        services.generation_run(generation_id=generation.pk)
+        pipeline.generation_run(generation_id=generation.pk)
         generation.refresh_from_db()
     return generation
 

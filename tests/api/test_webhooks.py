@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from huey.contrib.djhuey import HUEY
 
-from generations import services, webhooks
+from generations import pipeline, services, webhooks
 from generations.models import WebhookDelivery
 from tests.api.conftest import client_for, make_generation
 from tests.helpers import wait_for
@@ -119,7 +119,7 @@ def test_each_end_schedules_one_delivery(owner, settings, django_capture_on_comm
         canceled = make_generation(owner, webhook_url=url)
         services.generation_cancel(generation=canceled)
         failed = make_generation(owner, prompt="[demo-fail]", webhook_url=url)
-        services.generation_run(generation_id=failed.pk)
+        pipeline.generation_run(generation_id=failed.pk)
         succeeded = make_generation(owner, run=True, webhook_url=url)
         make_generation(owner, run=True)  # no webhook_url: nothing
         services.generation_cancel(generation=canceled)  # ends once only

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from generations import services
+from generations import pipeline, services
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.slow
@@ -95,5 +95,5 @@ def finished_generation(username):
     gen = services.generation_create(user=get_user_model().objects.get(username=username),
                                      prompt="a lighthouse", width=1024, height=1024,
                                      provider="demo")
-    services.generation_run(generation_id=gen.pk)
+    pipeline.generation_run(generation_id=gen.pk)
     return gen
