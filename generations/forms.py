@@ -117,3 +117,12 @@ class CollectForm(forms.Form):
         if not data.get("collection") and not (data.get("new_name") or "").strip():
             raise forms.ValidationError(_("Choose a collection or name a new one."))
         return data
+
+
+class ApiTokenForm(forms.Form):
+    # The same bounds as the API's POST /api/v1/tokens/.
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("What uses it, e.g. “laptop script”"))
+    expires_days = forms.IntegerField(label=_("Expires after (days)"), required=False,
+                                      min_value=1, max_value=3650,
+                                      help_text=_("Leave empty for a token that does not expire"))

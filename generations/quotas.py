@@ -39,6 +39,16 @@ def period_key(moment: datetime) -> str:
     return f"{period_start(moment):%Y-%m}"
 
 
+def allowance_resets_at(account: CreditAccount, *, now: datetime | None = None) -> datetime | None:
+    """When the next allowance is granted: the start of the next period, or
+    None without an allowance. The credits page and GET /api/v1/me/ both show
+    this, so they cannot disagree."""
+    if not account.monthly_allowance:
+        return None
+    # Day 1 plus 32 days always lands in the next month, whatever its length.
+    return period_start(period_start(now) + timedelta(days=32))
+
+
 def spent_this_period(*, user) -> int:
     """Credits of this month's generations that are not refunded (held or captured)."""
     spent = Generation.objects.filter(owner=user, created_at__gte=period_start()).exclude(

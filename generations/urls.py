@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views_staff
-from .views import credits, detail, gallery, generate, library, public
+from .views import credits, detail, gallery, generate, library, public, tokens
 
 urlpatterns = [
     path("", generate.home, name="home"),
@@ -35,6 +35,8 @@ urlpatterns = [
          name="collection_remove"),
     path("collections/<int:pk>/delete", library.collection_delete, name="collection_delete"),
     path("credits/", credits.credits_page, name="credits"),
+    path("tokens/", tokens.tokens_page, name="tokens"),
+    path("tokens/<int:pk>/revoke", tokens.token_revoke, name="token_revoke"),
     path("s/<str:token>/", public.shared, name="shared"),
     path("s/<str:token>/image/<uuid:pk>", public.shared_image, name="shared_image"),
     path("s/<str:token>/thumbnail/<uuid:pk>", public.shared_thumbnail, name="shared_thumbnail"),

@@ -70,7 +70,8 @@ def readable_urls(gen, album):
 
 def test_it_shows_every_page_to_the_owner(client, owner, done, album, saved):
     client.force_login(owner)
-    for name in ("home", "gallery", "trash", "team", "prompts", "collections", "credits"):
+    for name in ("home", "gallery", "trash", "team", "prompts", "collections", "credits",
+                 "tokens"):
         assert client.get(reverse(name)).status_code == 200, name
     for url in readable_urls(done, album) + [reverse("prompt_edit", args=[saved.pk])]:
         response = client.get(url)
@@ -96,7 +97,7 @@ def test_it_is_a_404_for_another_user_on_every_view(client, other, done, album, 
 
 def test_it_requires_sign_in_everywhere_but_public_links(client, done, album, saved):
     for url in readable_urls(done, album) + [reverse(n) for n in (
-            "gallery", "trash", "team", "prompts", "collections", "credits")]:
+            "gallery", "trash", "team", "prompts", "collections", "credits", "tokens")]:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
 

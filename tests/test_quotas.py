@@ -1,6 +1,6 @@
 """Limits at create time, team pools, monthly allowances, low-balance mail, prices."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -122,6 +122,18 @@ def next_period(months=1):
 
 def allowance_entries(user):
     return CreditEntry.objects.filter(account__user=user, kind="quota_reset")
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+    (datetime(2027, 1, 31, 12, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)),
+    (datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)),
+])
+def test_the_allowance_resets_at_the_start_of_the_next_month(owner, now, expected):
+    account = credits.account_for(owner)
+    assert quotas.allowance_resets_at(account, now=now) is None  # no allowance, no reset
+    account.monthly_allowance = 500
+    assert quotas.allowance_resets_at(account, now=now) == expected
 
 
 def test_the_allowance_is_granted_once_per_period_even_when_run_twice_or_late(owner):

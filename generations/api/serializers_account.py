@@ -7,6 +7,13 @@ from ..models import ApiToken, CreditEntry, Prompt
 
 class LimitsSerializer(serializers.Serializer):
     max_concurrent = serializers.IntegerField(allow_null=True, help_text="null: no limit")
+    max_per_minute = serializers.IntegerField(
+        allow_null=True, help_text="New generations a minute; null: no limit")
+    period_limit = serializers.IntegerField(
+        allow_null=True, help_text="Most credits spent a calendar month (UTC); null: no limit")
+    allowed_providers = serializers.ListField(
+        child=serializers.CharField(), help_text="Provider names you may use; empty: all")
+    frozen = serializers.BooleanField(help_text="true: no new generations may be started")
 
 
 class MeSerializer(serializers.Serializer):
@@ -14,8 +21,10 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     balance = serializers.IntegerField(help_text="Credits that may still be spent")
     held = serializers.IntegerField(help_text="Credits reserved for generations in progress")
-    allowance = serializers.IntegerField(allow_null=True, help_text="Monthly allowance, if any")
-    allowance_resets_at = serializers.DateTimeField(allow_null=True)
+    allowance = serializers.IntegerField(allow_null=True,
+                                         help_text="Credits granted each month; null: none")
+    allowance_resets_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the next allowance is granted; null: no allowance")
     limits = LimitsSerializer()
 
 

@@ -6,7 +6,7 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import credits, tokens, webhooks
+from .. import credits, quotas, tokens, webhooks
 from ..catalog import generation_quote_for, provider_catalog
 from ..models import ApiToken, CreditEntry, Prompt
 from .serializers import GenerationCreateSerializer
@@ -26,13 +26,21 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, summary="Your account, balance and limits")
     def get(self, request):
         user = request.user
-        balance = credits.balance(user=user)
-        limit = credits.account_for(user).max_concurrent
+        account = credits.account_for(user)
         return Response(MeSerializer({
-            "username": user.get_username(), "email": user.email, "balance": balance.available,
-            "held": balance.held, "allowance": None, "allowance_resets_at": None,
-            "limits": {"max_concurrent": limit or None},
+            "username": user.get_username(), "email": user.email, "balance": account.balance,
+            "held": account.held, "allowance": account.monthly_allowance or None,
+            "allowance_resets_at": quotas.allowance_resets_at(account),
+            "limits": _limits(account),
         }).data)
+
+
+def _limits(account) -> dict:
+    """The account's limits as the API shows them: 0 (the admin's "no limit") becomes null."""
+    return {"max_concurrent": account.max_concurrent or None,
+            "max_per_minute": account.max_per_minute or None,
+            "period_limit": account.period_limit or None,
+            "allowed_providers": list(account.allowed_providers), "frozen": account.frozen}
 
 
 class CreditEntryList(generics.ListAPIView):

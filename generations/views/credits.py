@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from .. import credits, usage
+from .. import credits, quotas, usage
 from ..models import CreditEntry
 
 
@@ -15,6 +15,7 @@ def credits_page(request):
     ledger = Paginator(entries, 25).get_page(request.GET.get("page"))
     bars = usage.daily_usage(user=request.user)
     return render(request, "generations/credits.html", {
-        "account": account, "ledger": ledger, "bars": bars,
+        "account": account, "next_reset": quotas.allowance_resets_at(account),
+        "ledger": ledger, "bars": bars,
         "chart_w": usage.CHART_W, "chart_h": usage.CHART_H,
         "month_total": sum(bar.total for bar in bars)})

@@ -1,16 +1,47 @@
 """Me, the ledger, saved prompts, the webhook secret, providers and quotes."""
 
+from datetime import UTC, datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
 from generations import credits
 from generations.models import CreditAccount, Generation, Prompt, WebhookSecret
 from tests.api.conftest import make_generation
 
+NO_LIMITS = {"max_concurrent": None, "max_per_minute": None, "period_limit": None,
+             "allowed_providers": [], "frozen": False}
 
-def test_me_shows_balance_held_and_limits(api, owner):
+
+def test_me_shows_balance_held_and_no_allowance_or_limits_by_default(api, owner):
     make_generation(owner)
-    CreditAccount.objects.filter(user=owner).update(max_concurrent=3)
     assert api.get("/api/v1/me/").json() == {
         "username": "alice", "email": "", "balance": 98, "held": 2, "allowance": None,
-        "allowance_resets_at": None, "limits": {"max_concurrent": 3}}
+        "allowance_resets_at": None, "limits": NO_LIMITS}
+
+
+def next_month_start() -> datetime:
+    now = timezone.now()
+    return datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def test_me_shows_the_allowance_its_next_reset_and_the_account_limits(api, owner):
+    CreditAccount.objects.filter(user=owner).update(
+        monthly_allowance=500, max_concurrent=3, max_per_minute=10, period_limit=2000,
+        allowed_providers=["demo"], frozen=True)
+    me = api.get("/api/v1/me/").json()
+    assert me["allowance"] == 500
+    assert me["allowance_resets_at"] == next_month_start().isoformat().replace("+00:00", "Z")
+    assert me["limits"] == {"max_concurrent": 3, "max_per_minute": 10, "period_limit": 2000,
+                            "allowed_providers": ["demo"], "frozen": True}
+
+
+def test_the_credits_page_shows_the_allowance_and_next_reset_the_api_shows(client, owner):
+    client.force_login(owner)
+    assert '<dd>—</dd>' in client.get(reverse("credits")).content.decode()
+    CreditAccount.objects.filter(user=owner).update(monthly_allowance=500)
+    page = client.get(reverse("credits")).content.decode()
+    assert "<dd>500</dd>" in page and f"<dd>{next_month_start():%Y-%m-%d}</dd>" in page
 
 
 def test_credit_entries_are_only_ones_own(api, owner, other):

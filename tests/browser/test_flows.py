@@ -82,7 +82,7 @@ def test_every_page_fits_a_phone_and_labels_every_input(signed_in):
     gen = finished_generation("alice")
     page.set_viewport_size({"width": 390, "height": 844})
     for url in ("/", "/gallery/", f"/g/{gen.pk}/", "/prompts/", "/collections/", "/credits/",
-                "/trash/", "/team/", "/accounts/password/"):
+                "/trash/", "/team/", "/tokens/", "/accounts/password/"):
         page.goto(url)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
