@@ -10,7 +10,7 @@ from .providers.registry import default_provider_name, provider_status
 def provider_catalog() -> list[dict]:
     default = default_provider_name()
     return [{
-        "name": provider.name, "label": provider.label, "available": not reason,
+        "name": provider.name, "label": str(provider.label), "available": not reason,
         "unavailable_reason": reason, "default": provider.name == default,
         "capabilities": _capabilities(provider.capabilities),
         "presets": [_preset(provider, width, height) for width, height in

@@ -10,6 +10,7 @@ import os
 import random
 import textwrap
 
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageDraw, ImageFont
 
 from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError
@@ -18,7 +19,7 @@ from .dashscope import PRESETS
 
 class DemoProvider(Provider):
     name = "demo"
-    label = "Demo renderer (local, not Z-Image)"
+    label = _("Demo renderer (local, not Z-Image)")
     needs_key = False
     capabilities = Capabilities(max_prompt_chars=4000, presets=PRESETS)
 
@@ -42,10 +43,10 @@ def render(prompt: str, width: int, height: int, seed: int) -> bytes:
     image = Image.composite(Image.new("RGB", (width, height), top),
                             Image.new("RGB", (width, height), bottom), image)
     draw = ImageDraw.Draw(image, "RGBA")
-    for _ in range(12):
+    for _circle in range(12):
         x, y = rng.randrange(width), rng.randrange(height)
         r = rng.randrange(min(width, height) // 12, min(width, height) // 3)
-        fill = (*_colour(bytes(rng.randrange(256) for _ in range(3))), 90)
+        fill = (*_colour(bytes(rng.randrange(256) for _channel in range(3))), 90)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
     size = max(14, min(width, height) // 32)
     font = _font(size)

@@ -15,6 +15,7 @@ import threading
 import time
 
 import httpx
+from django.utils.translation import gettext_lazy as _
 
 from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError, env, http_error
 from .base import retry_after_seconds as retry_after
@@ -36,7 +37,7 @@ _lock = threading.Lock()
 
 class GpuWorkerProvider(Provider):
     name = "gpu_worker"
-    label = "Own GPU worker"
+    label = _("Own GPU worker")
     needs_key = False  # a worker on a private network may run without one
     capabilities = Capabilities(size_step=16, max_side=2048, prompt_extend=False, steps_range=(1, 50),
                                 size_tolerance=0, presets=PRESETS)

@@ -9,6 +9,7 @@ OpenAI's `{"error": {"message", "type", "code"}}` with an HTTP status.
 from datetime import timedelta
 
 import httpx
+from django.utils.translation import gettext_lazy as _
 
 from .base import (
     RECOMMENDED_SIZES,
@@ -46,7 +47,7 @@ PERMANENT = {"insufficient_quota", "billing_hard_limit_reached", "content_policy
 
 class OpenAICompatProvider(Provider):
     name = "openai_compat"
-    label = "OpenAI-compatible images API"
+    label = _("OpenAI-compatible images API")
     default_model = "z-image-turbo"
     # The proxies forward to DashScope, which keeps 800 characters of a prompt;
     # OpenAI documents its image URLs as valid for 60 minutes.
