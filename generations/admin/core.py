@@ -5,6 +5,19 @@ from django.contrib import admin
 from ..models import CreditEntry, Generation, Prompt
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records nobody edits by hand: the ledger and the audit log."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
     list_display = ("created_at", "owner", "short_prompt", "provider", "size", "status",
@@ -24,20 +37,11 @@ class GenerationAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditEntry)
-class CreditEntryAdmin(admin.ModelAdmin):
+class CreditEntryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "account", "kind", "amount", "generation", "actor", "note")
     list_filter = ("kind",)
     search_fields = ("account__user__username", "account__team__name", "note")
     list_select_related = ("account__user", "account__team", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Prompt)

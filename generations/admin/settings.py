@@ -10,6 +10,7 @@ from .. import quotas
 from ..audit import audited_delete, audited_save
 from ..models import AuditLog, PriceRule, ProviderConfig
 from .actions import form_action
+from .core import ReadOnlyAdmin
 from .forms import PriceRuleForm, ProviderConfigForm, ReasonForm
 
 
@@ -56,7 +57,7 @@ class ProviderConfigAdmin(AuditedAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "actor", "action", "object_type", "object_id", "reason")
     list_filter = ("action", "object_type")
     search_fields = ("reason", "object_id", "actor__username")
@@ -74,11 +75,3 @@ class AuditLogAdmin(admin.ModelAdmin):
     def after_pretty(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.after, indent=2, sort_keys=True))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
