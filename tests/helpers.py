@@ -113,7 +113,8 @@ class SeaweedFS:
         weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
         self.proc = subprocess.Popen(
             [weed, "mini", f"-dir={self.dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-             "-master.telemetry=false", f"-bucket={self.BUCKET}", "-admin.ui=false"],
+             "-master.telemetry=false", f"-bucket={self.BUCKET}", "-admin.ui=false",
+             *(f"-{flag}={port}" for flag, port in s3.PORTS.items())],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         wait_for(self._ready, timeout=60, interval=0.3, what="SeaweedFS S3")
