@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,10 +74,12 @@ def _manage(*args: str) -> None:
 
 
 def start(args: list[str], *, env: dict | None = None, log: str | None = None,
-          cwd: Path = ROOT) -> subprocess.Popen:
-    """A child process in its own session, stopped (SIGINT, then SIGKILL) at exit."""
+          cwd: Path = ROOT, inherit: bool = True) -> subprocess.Popen:
+    """A child process in its own session, stopped (SIGINT, then SIGKILL) at exit.
+    `inherit=False`: only PATH and HOME of this process's environment."""
     out = open(log, "ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out,
+    base = os.environ if inherit else {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    proc = subprocess.Popen(args, cwd=cwd, env={**base, **(env or {})}, stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)
     _procs.append(proc)
     return proc
@@ -155,19 +158,25 @@ def seaweed():
     return server
 
 
-def users_with_tokens(count: int, *, credits: int = 1_000_000) -> list[str]:
-    """`count` users with credits and one API token each; their raw tokens."""
+def users(count: int, *, credits: int = 1_000_000) -> list:
+    """`count` new users with `credits` each."""
     from django.contrib.auth import get_user_model
 
     from generations import credits as ledger
+
+    made = []
+    for _ in range(count):
+        user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:12]}")
+        ledger.grant(user=user, amount=credits, note="benchmark funds")
+        made.append(user)
+    return made
+
+
+def users_with_tokens(count: int, *, credits: int = 1_000_000) -> list[str]:
+    """`count` new users with credits and one API token each; their raw tokens."""
     from generations.tokens import api_token_create
 
-    tokens = []
-    for i in range(count):
-        user = get_user_model().objects.create_user(username=f"bench{i}", password=None)
-        ledger.grant(user=user, amount=credits, note="benchmark funds")
-        tokens.append(api_token_create(user=user, name="bench")[1])
-    return tokens
+    return [api_token_create(user=user, name="bench")[1] for user in users(count, credits=credits)]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -178,6 +187,10 @@ def pct(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def median_ms(seconds: list[float]) -> float:
+    return round(statistics.median(seconds) * 1000, 1)
 
 
 def table(headers: list[str], rows: list[list]) -> str:
