@@ -65,14 +65,16 @@ def main() -> None:
     for name, path in [("floor (token auth only)", "/bench/floor/"),
                        ("POST /api/v1/generations/", "/api/v1/generations/")]:
         measure(port, tokens, path, duration=1, rate=0)  # warm every worker's connections
-        rows.append(row(name, "closed loop", measure(port, tokens, path, duration=duration,
-                                                     rate=0)))
-        rows.append(row(name, f"open loop {rate}/s", measure(port, tokens, path,
-                                                             duration=duration, rate=rate)))
-    print(common.table(["endpoint", f"load ({len(tokens)} clients)", "requests/s", "p50 ms",
-                        "p99 ms", "statuses"], rows))
-    print(f"\ngunicorn -w {args.workers}" + (f" --threads {args.threads}" if args.threads > 1
-                                              else " (sync)"))
+        rows.append(row(name, "1 client, one request at a time",
+                        measure(port, tokens[:1], path, duration=duration / 2, rate=0)))
+        rows.append(row(name, f"{len(tokens)} clients, closed loop",
+                        measure(port, tokens, path, duration=duration, rate=0)))
+        rows.append(row(name, f"{len(tokens)} clients, open loop {rate}/s",
+                        measure(port, tokens, path, duration=duration, rate=rate)))
+    server = f"gunicorn -w {args.workers}" + (f" --threads {args.threads}" if args.threads > 1
+                                                else " sync")
+    print(common.table(["endpoint", f"load ({server})", "requests/s", "p50 ms", "p99 ms",
+                        "statuses"], rows))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ MODEL = "z-image-turbo"
 SIGNER_SALT = "generations.openai.image-url"
 # Polling starts fast and backs off: a quick image is answered within a few
 # ms of being stored, a slow one costs a query every quarter second at most.
-POLL_FIRST, POLL_MAX = 0.005, 0.25
+POLL_FIRST, POLL_GROWTH, POLL_MAX = 0.002, 1.2, 0.25
 
 
 class ParametersSerializer(serializers.Serializer):
@@ -127,7 +127,7 @@ def wait_for_end(generation: Generation) -> Generation:
     deadline, interval = time.monotonic() + settings.OPENAI_WAIT_TIMEOUT, POLL_FIRST
     while not generation.is_finished and time.monotonic() < deadline:
         time.sleep(interval)
-        interval = min(interval * 1.5, POLL_MAX)
+        interval = min(interval * POLL_GROWTH, POLL_MAX)
         generation.refresh_from_db()
     if generation.status == Generation.Status.SUCCEEDED:
         return generation
