@@ -52,7 +52,7 @@ def _quote(*, provider: str | None, prompt: str, width: int, height: int, seed: 
            prompt_extend: bool, steps: int | None) -> tuple[Provider, pricing.Price]:
     """generation_quote's work, keeping the provider and the whole price for a
     create (which would otherwise look both up again)."""
-    chosen = usable_provider(provider or default_provider_name())
+    chosen = usable_provider(provider)
     chosen.capabilities.validate(GenerationRequest(
         prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
         steps=steps))
@@ -84,7 +84,9 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     # Pick the seed here when none was asked, so every image can be made again.
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     with transaction.atomic():
-        account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
+        account = (CreditAccount.objects.select_for_update().filter(user=user).first()
+                   or CreditAccount.objects.select_for_update().get(
+                       pk=credits.account_for(user).pk))
         # Checked again under the account lock: two racing retries serialize here.
         if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
             return replay

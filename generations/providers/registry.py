@@ -83,8 +83,8 @@ def available_providers() -> list[Provider]:
     return [provider for provider, reason in provider_status() if not reason]
 
 
-def default_provider_name() -> str:
-    configs = _configs()
+def default_provider_name(configs: dict | None = None) -> str:
+    configs = _configs() if configs is None else configs
     usable = {p.name for p, reason in provider_status(configs) if not reason}
     chosen = min((c for c in configs.values() if c.is_default and c.enabled),
                  key=lambda c: c.pk, default=None)
@@ -94,11 +94,17 @@ def default_provider_name() -> str:
     return "demo"
 
 
-def usable_provider(name: str) -> Provider:
-    """The provider to run a new generation on, or InvalidRequest saying why not."""
+def usable_provider(name: str | None) -> Provider:
+    """The provider to run a new generation on (None: the default), or
+    InvalidRequest saying why not."""
     from ..models import ProviderConfig
 
-    config = ProviderConfig.objects.filter(name=name).first()
+    if name:
+        config = ProviderConfig.objects.filter(name=name).first()
+    else:  # the default is picked from all rows: no second read for its own
+        configs = _configs()
+        name = default_provider_name(configs)
+        config = configs.get(name)
     provider = get_provider(name, config)
     reason = _reason(provider, config)
     if reason:
