@@ -9,8 +9,10 @@ IMAGE_FETCH_ALLOW_PRIVATE=1 (development and tests).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -22,6 +24,14 @@ SHARED_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not "
 
 class BlockedURL(Exception):
     pass
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context every outgoing client shares: each new
+    httpx.Client would otherwise load the CA bundle again (tens of ms of CPU,
+    twice per image in a worker)."""
+    return httpx.create_ssl_context()
 
 
 def is_blocked_address(address: str) -> bool:

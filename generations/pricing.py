@@ -25,8 +25,9 @@ def quote(*, provider: str, width: int, height: int, prompt_extend: bool) -> Pri
     from .models import PriceRule
 
     megapixels = Decimal(width * height) / 1_000_000
-    rules = list(PriceRule.objects.filter(provider=provider)) or list(
-        PriceRule.objects.filter(provider=""))
+    # The provider's own rules, else the rules for any provider: one query.
+    found = list(PriceRule.objects.filter(provider__in=[provider, ""]))
+    rules = [r for r in found if r.provider == provider] or [r for r in found if not r.provider]
     if not rules:
         base = next((credits for limit, credits in DEFAULT_BANDS if megapixels <= Decimal(str(limit))),
                     DEFAULT_BANDS[-1][1])

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from . import credits, idempotency, pricing, quotas
 from .models import CreditAccount, Generation, Prompt, Tag
-from .providers import GenerationRequest
+from .providers import GenerationRequest, Provider
 from .providers.registry import default_provider_name, get_provider, usable_provider
 from .quotas import LimitExceeded  # noqa: F401  raised here; defined beside the other quota checks
 
@@ -26,13 +26,21 @@ def generation_quote(*, provider: str | None, prompt: str, width: int, height: i
                      steps: int | None = None) -> tuple[str, int]:
     """Validate against the provider's capabilities and price it: (provider, credits).
     Raises InvalidRequest naming the problem; touches nothing."""
-    name = provider or default_provider_name()
-    chosen = usable_provider(name)
+    chosen, price = _quote(provider=provider, prompt=prompt, width=width, height=height,
+                           seed=seed, prompt_extend=prompt_extend, steps=steps)
+    return chosen.name, price.credits
+
+
+def _quote(*, provider: str | None, prompt: str, width: int, height: int, seed: int | None,
+           prompt_extend: bool, steps: int | None) -> tuple[Provider, pricing.Price]:
+    """generation_quote's work, keeping the provider and the whole price for a
+    create (which would otherwise look both up again)."""
+    chosen = usable_provider(provider)
     chosen.capabilities.validate(GenerationRequest(
         prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
         steps=steps))
-    return name, pricing.price(provider=name, width=width, height=height,
-                               prompt_extend=prompt_extend)
+    return chosen, pricing.quote(provider=chosen.name, width=width, height=height,
+                                 prompt_extend=prompt_extend)
 
 
 def generation_create(*, user, prompt: str, width: int, height: int, seed: int | None = None,
@@ -53,13 +61,15 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
         webhook_url=webhook_url)
     if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
         return replay
-    name, cost = generation_quote(provider=provider, prompt=prompt, width=width, height=height,
-                                  seed=seed, prompt_extend=prompt_extend, steps=steps)
-    seed_range = get_provider(name).capabilities.seed_range
+    chosen, price = _quote(provider=provider, prompt=prompt, width=width, height=height,
+                           seed=seed, prompt_extend=prompt_extend, steps=steps)
+    name, cost, seed_range = chosen.name, price.credits, chosen.capabilities.seed_range
     # Pick the seed here when none was asked, so every image can be made again.
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     with transaction.atomic():
-        account = CreditAccount.objects.select_for_update().get(pk=credits.account_for(user).pk)
+        account = (CreditAccount.objects.select_for_update().filter(user=user).first()
+                   or CreditAccount.objects.select_for_update().get(
+                       pk=credits.account_for(user).pk))
         # Checked again under the account lock: two racing retries serialize here.
         if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
             return replay
@@ -70,11 +80,11 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
             credits_cost=cost, saved_prompt=saved_prompt, webhook_url=webhook_url,
             idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-            provider_price=pricing.quote(provider=name, width=width, height=height,
-                                         prompt_extend=prompt_extend).provider_cost,
+            provider_price=price.provider_cost,
         )
         credits.hold(generation=generation, amount=cost)
-        _set_tags(generation, tags)
+        if tags:  # a new generation has none to clear
+            _set_tags(generation, tags)
         transaction.on_commit(lambda: generation_enqueue(generation.pk))
     generation.replayed = False
     return generation

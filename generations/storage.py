@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
-from .fetch import BlockedURL, open_stream
+from .fetch import BlockedURL, open_stream, tls_context
 from .providers.base import GenerationResult
 
 Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompression bombs
@@ -53,7 +53,7 @@ def fetch(url: str, sink, *, max_bytes: int, allow_private: bool = False) -> str
     """Stream `url` into `sink`; return the sha256. Raises StoreError."""
     digest = hashlib.sha256()
     try:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=60, verify=tls_context()) as client:
             response = open_stream(client, url, allow_private=allow_private)
             try:
                 _copy(response, sink, digest, max_bytes)
@@ -84,21 +84,22 @@ def _copy(response: httpx.Response, sink, digest, max_bytes: int) -> None:
         sink.write(chunk)
 
 
-def inspect(fileobj) -> tuple[str, int, int]:
-    """(format, width, height) of an image file, or StoreError if it is not one."""
+def decode(fileobj) -> Image.Image:
+    """The image in `fileobj`, verified and decoded once (its format, size and
+    thumbnail all come from this one decode), or StoreError if it is not one."""
     try:
         fileobj.seek(0)
         with Image.open(fileobj) as image:
             image.verify()
         fileobj.seek(0)
-        with Image.open(fileobj) as image:
-            image.load()
-            fmt, width, height = image.format, image.width, image.height
+        image = Image.open(fileobj)
+        image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise StoreError("NotAnImage", "The provider's answer is not a readable image.") from exc
-    if fmt not in FORMATS:
-        raise StoreError("NotAnImage", f"Unsupported image format {fmt}.")
-    return fmt, width, height
+    if image.format not in FORMATS:
+        image.close()
+        raise StoreError("NotAnImage", f"Unsupported image format {image.format}.")
+    return image
 
 
 def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
@@ -113,14 +114,13 @@ def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
                          f"{want_w}x{want_h} was asked for.")
 
 
-def thumbnail(fileobj) -> bytes:
-    fileobj.seek(0)
-    with Image.open(fileobj) as image:
-        image.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE))
-        out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-        image.convert("RGB").save(out, "WEBP", quality=80, method=4)
-        out.seek(0)
-        return out.read()
+def thumbnail(image: Image.Image) -> bytes:
+    """A WebP thumbnail; shrinks `image` in place (it is not needed after)."""
+    image.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE))
+    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    image.convert("RGB").save(out, "WEBP", quality=80, method=4)
+    out.seek(0)
+    return out.read()
 
 
 def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
@@ -140,10 +140,11 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
             allow_private = internal or settings.IMAGE_FETCH_ALLOW_PRIVATE
             sha = fetch(result.image_url, tmp, max_bytes=max_bytes, allow_private=allow_private)
         size = tmp.tell()
-        fmt, width, height = inspect(tmp)
-        check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
+        with decode(tmp) as image:
+            fmt, width, height = image.format, image.width, image.height
+            check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
+            thumb = thumbnail(image)
         ext, content_type = FORMATS[fmt]
-        thumb = thumbnail(tmp)
         tmp.seek(0)
         name = _save(f"{base_name}.{ext}", File(tmp))
         thumb_name = _save(f"{base_name}_thumb.webp", ContentFile(thumb))
@@ -151,9 +152,11 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
 
 
 def _save(name: str, content) -> str:
-    """Save under exactly `name`: a retried store replaces, never duplicates."""
+    """Save under exactly `name`: a retried store replaces, never duplicates.
+    A storage that overwrites (S3 as configured) needs no look first; that
+    saves two HEAD requests a file."""
     try:
-        if default_storage.exists(name):
+        if not getattr(default_storage, "file_overwrite", False) and default_storage.exists(name):
             default_storage.delete(name)
         saved = default_storage.save(name, content)
     except Exception as exc:  # storage backends raise many kinds; all mean "try later"

@@ -51,6 +51,8 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
 def _touch(token: ApiToken) -> None:
     """Record use at most once a minute: one conditional UPDATE, no write per request."""
     now = timezone.now()
+    if token.last_used_at and token.last_used_at >= now - LAST_USED_RESOLUTION:
+        return  # the row just read is fresh: no round trip for an UPDATE that would match nothing
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     if ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now):
         token.last_used_at = now

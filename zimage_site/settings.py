@@ -163,6 +163,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local").lower()
 
 if STORAGE_BACKEND == "s3":
+    from boto3.s3.transfer import TransferConfig
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -176,7 +178,15 @@ if STORAGE_BACKEND == "s3":
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("STORAGE_URL_EXPIRY", "300")),
-            "file_overwrite": False,
+            # Names are generation ids: a retried store must replace its file,
+            # and overwriting saves the existence checks (HEAD requests).
+            "file_overwrite": True,
+            # Uploads in the worker's own thread, 5 MB parts (S3's smallest):
+            # boto3's default (8 MB parts x 10 threads, a thread pool per file)
+            # holds up to 80 MB per upload and costs a pool start per image.
+            "transfer_config": TransferConfig(
+                multipart_threshold=8 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024,
+                max_concurrency=1, use_threads=False),
         },
     }
 else:

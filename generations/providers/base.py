@@ -17,6 +17,8 @@ from typing import ClassVar
 
 import httpx
 
+from ..fetch import tls_context
+
 
 class ProviderError(Exception):
     """`retryable` errors are tried again with backoff; the others end the
@@ -223,7 +225,7 @@ class Provider:
         headers = {"User-Agent": "z-image-studio/0.1"}
         if self.settings.api_key:
             headers["Authorization"] = f"Bearer {self.settings.api_key}"
-        return httpx.Client(timeout=self.settings.timeout, headers=headers)
+        return httpx.Client(timeout=self.settings.timeout, headers=headers, verify=tls_context())
 
     def call(self, method: str, path: str, **kwargs) -> httpx.Response:
         """One HTTP call to `base_url + path`; transport failures become

@@ -25,9 +25,21 @@ REGISTRY: dict[str, type[Provider]] = {
 PREFERENCE = ["gpu_worker", "dashscope", "openai_compat", "aimlapi", "zimageturbo", "demo"]
 
 
-def provider_settings(name: str) -> ProviderSettings:
+_UNLOADED = object()
+
+
+def _configs() -> dict:
+    """Every admin ProviderConfig row by name, in one query (a create looks at
+    all of them to pick the default)."""
+    from ..models import ProviderConfig
+
+    return {config.name: config for config in ProviderConfig.objects.all()}
+
+
+def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
     """Environment first (`<NAME>_BASE_URL`, `<NAME>_API_KEY`, `<NAME>_REGION`,
-    `<NAME>_MODEL`), overridden field by field by an admin's ProviderConfig row."""
+    `<NAME>_MODEL`), overridden field by field by an admin's ProviderConfig row
+    (`config`: that row or None, when the caller has loaded it already)."""
     from ..models import ProviderConfig
 
     prefix = name.upper()
@@ -36,7 +48,8 @@ def provider_settings(name: str) -> ProviderSettings:
         "base_url": env(f"{prefix}_BASE_URL"), "region": env(f"{prefix}_REGION"),
         "model_name": env(f"{prefix}_MODEL"), "timeout": django_settings.PROVIDER_TIMEOUT,
     }
-    config = ProviderConfig.objects.filter(name=name).first()
+    if config is _UNLOADED:
+        config = ProviderConfig.objects.filter(name=name).first()
     if config:
         key_env = config.api_key_env or key_env
         values.update({k: v for k, v in {
@@ -46,26 +59,23 @@ def provider_settings(name: str) -> ProviderSettings:
     return ProviderSettings(api_key=env(key_env), api_key_env=key_env, **values)
 
 
-def get_provider(name: str) -> Provider:
+def get_provider(name: str, config=_UNLOADED) -> Provider:
     if name not in REGISTRY:
         raise InvalidRequest("provider", f"Unknown provider '{name}'. Known: {', '.join(REGISTRY)}.")
-    return REGISTRY[name](provider_settings(name))
+    return REGISTRY[name](provider_settings(name, config))
 
 
-def disabled_names() -> set[str]:
-    from ..models import ProviderConfig
-
-    return set(ProviderConfig.objects.filter(enabled=False).values_list("name", flat=True))
+def _reason(provider: Provider, config) -> str:
+    return "Disabled by an admin." if config and not config.enabled else provider.unavailable_reason()
 
 
-def provider_status() -> list[tuple[Provider, str]]:
+def provider_status(configs: dict | None = None) -> list[tuple[Provider, str]]:
     """Every registered provider with why it cannot be used ('' when it can)."""
-    disabled = disabled_names()
+    configs = _configs() if configs is None else configs
     rows = []
     for name in REGISTRY:
-        provider = get_provider(name)
-        reason = "Disabled by an admin." if name in disabled else provider.unavailable_reason()
-        rows.append((provider, reason))
+        provider = get_provider(name, configs.get(name))
+        rows.append((provider, _reason(provider, configs.get(name))))
     return rows
 
 
@@ -73,21 +83,30 @@ def available_providers() -> list[Provider]:
     return [provider for provider, reason in provider_status() if not reason]
 
 
-def default_provider_name() -> str:
-    from ..models import ProviderConfig
-
-    usable = {p.name for p in available_providers()}
-    chosen = ProviderConfig.objects.filter(is_default=True, enabled=True).first()
+def default_provider_name(configs: dict | None = None) -> str:
+    configs = _configs() if configs is None else configs
+    usable = {p.name for p, reason in provider_status(configs) if not reason}
+    chosen = min((c for c in configs.values() if c.is_default and c.enabled),
+                 key=lambda c: c.pk, default=None)
     for name in [chosen.name if chosen else "", django_settings.DEFAULT_PROVIDER, *PREFERENCE]:
         if name in usable:
             return name
     return "demo"
 
 
-def usable_provider(name: str) -> Provider:
-    """The provider to run a new generation on, or InvalidRequest saying why not."""
-    provider = get_provider(name)
-    reason = "Disabled by an admin." if name in disabled_names() else provider.unavailable_reason()
+def usable_provider(name: str | None) -> Provider:
+    """The provider to run a new generation on (None: the default), or
+    InvalidRequest saying why not."""
+    from ..models import ProviderConfig
+
+    if name:
+        config = ProviderConfig.objects.filter(name=name).first()
+    else:  # the default is picked from all rows: no second read for its own
+        configs = _configs()
+        name = default_provider_name(configs)
+        config = configs.get(name)
+    provider = get_provider(name, config)
+    reason = _reason(provider, config)
     if reason:
         raise InvalidRequest("provider", f"{provider.label} is unavailable: {reason}")
     return provider
