@@ -130,12 +130,17 @@ _huey_common = {
     "immediate": HUEY_IMMEDIATE,
     "utc": True,
     "consumer": {
-        # Provider calls are I/O-bound: many greenlets per process keep many
-        # calls in flight without one OS thread each.
+        # Provider calls are I/O-bound: threads spend their time waiting, so
+        # many per process keep many calls in flight (docs/benchmarks.md: 84+
+        # threads keep 256 five-second calls under 25 s). Each busy thread
+        # holds a database connection.
         "workers": int(os.environ.get("HUEY_WORKERS", "8")),
         "worker_type": os.environ.get("HUEY_WORKER_TYPE", "thread"),
         "periodic": True,
         "check_worker_health": True,
+        # An idle consumer polls less and less often; Huey's default cap of
+        # 10 s would leave a new image waiting that long after a quiet spell.
+        "max_delay": float(os.environ.get("HUEY_MAX_DELAY", "1")),
     },
 }
 if REDIS_URL:
