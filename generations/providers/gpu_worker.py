@@ -9,7 +9,6 @@ round-robin; a worker that cannot be reached, or answers 503 (queue full), is
 skipped for a while and the next one is tried.
 """
 
-import base64
 import itertools
 import threading
 import time
@@ -17,8 +16,20 @@ import time
 import httpx
 from django.utils.translation import gettext_lazy as _
 
-from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError, env, http_error
-from .base import retry_after_seconds as retry_after
+from .base import (
+    Capabilities,
+    GenerationRequest,
+    GenerationResult,
+    Provider,
+    ProviderError,
+    bad_response,
+    env,
+    error_detail,
+    http_error,
+    image_of,
+    json_body,
+    status_error,
+)
 
 PATH = "/v1/images/generations"
 SKIP_SECONDS = 15.0  # how long an unreachable worker is left alone
@@ -105,21 +116,16 @@ def skip(url: str, seconds: float) -> None:
 
 
 def _error(response: httpx.Response) -> ProviderError:
-    status = response.status_code
-    try:
-        error = response.json()["error"]
-        code, message = str(error.get("code") or f"HTTP{status}"), str(error.get("message") or "")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        code, message = f"HTTP{status}", f"The GPU worker answered HTTP {status}."
-    return ProviderError(code, message, retryable=status == 429 or status >= 500,
-                         retry_after=retry_after(response))
+    """The worker writes its own plain messages (OpenAI's error shape): keep them as they are."""
+    code, detail = error_detail(json_body(response))
+    return status_error(response, code=code, message=detail)
 
 
 def _result(response: httpx.Response, req: GenerationRequest) -> GenerationResult:
-    try:
-        item = response.json()["data"][0]
-        image = base64.b64decode(item["b64_json"], validate=True)
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise ProviderError("BadResponse", "The GPU worker's answer has no image in it.") from None
+    data = json_body(response).get("data")
+    item = data[0] if isinstance(data, list) and data else None
+    _, image = image_of(item)
+    if image is None:  # a URL instead of the inline PNG the worker always sends
+        raise bad_response("The GPU worker's answer has no image in it.")
     return GenerationResult(image_bytes=image, width=req.width, height=req.height,
                             seed=item.get("seed", req.seed))
