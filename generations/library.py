@@ -1,4 +1,4 @@
-"""The dashboard's workflows around finished images: remix, trash, tags,
+"""The dashboard's workflows around finished images: trash, tags,
 collections, saved prompts and sharing. Generation itself is in services."""
 
 from __future__ import annotations
@@ -11,14 +11,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
 from .models import Collection, Generation, Prompt, Tag
-
-
-def generation_remix(*, generation: Generation, user, new_seed: bool) -> Generation:
-    """Same parameters again, with the same seed or a fresh random one."""
-    return services.generation_remix(user=user, source=generation,
-                                     seed=None if new_seed else generation.seed_used)
 
 
 def last_seed(*, user) -> int | None:

@@ -40,8 +40,9 @@ def thumbnail(request, pk):
 def remix(request, pk):
     g = own(request, pk)
     try:
-        library.generation_remix(generation=g, user=request.user,
-                                 new_seed=request.POST.get("seed") == "new")
+        new_seed = request.POST.get("seed") == "new"
+        services.generation_remix(user=request.user, source=g,
+                                  seed=None if new_seed else g.seed_used)
     except (InvalidRequest, InsufficientCredits, services.LimitExceeded) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("generation_detail", pk=pk)
