@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 
 from ..models import Collection, Generation
-from ..serving import serve_stored
+from ..serving import image_download_name, serve_stored, thumbnail_download_name
 
 
 def own(request, pk) -> Generation:
@@ -20,13 +20,9 @@ def own_collection(request, pk) -> Collection:
     return get_object_or_404(Collection.objects.owned_by(request.user), pk=pk)
 
 
-serve = serve_stored
-
-
 def serve_image(g: Generation, *, attachment: bool = False):
-    extension = g.image.name.rsplit(".", 1)[-1] if g.image else "png"
-    return serve(g.image, download_name=f"{g.pk}.{extension}", attachment=attachment)
+    return serve_stored(g.image, download_name=image_download_name(g), attachment=attachment)
 
 
 def serve_thumbnail(g: Generation):
-    return serve(g.thumbnail, download_name=f"{g.pk}_thumb.webp")
+    return serve_stored(g.thumbnail, download_name=thumbnail_download_name(g))
