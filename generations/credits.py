@@ -18,7 +18,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 
 from . import notify
 from .models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
@@ -55,11 +55,12 @@ def _locked(account: CreditAccount) -> CreditAccount:
 
 
 def _append(account: CreditAccount, *, amount: int, held_delta: int = 0, **fields) -> CreditEntry:
+    """`account` was just locked by the caller (select_for_update), so its
+    figures are current and can be written back without reading them again."""
     entry = CreditEntry.objects.create(account=account, amount=amount, **fields)
-    CreditAccount.objects.filter(pk=account.pk).update(
-        balance=F("balance") + amount, held=F("held") + held_delta
-    )
-    account.refresh_from_db(fields=["balance", "held"])
+    account.balance += amount
+    account.held += held_delta
+    CreditAccount.objects.filter(pk=account.pk).update(balance=account.balance, held=account.held)
     _watch_low_balance(account)
     return entry
 
