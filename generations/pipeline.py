@@ -61,7 +61,7 @@ def generation_run(*, generation_id) -> float | None:
     except Exception as exc:  # every failure must end or retry the row
         return _call_failed(generation, exc)
     if _record_result(generation, result):
-        generation_schedule_store(generation.pk, generation_store(generation_id=generation.pk))
+        generation_schedule_store(generation.pk, _store(generation, provider, result))
     return None
 
 
@@ -139,7 +139,8 @@ def generation_poll(*, generation_id) -> float | None:
     Generation.objects.filter(pk=generation.pk).update(updated_at=now)
     waited = (now - (generation.started_at or generation.created_at)).total_seconds()
     try:
-        result = get_provider(generation.provider).poll(generation.request_id)
+        provider = get_provider(generation.provider)
+        result = provider.poll(generation.request_id)
     except ProviderError as exc:
         # A retryable error: ask again later; never submit a second job.
         if exc.retryable and waited < settings.PROVIDER_POLL_TIMEOUT:
@@ -151,7 +152,7 @@ def generation_poll(*, generation_id) -> float | None:
     if result is None:
         return _poll_again(generation, waited)
     if _record_result(generation, result):
-        generation_schedule_store(generation.pk, generation_store(generation_id=generation.pk))
+        generation_schedule_store(generation.pk, _store(generation, provider, result))
     return None
 
 
@@ -192,11 +193,16 @@ def _record_result(generation: Generation, result) -> bool:
             return False
         _copy_result_fields(generation, result)
         generation.status = Status.STORING
-        generation.save()
+        # Only these: the owner may have trashed or shared the row meanwhile.
+        generation.save(update_fields=[*RESULT_FIELDS, "status", "updated_at"])
         if result.image_bytes is not None:
             PendingImage.objects.update_or_create(generation=generation,
                                                   defaults={"data": result.image_bytes})
     return True
+
+
+RESULT_FIELDS = ("request_id", "rewritten_prompt", "reasoning", "seed_used", "source_url",
+                 "provider_cost", "error_code", "error_message", "source_expires_at")
 
 
 def _copy_result_fields(generation: Generation, result) -> None:
@@ -224,9 +230,14 @@ def generation_store(*, generation_id) -> float | None:
     generation = Generation.objects.filter(pk=generation_id, status=Status.STORING).first()
     if generation is None:  # finished meanwhile (a retry racing the rescue task)
         return None
-    provider = get_provider(generation.provider)
+    return _store(generation, get_provider(generation.provider), _stored_result(generation))
+
+
+def _store(generation: Generation, provider, result: GenerationResult) -> float | None:
+    """generation_store's work, for a row, provider and result already in hand
+    (right after the provider answered, none needs reading again)."""
     try:
-        stored = store_image(base_name=storage_base_name(generation), result=_stored_result(generation),
+        stored = store_image(base_name=storage_base_name(generation), result=result,
                              expect=(generation.width, generation.height),
                              tolerance=provider.capabilities.size_tolerance,
                              ratio_only=provider.capabilities.ratio_only,

@@ -4,6 +4,7 @@ import hashlib
 
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from generations import credits, pipeline, services
 from generations.models import CreditEntry, Generation
@@ -117,3 +118,20 @@ def test_a_cancel_during_a_retryable_error_stops_the_retries(owner, monkeypatch)
     gen.refresh_from_db()
     assert gen.status == "canceled"
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+def test_what_the_owner_changes_during_the_provider_call_is_kept(owner, monkeypatch):
+    from generations.providers.demo import DemoProvider
+
+    gen = create(owner)
+    real = DemoProvider.generate
+
+    def slow_call(self, req):  # the owner trashes and shares it while the provider works
+        Generation.objects.filter(pk=gen.pk).update(deleted_at=timezone.now(),
+                                                    shared_with_team=True)
+        return real(self, req)
+
+    monkeypatch.setattr(DemoProvider, "generate", slow_call)
+    pipeline.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    assert gen.status == "succeeded" and gen.deleted_at is not None and gen.shared_with_team
