@@ -65,10 +65,18 @@ def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int
     if not account.allows_provider(provider):
         raise ProviderNotAllowed(f"Your account may not use {provider}; it may use "
                                  f"{', '.join(account.allowed_providers)}.")
+    _check_in_flight(user, account)
     _check_rate(user, account)
     if account.period_limit and spent_this_period(user=user) + cost > account.period_limit:
         raise LimitExceeded(f"This image would take your spending this month above your limit of "
                             f"{account.period_limit} credits.")
+
+
+def _check_in_flight(user, account: CreditAccount) -> None:
+    limit = account.max_concurrent
+    if limit and Generation.objects.filter(owner=user).in_flight().count() >= limit:
+        raise LimitExceeded(f"You already have {limit} generations in progress, the most your "
+                            "account allows at once. Wait for one to finish.")
 
 
 def _check_rate(user, account: CreditAccount) -> None:

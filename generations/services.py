@@ -73,7 +73,6 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
         # Checked again under the account lock: two racing retries serialize here.
         if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
             return replay
-        _check_concurrency(user, account)
         quotas.quota_check_create(user=user, account=account, provider=name, cost=cost)
         generation = Generation.objects.create(
             owner=user, prompt=prompt, width=width, height=height, seed=seed,
@@ -94,13 +93,6 @@ def _set_tags(generation: Generation, names: Sequence[str]) -> None:
     tags = [Tag.objects.get_or_create(owner=generation.owner, name=name)[0]
             for name in sorted(set(names))]
     generation.tags.set(tags)
-
-
-def _check_concurrency(user, account: CreditAccount) -> None:
-    limit = account.max_concurrent
-    if limit and Generation.objects.owned_by(user).in_flight().count() >= limit:
-        raise LimitExceeded(f"You already have {limit} generations in progress, the most your "
-                            "account allows at once. Wait for one to finish.")
 
 
 def generation_enqueue(generation_id, delay: float = 0) -> None:
