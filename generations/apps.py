@@ -5,3 +5,14 @@ class GenerationsConfig(AppConfig):
     name = "generations"
     verbose_name = "Z-Image Studio"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from .config_cache import config_changed
+        from .models import PriceRule, ProviderConfig
+
+        for model in (ProviderConfig, PriceRule):
+            post_save.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}")
+            post_delete.connect(config_changed, sender=model,
+                                dispatch_uid=f"config-del-{model.__name__}")

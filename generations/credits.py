@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 
 from . import notify
-from .models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
+from .models import CreditAccount, CreditEntry, Generation, Team
 
 Kind = CreditEntry.Kind
 
@@ -80,34 +80,46 @@ def _watch_low_balance(account: CreditAccount) -> None:
         transaction.on_commit(partial(notify.low_balance, account_id=account.pk))
 
 
-def payers(user) -> list[CreditAccount]:
-    """The accounts `user` may draw from, in the order they are tried."""
-    own = account_for(user)
-    membership = TeamMembership.objects.select_related("team").filter(user=user).first()
-    if membership is None:
+def payers_locked(user) -> list[CreditAccount]:
+    """The accounts `user` may draw from, in the order they are tried, locked
+    for the caller's transaction with one query (own account and team pool
+    together, in primary-key order so two holds never wait on each other).
+    A pool not made yet has nothing to pay with and is left out."""
+    query = (CreditAccount.objects.select_for_update(of=("self",)).select_related("team")
+             .filter(Q(user=user) | Q(team__memberships__user=user)).order_by("pk"))
+    accounts = list(query)
+    own = next((a for a in accounts if a.user_id == user.pk), None)
+    if own is None:  # a new user: make the account, then lock it with the rest
+        account_for(user)
+        return payers_locked(user)
+    pool = next((a for a in accounts if a.team_id), None)
+    if pool is None:
         return [own]
-    pool = team_account(membership.team)
-    return [pool, own] if membership.team.draw_order == Team.DrawOrder.TEAM_FIRST else [own, pool]
+    return [pool, own] if pool.team.draw_order == Team.DrawOrder.TEAM_FIRST else [own, pool]
 
 
-def hold(*, generation: Generation, amount: int) -> CreditEntry:
+def hold(*, generation: Generation, amount: int,
+         locked: list[CreditAccount] | None = None) -> CreditEntry:
     """Reserve `amount` for `generation` on the first of the owner's accounts
     that can pay it all (a frozen team pool is skipped). Raises
-    InsufficientCredits, writing nothing."""
+    InsufficientCredits, writing nothing. `locked`: the owner's
+    `payers_locked()`, when the caller's transaction holds them already."""
+    if locked is not None:
+        return _hold_on(locked, generation=generation, amount=amount)
     with transaction.atomic():
-        order = [a.pk for a in payers(generation.owner)]
-        # Lock in primary-key order so two holds never wait on each other.
-        locked = {a.pk: a for a in CreditAccount.objects.select_for_update()
-                  .filter(pk__in=order).order_by("pk")}
-        usable = [locked[pk] for pk in order if not (locked[pk].frozen and locked[pk].team_id)]
-        account = next((a for a in usable if a.balance >= amount), None)
-        if account is None:
-            raise InsufficientCredits(needed=amount,
-                                      available=max((a.balance for a in usable), default=0))
-        return _append(
-            account, amount=-amount, held_delta=amount, kind=Kind.HOLD,
-            generation=generation, note=f"{generation.provider} {generation.size}",
-        )
+        return _hold_on(payers_locked(generation.owner), generation=generation, amount=amount)
+
+
+def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: int) -> CreditEntry:
+    usable = [a for a in accounts if not (a.frozen and a.team_id)]
+    account = next((a for a in usable if a.balance >= amount), None)
+    if account is None:
+        raise InsufficientCredits(needed=amount,
+                                  available=max((a.balance for a in usable), default=0))
+    return _append(
+        account, amount=-amount, held_delta=amount, kind=Kind.HOLD,
+        generation=generation, note=f"{generation.provider} {generation.size}",
+    )
 
 
 def _settle(generation: Generation, kind: str) -> CreditEntry | None:

@@ -22,11 +22,13 @@ class Price:
 
 
 def quote(*, provider: str, width: int, height: int, prompt_extend: bool) -> Price:
+    from .config_cache import config_cached
     from .models import PriceRule
 
     megapixels = Decimal(width * height) / 1_000_000
-    # The provider's own rules, else the rules for any provider: one query.
-    found = list(PriceRule.objects.filter(provider__in=[provider, ""]))
+    # The provider's own rules, else the rules for any provider; all rules are
+    # a few rows, read at most every CONFIG_CACHE_SECONDS.
+    found = config_cached("price_rules", lambda: list(PriceRule.objects.all()))
     rules = [r for r in found if r.provider == provider] or [r for r in found if not r.provider]
     if not rules:
         base = next((credits for limit, credits in DEFAULT_BANDS if megapixels <= Decimal(str(limit))),

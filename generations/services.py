@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import credits, idempotency, pricing, quotas
-from .models import CreditAccount, Generation, Prompt, Tag
+from .models import Generation, Prompt, Tag
 from .providers import GenerationRequest, Provider
 from .providers.registry import default_provider_name, get_provider, usable_provider
 from .quotas import LimitExceeded  # noqa: F401  raised here; defined beside the other quota checks
@@ -67,13 +67,12 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     # Pick the seed here when none was asked, so every image can be made again.
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     with transaction.atomic():
-        account = (CreditAccount.objects.select_for_update().filter(user=user).first()
-                   or CreditAccount.objects.select_for_update().get(
-                       pk=credits.account_for(user).pk))
+        payers = credits.payers_locked(user)
         # Checked again under the account lock: two racing retries serialize here.
         if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
             return replay
-        quotas.quota_check_create(user=user, account=account, provider=name, cost=cost)
+        own = next(a for a in payers if a.user_id == user.pk)
+        quotas.quota_check_create(user=user, account=own, provider=name, cost=cost)
         generation = Generation.objects.create(
             owner=user, prompt=prompt, width=width, height=height, seed=seed,
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
@@ -81,11 +80,12 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
             idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
             provider_price=price.provider_cost,
         )
-        credits.hold(generation=generation, amount=cost)
+        credits.hold(generation=generation, amount=cost, locked=payers)
         if tags:  # a new generation has none to clear
             _set_tags(generation, tags)
         transaction.on_commit(lambda: generation_enqueue(generation.pk))
     generation.replayed = False
+    generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back
     return generation
 
 

@@ -31,6 +31,16 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    """A test's rolled-back provider configs and prices must not outlive it."""
+    from generations.config_cache import config_cache_clear
+
+    config_cache_clear()
+    yield
+    config_cache_clear()
+
+
 def make_user(username, *, credits_amount=0, **extra):
     user = get_user_model().objects.create_user(username=username, password="pw-" + username,
                                                 **extra)

@@ -216,6 +216,8 @@ IMAGE_MAX_BYTES = int(os.environ.get("IMAGE_MAX_BYTES", str(50 * 1024 * 1024)))
 IMAGE_FETCH_ALLOW_PRIVATE = env_bool("IMAGE_FETCH_ALLOW_PRIVATE", False)
 THUMBNAIL_SIZE = int(os.environ.get("THUMBNAIL_SIZE", "384"))
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "120"))
+# How long a process reuses provider configs and price rules it read (0: never).
+CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "2"))
 PROVIDER_MAX_ATTEMPTS = int(os.environ.get("PROVIDER_MAX_ATTEMPTS", "5"))
 PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "2"))
 # Retries stop after PROVIDER_MAX_ATTEMPTS or once this many seconds have

@@ -36,6 +36,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_tags(self, obj) -> list[str]:
+        if (names := getattr(obj, "tag_names", None)) is not None:  # just created: known
+            return names
         return sorted(tag.name for tag in obj.tags.all())
 
     @extend_schema_field({"type": "object", "nullable": True, "properties": {

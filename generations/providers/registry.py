@@ -30,10 +30,12 @@ _UNLOADED = object()
 
 def _configs() -> dict:
     """Every admin ProviderConfig row by name, in one query (a create looks at
-    all of them to pick the default)."""
+    all of them to pick the default), kept a moment (see config_cache)."""
+    from ..config_cache import config_cached
     from ..models import ProviderConfig
 
-    return {config.name: config for config in ProviderConfig.objects.all()}
+    return config_cached("provider_configs",
+                         lambda: {config.name: config for config in ProviderConfig.objects.all()})
 
 
 def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
@@ -97,14 +99,10 @@ def default_provider_name(configs: dict | None = None) -> str:
 def usable_provider(name: str | None) -> Provider:
     """The provider to run a new generation on (None: the default), or
     InvalidRequest saying why not."""
-    from ..models import ProviderConfig
-
-    if name:
-        config = ProviderConfig.objects.filter(name=name).first()
-    else:  # the default is picked from all rows: no second read for its own
-        configs = _configs()
+    configs = _configs()
+    if not name:
         name = default_provider_name(configs)
-        config = configs.get(name)
+    config = configs.get(name)
     provider = get_provider(name, config)
     reason = _reason(provider, config)
     if reason:
