@@ -5,13 +5,20 @@ disk) while its sha256 and length are counted, so a whole image is never held
 in memory; it is then verified with Pillow, stored under a name derived from
 the generation id (storing twice overwrites, never duplicates), and a WebP
 thumbnail is made beside it.
+
+A PNG carrying more than PNG_BULK_LIMIT of ancillary chunks is decoded from a
+copy without them: Pillow keeps private chunks in memory while it decodes,
+35 MB of them for a 50 MB file that is mostly such data (docs/benchmarks.md,
+5). The stored original is always the bytes the provider sent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -28,6 +35,11 @@ Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompre
 FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
            "WEBP": ("webp", "image/webp")}
 CHUNK = 64 * 1024
+IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Ancillary chunks that change how the pixels look; a few bytes each by the spec.
+PNG_KEEP = {b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"bKGD", b"pHYs"}
+PNG_BULK_LIMIT = 1024 * 1024
 
 
 class StoreError(Exception):
@@ -87,20 +99,89 @@ def _copy(response: httpx.Response, sink, digest, max_bytes: int) -> None:
 
 def decode(fileobj) -> Image.Image:
     """The image in `fileobj`, verified and decoded once (its format, size and
-    thumbnail all come from this one decode), or StoreError if it is not one."""
+    thumbnail all come from this one decode), or StoreError if it is not one.
+    A PNG's bulky ancillary chunks are left out of what Pillow reads."""
     try:
-        fileobj.seek(0)
-        with Image.open(fileobj) as image:
-            image.verify()
-        fileobj.seek(0)
-        image = Image.open(fileobj)
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise StoreError("NotAnImage", "The provider's answer is not a readable image.") from exc
-    if image.format not in FORMATS:
-        image.close()
-        raise StoreError("NotAnImage", f"Unsupported image format {image.format}.")
+        with _decodable(fileobj) as source:
+            _verify(source)
+            source.seek(0)
+            image = Image.open(source)
+            image.load()  # after this the pixels are in memory; `source` may close
+    except IMAGE_ERRORS as exc:
+        raise _not_an_image() from exc
     return image
+
+
+def _verify(source) -> tuple[str, int, int]:
+    source.seek(0)
+    with Image.open(source) as image:
+        image.verify()
+        if image.format not in FORMATS:
+            raise StoreError("NotAnImage", f"Unsupported image format {image.format}.")
+        return image.format, image.width, image.height
+
+
+def _not_an_image() -> StoreError:
+    return StoreError("NotAnImage", "The provider's answer is not a readable image.")
+
+
+@contextmanager
+def _decodable(fileobj):
+    """`fileobj`, or for a PNG with bulky ancillary chunks a temporary copy
+    holding only its critical chunks and PNG_KEEP ones (IDAT copied piece by
+    piece, so never whole in memory)."""
+    fileobj.seek(0)
+    if fileobj.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE or not _bulk_over_limit(fileobj):
+        yield fileobj
+        return
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as stripped:
+        stripped.write(PNG_SIGNATURE)
+        for kind, offset, size in _png_chunks(fileobj):
+            if not _bulky(kind):
+                fileobj.seek(offset)
+                _copy_range(fileobj, stripped, size)
+        yield stripped
+
+
+def _png_chunks(fileobj):
+    """(type, offset, size with header and CRC) of each chunk of a PNG, from
+    their 8-byte headers only: the data is seeked over. Ends at IEND or at the
+    end of the file; Pillow reports whatever is broken."""
+    offset = len(PNG_SIGNATURE)
+    while True:
+        fileobj.seek(offset)
+        header = fileobj.read(8)
+        if len(header) < 8:
+            return
+        length, kind = struct.unpack(">I4s", header)
+        yield kind, offset, length + 12
+        if kind == b"IEND":
+            return
+        offset += length + 12
+
+
+def _bulk_over_limit(fileobj) -> bool:
+    total = 0
+    for kind, _, size in _png_chunks(fileobj):
+        total += size if _bulky(kind) else 0
+        if total > PNG_BULK_LIMIT:
+            return True
+    return False
+
+
+def _bulky(kind: bytes) -> bool:
+    """Ancillary (lowercase first letter) and not one needed to show the pixels;
+    counted with its header, so a flood of empty chunks counts too."""
+    return bool(kind[0] & 0x20) and kind not in PNG_KEEP
+
+
+def _copy_range(source, sink, size: int) -> None:
+    while size > 0:
+        piece = source.read(min(CHUNK, size))
+        if not piece:
+            return
+        sink.write(piece)
+        size -= len(piece)
 
 
 def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
