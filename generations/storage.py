@@ -4,7 +4,7 @@ The body is streamed into a spooled temporary file (memory up to 1 MB, then
 disk) while its sha256 and length are counted, so a whole image is never held
 in memory; it is then verified with Pillow, stored under a name derived from
 the generation id (storing twice overwrites, never duplicates), and a WebP
-thumbnail is made beside it.
+thumbnail is made beside it (or later, by `thumbnails.thumbnail_make`).
 
 A PNG carrying more than PNG_BULK_LIMIT of ancillary chunks is decoded from a
 copy without them: Pillow keeps private chunks in memory while it decodes,
@@ -112,6 +112,16 @@ def decode(fileobj) -> Image.Image:
     return image
 
 
+def check(fileobj) -> tuple[str, int, int]:
+    """Format, width and height of the image in `fileobj` from its header (and
+    a PNG's checksums), without decoding the pixels; StoreError if it is not one."""
+    try:
+        with _decodable(fileobj) as source:
+            return _verify(source)
+    except IMAGE_ERRORS as exc:
+        raise _not_an_image() from exc
+
+
 def _verify(source) -> tuple[str, int, int]:
     source.seek(0)
     with Image.open(source) as image:
@@ -207,32 +217,55 @@ def thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def thumbnail_save(*, base_name: str, thumb: bytes) -> str:
+    """Store a thumbnail beside the image stored as `<base_name>.<ext>`."""
+    return _save(f"{base_name}_thumb.webp", ContentFile(thumb))
+
+
 def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
-                tolerance: int = 0, ratio_only: bool = False,
-                internal: bool = False) -> StoredImage:
+                tolerance: int = 0, ratio_only: bool = False, internal: bool = False,
+                make_thumbnail: bool = True) -> StoredImage:
     """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it.
     `ratio_only`: the provider picks the pixels, only the aspect ratio must match.
-    `internal`: the provider is on the private network; its URLs may be private."""
-    max_bytes = settings.IMAGE_MAX_BYTES
+    `internal`: the provider is on the private network; its URLs may be private.
+    `make_thumbnail=False`: for a caller answering inline; the image is only
+    checked (header, size, a PNG's checksums), not decoded, and the thumbnail
+    is left to `thumbnails.thumbnail_make` (StoredImage.thumbnail is "")."""
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
-        if result.image_bytes is not None:
-            if len(result.image_bytes) > max_bytes:
-                raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
-            tmp.write(result.image_bytes)
-            sha = hashlib.sha256(result.image_bytes).hexdigest()
-        else:
-            allow_private = internal or settings.IMAGE_FETCH_ALLOW_PRIVATE
-            sha = fetch(result.image_url, tmp, max_bytes=max_bytes, allow_private=allow_private)
+        sha = _receive(result, tmp, internal=internal)
         size = tmp.tell()
-        with decode(tmp) as image:
-            fmt, width, height = image.format, image.width, image.height
-            check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
-            thumb = thumbnail(image)
+        fmt, width, height, thumb = _examine(tmp, make_thumbnail, expect=expect,
+                                             tolerance=tolerance, ratio_only=ratio_only)
         ext, content_type = FORMATS[fmt]
         tmp.seek(0)
         name = _save(f"{base_name}.{ext}", File(tmp))
-        thumb_name = _save(f"{base_name}_thumb.webp", ContentFile(thumb))
+        thumb_name = thumbnail_save(base_name=base_name, thumb=thumb) if thumb else ""
     return StoredImage(name, thumb_name, width, height, size, sha, content_type)
+
+
+def _receive(result: GenerationResult, sink, *, internal: bool) -> str:
+    """The result's image (bytes or URL) written to `sink`; its sha256."""
+    max_bytes = settings.IMAGE_MAX_BYTES
+    if result.image_bytes is None:
+        allow_private = internal or settings.IMAGE_FETCH_ALLOW_PRIVATE
+        return fetch(result.image_url, sink, max_bytes=max_bytes, allow_private=allow_private)
+    if len(result.image_bytes) > max_bytes:
+        raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
+    sink.write(result.image_bytes)
+    return hashlib.sha256(result.image_bytes).hexdigest()
+
+
+def _examine(tmp, make_thumbnail: bool, *, expect: tuple[int, int], tolerance: int,
+             ratio_only: bool) -> tuple[str, int, int, bytes | None]:
+    """Format, width, height and thumbnail (None when not made) of the image."""
+    if not make_thumbnail:
+        fmt, width, height = check(tmp)
+        check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
+        return fmt, width, height, None
+    with decode(tmp) as image:
+        fmt, width, height = image.format, image.width, image.height
+        check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
+        return fmt, width, height, thumbnail(image)
 
 
 def _save(name: str, content) -> str:

@@ -17,9 +17,9 @@ from generations.storage import StoreError, decode, store_image
 from tests.fakes.server import png_bytes
 
 
-def store(data=None, url="", expect=(64, 48), name="generations/1/2026/11/abc"):
+def store(data=None, url="", expect=(64, 48), name="generations/1/2026/11/abc", **kwargs):
     result = GenerationResult(image_bytes=data, image_url=url)
-    return store_image(base_name=name, result=result, expect=expect)
+    return store_image(base_name=name, result=result, expect=expect, **kwargs)
 
 
 def chunk(kind: bytes, data: bytes) -> bytes:
@@ -134,7 +134,30 @@ def flip(data: bytes, at: int) -> bytes:
     lambda data: data[:data.rindex(b"IDAT") + 10],  # cut off in the pixels
     lambda data: flip(data, data.index(b"IDAT") + 6),  # a bad IDAT checksum
 ])
-def test_a_broken_png_with_large_private_chunks_is_still_refused(damage):
+@pytest.mark.parametrize("make_thumbnail", [True, False])
+def test_a_broken_png_with_large_private_chunks_is_still_refused(damage, make_thumbnail):
     with pytest.raises(StoreError) as info:
-        store(damage(with_private_chunks(png_bytes(64, 48, "broken"), 2)))
+        store(damage(with_private_chunks(png_bytes(64, 48, "broken"), 2)),
+              make_thumbnail=make_thumbnail)
     assert info.value.code == "NotAnImage"
+
+
+def test_without_a_thumbnail_only_the_checked_original_is_stored():
+    data = png_bytes(64, 48, "inline")
+    stored = store(data, make_thumbnail=False, name="generations/1/2026/11/inline")
+    assert stored.thumbnail == "" and stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert (stored.width, stored.height, stored.content_type) == (64, 48, "image/png")
+    with default_storage.open(stored.name) as f:
+        assert f.read() == data
+    assert not default_storage.exists("generations/1/2026/11/inline_thumb.webp")
+
+
+@pytest.mark.parametrize("data, code", [
+    (b"<html>not an image</html>", "NotAnImage"),
+    (png_bytes(80, 48, "k"), "WrongImageSize"),
+    (png_bytes(64, 48, "k")[:-30], "NotAnImage"),  # the checksums are checked
+])
+def test_without_a_thumbnail_bad_images_are_still_refused(data, code):
+    with pytest.raises(StoreError) as info:
+        store(data, make_thumbnail=False)
+    assert info.value.code == code
