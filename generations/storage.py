@@ -4,13 +4,21 @@ The body is streamed into a spooled temporary file (memory up to 1 MB, then
 disk) while its sha256 and length are counted, so a whole image is never held
 in memory; it is then verified with Pillow, stored under a name derived from
 the generation id (storing twice overwrites, never duplicates), and a WebP
-thumbnail is made beside it.
+thumbnail is made beside it (or later, by `thumbnails.thumbnail_make`).
+
+A PNG carrying more than PNG_BULK_LIMIT of ancillary chunks is decoded from a
+copy without them: Pillow keeps private chunks in memory while it decodes,
+35 MB of them for a 50 MB file that is mostly such data (docs/benchmarks.md,
+5). The stored original is always the bytes the provider sent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import struct
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +35,11 @@ Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompre
 FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
            "WEBP": ("webp", "image/webp")}
 CHUNK = 64 * 1024
+IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Ancillary chunks that change how the pixels look; a few bytes each by the spec.
+PNG_KEEP = {b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"bKGD", b"pHYs"}
+PNG_BULK_LIMIT = 1024 * 1024
 
 
 class StoreError(Exception):
@@ -86,20 +99,99 @@ def _copy(response: httpx.Response, sink, digest, max_bytes: int) -> None:
 
 def decode(fileobj) -> Image.Image:
     """The image in `fileobj`, verified and decoded once (its format, size and
-    thumbnail all come from this one decode), or StoreError if it is not one."""
+    thumbnail all come from this one decode), or StoreError if it is not one.
+    A PNG's bulky ancillary chunks are left out of what Pillow reads."""
     try:
-        fileobj.seek(0)
-        with Image.open(fileobj) as image:
-            image.verify()
-        fileobj.seek(0)
-        image = Image.open(fileobj)
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise StoreError("NotAnImage", "The provider's answer is not a readable image.") from exc
-    if image.format not in FORMATS:
-        image.close()
-        raise StoreError("NotAnImage", f"Unsupported image format {image.format}.")
+        with _decodable(fileobj) as source:
+            _verify(source)
+            source.seek(0)
+            image = Image.open(source)
+            image.load()  # after this the pixels are in memory; `source` may close
+    except IMAGE_ERRORS as exc:
+        raise _not_an_image() from exc
     return image
+
+
+def check(fileobj) -> tuple[str, int, int]:
+    """Format, width and height of the image in `fileobj` from its header (and
+    a PNG's checksums), without decoding the pixels; StoreError if it is not one."""
+    try:
+        with _decodable(fileobj) as source:
+            return _verify(source)
+    except IMAGE_ERRORS as exc:
+        raise _not_an_image() from exc
+
+
+def _verify(source) -> tuple[str, int, int]:
+    source.seek(0)
+    with Image.open(source) as image:
+        image.verify()
+        if image.format not in FORMATS:
+            raise StoreError("NotAnImage", f"Unsupported image format {image.format}.")
+        return image.format, image.width, image.height
+
+
+def _not_an_image() -> StoreError:
+    return StoreError("NotAnImage", "The provider's answer is not a readable image.")
+
+
+@contextmanager
+def _decodable(fileobj):
+    """`fileobj`, or for a PNG with bulky ancillary chunks a temporary copy
+    holding only its critical chunks and PNG_KEEP ones (IDAT copied piece by
+    piece, so never whole in memory)."""
+    fileobj.seek(0)
+    if fileobj.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE or not _bulk_over_limit(fileobj):
+        yield fileobj
+        return
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as stripped:
+        stripped.write(PNG_SIGNATURE)
+        for kind, offset, size in _png_chunks(fileobj):
+            if not _bulky(kind):
+                fileobj.seek(offset)
+                _copy_range(fileobj, stripped, size)
+        yield stripped
+
+
+def _png_chunks(fileobj):
+    """(type, offset, size with header and CRC) of each chunk of a PNG, from
+    their 8-byte headers only: the data is seeked over. Ends at IEND or at the
+    end of the file; Pillow reports whatever is broken."""
+    offset = len(PNG_SIGNATURE)
+    while True:
+        fileobj.seek(offset)
+        header = fileobj.read(8)
+        if len(header) < 8:
+            return
+        length, kind = struct.unpack(">I4s", header)
+        yield kind, offset, length + 12
+        if kind == b"IEND":
+            return
+        offset += length + 12
+
+
+def _bulk_over_limit(fileobj) -> bool:
+    total = 0
+    for kind, _, size in _png_chunks(fileobj):
+        total += size if _bulky(kind) else 0
+        if total > PNG_BULK_LIMIT:
+            return True
+    return False
+
+
+def _bulky(kind: bytes) -> bool:
+    """Ancillary (lowercase first letter) and not one needed to show the pixels;
+    counted with its header, so a flood of empty chunks counts too."""
+    return bool(kind[0] & 0x20) and kind not in PNG_KEEP
+
+
+def _copy_range(source, sink, size: int) -> None:
+    while size > 0:
+        piece = source.read(min(CHUNK, size))
+        if not piece:
+            return
+        sink.write(piece)
+        size -= len(piece)
 
 
 def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
@@ -115,40 +207,65 @@ def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
 
 
 def thumbnail(image: Image.Image) -> bytes:
-    """A WebP thumbnail; shrinks `image` in place (it is not needed after)."""
-    image.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE))
-    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-    image.convert("RGB").save(out, "WEBP", quality=80, method=4)
-    out.seek(0)
-    return out.read()
+    """A WebP thumbnail; shrinks `image` in place (it is not needed after).
+    Cheap on purpose, ~10 ms of CPU for 1024x1024 instead of ~27: reducing_gap
+    1.0 halves the image with a box filter before the bicubic pass, and WebP
+    method 0 is libwebp's fastest (files ~8% larger than method 4's)."""
+    image.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), reducing_gap=1.0)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "WEBP", quality=80, method=0)
+    return out.getvalue()
+
+
+def thumbnail_save(*, base_name: str, thumb: bytes) -> str:
+    """Store a thumbnail beside the image stored as `<base_name>.<ext>`."""
+    return _save(f"{base_name}_thumb.webp", ContentFile(thumb))
 
 
 def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
-                tolerance: int = 0, ratio_only: bool = False,
-                internal: bool = False) -> StoredImage:
+                tolerance: int = 0, ratio_only: bool = False, internal: bool = False,
+                make_thumbnail: bool = True) -> StoredImage:
     """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it.
     `ratio_only`: the provider picks the pixels, only the aspect ratio must match.
-    `internal`: the provider is on the private network; its URLs may be private."""
-    max_bytes = settings.IMAGE_MAX_BYTES
+    `internal`: the provider is on the private network; its URLs may be private.
+    `make_thumbnail=False`: for a caller answering inline; the image is only
+    checked (header, size, a PNG's checksums), not decoded, and the thumbnail
+    is left to `thumbnails.thumbnail_make` (StoredImage.thumbnail is "")."""
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
-        if result.image_bytes is not None:
-            if len(result.image_bytes) > max_bytes:
-                raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
-            tmp.write(result.image_bytes)
-            sha = hashlib.sha256(result.image_bytes).hexdigest()
-        else:
-            allow_private = internal or settings.IMAGE_FETCH_ALLOW_PRIVATE
-            sha = fetch(result.image_url, tmp, max_bytes=max_bytes, allow_private=allow_private)
+        sha = _receive(result, tmp, internal=internal)
         size = tmp.tell()
-        with decode(tmp) as image:
-            fmt, width, height = image.format, image.width, image.height
-            check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
-            thumb = thumbnail(image)
+        fmt, width, height, thumb = _examine(tmp, make_thumbnail, expect=expect,
+                                             tolerance=tolerance, ratio_only=ratio_only)
         ext, content_type = FORMATS[fmt]
         tmp.seek(0)
         name = _save(f"{base_name}.{ext}", File(tmp))
-        thumb_name = _save(f"{base_name}_thumb.webp", ContentFile(thumb))
+        thumb_name = thumbnail_save(base_name=base_name, thumb=thumb) if thumb else ""
     return StoredImage(name, thumb_name, width, height, size, sha, content_type)
+
+
+def _receive(result: GenerationResult, sink, *, internal: bool) -> str:
+    """The result's image (bytes or URL) written to `sink`; its sha256."""
+    max_bytes = settings.IMAGE_MAX_BYTES
+    if result.image_bytes is None:
+        allow_private = internal or settings.IMAGE_FETCH_ALLOW_PRIVATE
+        return fetch(result.image_url, sink, max_bytes=max_bytes, allow_private=allow_private)
+    if len(result.image_bytes) > max_bytes:
+        raise StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
+    sink.write(result.image_bytes)
+    return hashlib.sha256(result.image_bytes).hexdigest()
+
+
+def _examine(tmp, make_thumbnail: bool, *, expect: tuple[int, int], tolerance: int,
+             ratio_only: bool) -> tuple[str, int, int, bytes | None]:
+    """Format, width, height and thumbnail (None when not made) of the image."""
+    if not make_thumbnail:
+        fmt, width, height = check(tmp)
+        check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
+        return fmt, width, height, None
+    with decode(tmp) as image:
+        fmt, width, height = image.format, image.width, image.height
+        check_size((width, height), expect, tolerance=tolerance, ratio_only=ratio_only)
+        return fmt, width, height, thumbnail(image)
 
 
 def _save(name: str, content) -> str:

@@ -2,6 +2,10 @@
 
 import hashlib
 import io
+import os
+import struct
+import tracemalloc
+import zlib
 
 import pytest
 from django.core.files.storage import default_storage
@@ -9,13 +13,26 @@ from django.test import override_settings
 from PIL import Image
 
 from generations.providers import GenerationResult
-from generations.storage import StoreError, store_image
+from generations.storage import StoreError, decode, store_image
 from tests.fakes.server import png_bytes
 
 
-def store(data=None, url="", expect=(64, 48), name="generations/1/2026/11/abc"):
+def store(data=None, url="", expect=(64, 48), name="generations/1/2026/11/abc", **kwargs):
     result = GenerationResult(image_bytes=data, image_url=url)
-    return store_image(base_name=name, result=result, expect=expect)
+    return store_image(base_name=name, result=result, expect=expect, **kwargs)
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def with_private_chunks(png: bytes, megabytes: int) -> bytes:
+    """`png` with 1 MB private `bnCh` chunks (which every reader skips), half
+    before the pixels and half after them."""
+    filler = [chunk(b"bnCh", os.urandom(1 << 20)) for _ in range(megabytes)]
+    half = megabytes // 2
+    idat, iend = png.index(b"IDAT") - 4, png.rindex(b"IEND") - 4
+    return b"".join([png[:idat], *filler[:half], png[idat:iend], *filler[half:], png[iend:]])
 
 
 def check_stored(stored, data):
@@ -88,3 +105,59 @@ def test_it_stores_on_s3_compatible_storage(seaweed, settings):
         assert "X-Amz-Signature" in url  # private bucket: presigned, expiring links only
     body = seaweed.client().get_object(Bucket=seaweed.BUCKET, Key=stored.name)["Body"].read()
     assert body == data
+
+
+def test_a_png_with_large_private_chunks_is_stored_intact_with_a_thumbnail():
+    data = with_private_chunks(png_bytes(64, 48, "bulky"), 4)
+    check_stored(store(data), data)
+
+
+def test_decoding_such_a_png_keeps_none_of_its_private_chunks_in_memory():
+    """Pillow holds private chunks in memory while decoding; they are
+    stripped from what it reads (4 MB of them here)."""
+    source = io.BytesIO(with_private_chunks(png_bytes(64, 48, "bulky"), 4))
+    tracemalloc.start()
+    try:
+        with decode(source) as image:
+            peak = tracemalloc.get_traced_memory()[1]
+            assert image.private_chunks == [] and image.size == (64, 48)
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+
+
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:data.rindex(b"IDAT") + 10],  # cut off in the pixels
+    lambda data: flip(data, data.index(b"IDAT") + 6),  # a bad IDAT checksum
+])
+@pytest.mark.parametrize("make_thumbnail", [True, False])
+def test_a_broken_png_with_large_private_chunks_is_still_refused(damage, make_thumbnail):
+    with pytest.raises(StoreError) as info:
+        store(damage(with_private_chunks(png_bytes(64, 48, "broken"), 2)),
+              make_thumbnail=make_thumbnail)
+    assert info.value.code == "NotAnImage"
+
+
+def test_without_a_thumbnail_only_the_checked_original_is_stored():
+    data = png_bytes(64, 48, "inline")
+    stored = store(data, make_thumbnail=False, name="generations/1/2026/11/inline")
+    assert stored.thumbnail == "" and stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert (stored.width, stored.height, stored.content_type) == (64, 48, "image/png")
+    with default_storage.open(stored.name) as f:
+        assert f.read() == data
+    assert not default_storage.exists("generations/1/2026/11/inline_thumb.webp")
+
+
+@pytest.mark.parametrize("data, code", [
+    (b"<html>not an image</html>", "NotAnImage"),
+    (png_bytes(80, 48, "k"), "WrongImageSize"),
+    (png_bytes(64, 48, "k")[:-30], "NotAnImage"),  # the checksums are checked
+])
+def test_without_a_thumbnail_bad_images_are_still_refused(data, code):
+    with pytest.raises(StoreError) as info:
+        store(data, make_thumbnail=False)
+    assert info.value.code == code

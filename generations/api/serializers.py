@@ -65,7 +65,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         return {
             "self": link("detail"),
             "image": link("image") if obj.image else None,
-            "thumbnail": link("thumbnail") if obj.thumbnail else None,
+            # Served from the image itself until a deferred thumbnail is made.
+            "thumbnail": link("thumbnail") if obj.image else None,
             "cancel": link("cancel") if obj.status == Generation.Status.QUEUED else None,
         }
 

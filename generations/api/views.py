@@ -112,11 +112,15 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         generation = self.get_object()
         return serve_stored(generation.image, download_name=image_download_name(generation))
 
-    @extend_schema(responses={(200, "image/webp"): OpenApiResponse(description="The thumbnail"),
-                              302: OpenApiResponse(description="Redirect to a signed URL"),
-                              404: ERRORS[404]}, summary="The stored thumbnail")
+    @extend_schema(responses={
+        (200, "image/*"): OpenApiResponse(description="The WebP thumbnail; the image itself "
+                                                      "until the thumbnail is made"),
+        302: OpenApiResponse(description="Redirect to a signed URL"), 404: ERRORS[404]},
+        summary="The stored thumbnail")
     @action(detail=True, methods=["get"])
     def thumbnail(self, request, pk=None):
         generation = self.get_object()
+        if not generation.thumbnail:  # made later by a task: never a broken image
+            return serve_stored(generation.image, download_name=image_download_name(generation))
         return serve_stored(generation.thumbnail,
                             download_name=thumbnail_download_name(generation))

@@ -25,4 +25,6 @@ def serve_image(g: Generation, *, attachment: bool = False):
 
 
 def serve_thumbnail(g: Generation):
+    if not g.thumbnail:  # made later by a task, or it failed: never a broken image
+        return serve_image(g)
     return serve_stored(g.thumbnail, download_name=thumbnail_download_name(g))

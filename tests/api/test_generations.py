@@ -132,6 +132,14 @@ def test_it_shows_a_finished_generation_and_serves_its_files(api, owner):
     assert thumb_type == "image/webp"
 
 
+def test_before_its_thumbnail_is_made_the_thumbnail_link_serves_the_image(api, owner):
+    generation = make_generation(owner, run=True)
+    Generation.objects.filter(pk=generation.pk).update(thumbnail="")
+    data = api.get(f"{URL}{generation.pk}/").json()
+    content, content_type = download(api, data["links"]["thumbnail"])
+    assert content_type == "image/png" and content.startswith(b"\x89PNG")
+
+
 def test_it_cancels_a_queued_generation_and_refuses_a_finished_one(api, owner):
     queued = make_generation(owner)
     response = api.post(f"{URL}{queued.pk}/cancel/")

@@ -1,0 +1,84 @@
+"""Deferred thumbnails: made by a task after the image was stored without one."""
+
+import logging
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from generations import library, pipeline, services, tasks, thumbnails
+from generations.models import Generation
+
+
+@pytest.fixture
+def stored(owner):
+    """A succeeded generation whose image was stored without a thumbnail."""
+    gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
+                                     provider="demo", seed=1)
+    pipeline.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    default_storage.delete(gen.thumbnail.name)
+    Generation.objects.filter(pk=gen.pk).update(thumbnail="")
+    gen.refresh_from_db()
+    return gen
+
+
+def test_it_makes_the_missing_thumbnail_beside_the_image(stored):
+    before = Generation.objects.values().get(pk=stored.pk)
+    tasks.make_thumbnail.call_local(str(stored.pk))
+    after = Generation.objects.values().get(pk=stored.pk)
+    name = after["thumbnail"]
+    assert name == f"{pipeline.storage_base_name(stored)}_thumb.webp"
+    assert {**after, "thumbnail": ""} == before  # no other field touched
+    with default_storage.open(name) as f:
+        thumb = Image.open(f)
+        assert thumb.format == "WEBP" and max(thumb.size) == 384
+
+
+def test_making_it_again_changes_nothing(stored):
+    thumbnails.thumbnail_make(generation_id=stored.pk)
+    stored.refresh_from_db()
+    default_storage.delete(stored.thumbnail.name)
+    thumbnails.thumbnail_make(generation_id=stored.pk)  # the row has one: nothing is made
+    assert Generation.objects.get(pk=stored.pk).thumbnail.name == stored.thumbnail.name
+    assert not default_storage.exists(stored.thumbnail.name)
+
+
+def test_an_original_that_cannot_be_decoded_is_left_as_it_is(stored, caplog):
+    default_storage.delete(stored.image.name)
+    default_storage.save(stored.image.name, ContentFile(b"\x89PNG\r\n\x1a\n broken"))
+    with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
+        thumbnails.thumbnail_make(generation_id=stored.pk)
+    assert "no thumbnail for generation" in caplog.text and "not a readable image" in caplog.text
+    stored.refresh_from_db()
+    assert stored.thumbnail == "" and stored.status == "succeeded"
+
+
+def test_a_missing_original_is_logged_not_raised(stored, caplog):
+    default_storage.delete(stored.image.name)
+    with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
+        thumbnails.thumbnail_make(generation_id=stored.pk)
+    assert "no thumbnail for generation" in caplog.text
+    assert Generation.objects.get(pk=stored.pk).thumbnail == ""
+
+
+def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatch):
+    real_save = thumbnails.thumbnail_save
+
+    def purge_first(**kwargs):
+        library.generation_purge(generation=Generation.objects.get(pk=stored.pk))
+        return real_save(**kwargs)
+
+    monkeypatch.setattr(thumbnails, "thumbnail_save", purge_first)
+    thumbnails.thumbnail_make(generation_id=stored.pk)
+    gen = Generation.objects.get(pk=stored.pk)
+    assert gen.thumbnail == "" and gen.purged_at is not None
+    assert not default_storage.exists(f"{pipeline.storage_base_name(stored)}_thumb.webp")
+
+
+def test_only_a_succeeded_generation_with_an_image_gets_one(owner):
+    queued = services.generation_create(user=owner, prompt="later", width=1024, height=1024,
+                                        provider="demo")
+    thumbnails.thumbnail_make(generation_id=queued.pk)
+    assert Generation.objects.get(pk=queued.pk).thumbnail == ""
