@@ -22,6 +22,7 @@ from .providers.registry import get_provider
 from .services import generation_cancel_locked, generation_fail, generation_finished
 from .slots import ProviderBusy, provider_slot
 from .storage import StoreError, store_image
+from .thumbnails import thumbnail_enqueue
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
@@ -41,11 +42,11 @@ def generation_schedule_store(generation_id, delay: float | None) -> None:
         store_generation.schedule((str(generation_id),), delay=delay)
 
 
-def generation_run(*, generation_id) -> float | None:
+def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
     """Run one queued generation: call a sync provider and store its image, or
     submit to a submit+poll provider and schedule the first poll. Returns a
     delay in seconds when the provider asked to be tried again later (the
-    caller re-schedules)."""
+    caller re-schedules). `thumbnail=False` leaves the thumbnail to a task."""
     now = timezone.now()
     claimed = Generation.objects.filter(pk=generation_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, updated_at=now, attempts=F("attempts") + 1)
@@ -61,8 +62,22 @@ def generation_run(*, generation_id) -> float | None:
     except Exception as exc:  # every failure must end or retry the row
         return _call_failed(generation, exc)
     if _record_result(generation, result):
-        generation_schedule_store(generation.pk, _store(generation, provider, result))
+        generation_schedule_store(generation.pk,
+                                  _store(generation, provider, result, thumbnail=thumbnail))
     return None
+
+
+def generation_run_now(*, generation_id) -> None:
+    """Run a just-created generation in this process instead of a worker's:
+    for the OpenAI endpoint, whose caller waits for the image anyway, a hop
+    through the queue only adds latency. The thumbnail, a later retry, a copy
+    to try again and a submit+poll provider's polls go to the queue as usual;
+    if this process dies mid-call, the reaper re-queues the row."""
+    from .services import generation_enqueue
+
+    delay = generation_run(generation_id=generation_id, thumbnail=False)
+    if delay is not None:
+        generation_enqueue(generation_id, delay=delay)
 
 
 def _submit(generation: Generation, provider) -> None:
@@ -233,7 +248,8 @@ def generation_store(*, generation_id) -> float | None:
     return _store(generation, get_provider(generation.provider), _stored_result(generation))
 
 
-def _store(generation: Generation, provider, result: GenerationResult) -> float | None:
+def _store(generation: Generation, provider, result: GenerationResult, *,
+           thumbnail: bool = True) -> float | None:
     """generation_store's work, for a row, provider and result already in hand
     (right after the provider answered, none needs reading again)."""
     try:
@@ -241,7 +257,7 @@ def _store(generation: Generation, provider, result: GenerationResult) -> float 
                              expect=(generation.width, generation.height),
                              tolerance=provider.capabilities.size_tolerance,
                              ratio_only=provider.capabilities.ratio_only,
-                             internal=provider.settings.internal)
+                             internal=provider.settings.internal, make_thumbnail=thumbnail)
     except StoreError as exc:
         return _store_failed(generation, exc)
     except Exception:  # a bug must not leave the row storing with credits held
@@ -259,6 +275,8 @@ def _store(generation: Generation, provider, result: GenerationResult) -> float 
             credits.capture(generation=generation)
             PendingImage.objects.filter(generation=generation).delete()
             generation_finished(generation=generation)
+            if not stored.thumbnail:
+                thumbnail_enqueue(generation.pk)
     return None
 
 

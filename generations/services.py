@@ -47,8 +47,9 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
                       prompt_extend: bool = False, provider: str | None = None,
                       steps: int | None = None, saved_prompt: Prompt | None = None,
                       tags: Sequence[str] = (), webhook_url: str = "",
-                      idempotency_key: str | None = None) -> Generation:
-    """Validate, price, hold the credits, insert, and enqueue after commit.
+                      idempotency_key: str | None = None, enqueue: bool = True) -> Generation:
+    """Validate, price, hold the credits, insert, and enqueue after commit
+    (`enqueue=False`: the caller runs it, see pipeline.generation_run_now).
     Raises InvalidRequest, LimitExceeded or credits.InsufficientCredits, writing nothing.
 
     With `idempotency_key`, a repeat of the same request within
@@ -83,7 +84,8 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
         credits.hold(generation=generation, amount=cost, locked=payers)
         if tags:  # a new generation has none to clear
             _set_tags(generation, tags)
-        transaction.on_commit(lambda: generation_enqueue(generation.pk))
+        if enqueue:
+            transaction.on_commit(lambda: generation_enqueue(generation.pk))
     generation.replayed = False
     generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back
     return generation

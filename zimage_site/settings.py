@@ -245,6 +245,9 @@ PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
 # --- API ---------------------------------------------------------------------------
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "120/min")
 OPENAI_WAIT_TIMEOUT = float(os.environ.get("OPENAI_WAIT_TIMEOUT", "120"))
+# The OpenAI endpoint runs the provider call in the web process (its caller
+# waits anyway); 0: through the queue like every other create.
+OPENAI_INLINE = env_bool("OPENAI_INLINE", True)
 OPENAI_URL_MAX_AGE = int(os.environ.get("OPENAI_URL_MAX_AGE", "3600"))
 IDEMPOTENCY_WINDOW = int(os.environ.get("IDEMPOTENCY_WINDOW", str(24 * 3600)))
 WEBHOOKS_ENABLED = env_bool("WEBHOOKS_ENABLED", True)

@@ -3,6 +3,11 @@
 The request creates an ordinary generation (billed, on the site's default
 provider), waits for it (at most OPENAI_WAIT_TIMEOUT seconds) and answers with
 the stored copy: inline as b64_json, or a signed, expiring URL to it.
+
+With OPENAI_INLINE (the default) the web process runs the provider call and
+the copy itself, as a worker would (same claim, retries and recovery), and
+leaves the thumbnail to the queue: the client waits for the image in any
+case, so the queue hop would only add latency. OPENAI_INLINE=0 queues it.
 """
 
 import base64
@@ -18,7 +23,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import services
+from .. import pipeline, services
 from ..models import Generation
 from ..serving import image_download_name, serve_stored
 from .authentication import BearerTokenAuthentication
@@ -108,10 +113,14 @@ class ImageGenerationsView(OpenAIView):
         extras = data.get("parameters", {})
         seed = extras["seed"] if extras.get("seed") is not None else data.get("seed")
         width, height = data["size"]
+        inline = settings.OPENAI_INLINE
         generation = services.generation_create(
             user=request.user, prompt=data["prompt"], width=width, height=height, seed=seed,
             prompt_extend=extras.get("prompt_extend", False),
-            idempotency_key=idempotency_key(request))
+            idempotency_key=idempotency_key(request), enqueue=not inline)
+        if inline and not generation.replayed:
+            pipeline.generation_run_now(generation_id=generation.pk)
+            generation.refresh_from_db()
         generation = wait_for_end(generation)
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
         if data["response_format"] == "b64_json":

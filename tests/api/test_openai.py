@@ -1,10 +1,12 @@
 """The official `openai` package, unchanged, against the site."""
 
 import base64
+import time
 
 import httpx
 import openai
 import pytest
+from PIL import Image
 from rest_framework.test import APIClient
 
 from generations import credits, tokens
@@ -24,7 +26,9 @@ def stored_bytes(generation: Generation) -> bytes:
         return f.read()
 
 
-def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer):
+@pytest.mark.parametrize("inline", [True, False], ids=["in-the-web-process", "queued"])
+def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer, settings, inline):
+    settings.OPENAI_INLINE = inline
     consumer()
     result = sdk.images.generate(model="z-image-turbo", prompt="a red fox in snow",
                                  size="1024x1024", response_format="b64_json",
@@ -40,6 +44,23 @@ def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer):
     assert download.content == stored_bytes(Generation.objects.get(prompt="a blue whale"))
     assert httpx.get(result.data[0].url + "x").status_code in (403, 404)  # tampered (S3: 403)
     assert credits.balance(user=owner) == credits.Balance(available=97, held=0)
+
+
+def test_it_answers_without_a_worker_and_a_worker_makes_the_thumbnail_later(sdk, owner,
+                                                                            consumer):
+    result = sdk.images.generate(model="z-image-turbo", prompt="a lighthouse", size="512x512",
+                                 response_format="b64_json")
+    generation = Generation.objects.get()
+    assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
+    assert generation.status == "succeeded" and not generation.thumbnail
+    assert credits.balance(user=owner) == credits.Balance(available=99, held=0)
+    consumer()  # the thumbnail was queued when the image was stored
+    deadline = time.monotonic() + 30
+    while not generation.thumbnail and time.monotonic() < deadline:
+        time.sleep(0.1)
+        generation.refresh_from_db()
+    with generation.thumbnail.open("rb") as f:
+        assert Image.open(f).format == "WEBP"
 
 
 def test_a_provider_failure_is_a_5xx_with_the_providers_code(sdk, owner, consumer):
@@ -80,8 +101,8 @@ def test_the_sdk_lists_the_model(sdk):
     assert [m.id for m in sdk.models.list()] == ["z-image-turbo"]
 
 
-def test_without_a_worker_it_times_out_cancels_and_refunds(owner, settings):
-    settings.OPENAI_WAIT_TIMEOUT = 0.3
+def test_queued_without_a_worker_it_times_out_cancels_and_refunds(owner, settings):
+    settings.OPENAI_INLINE, settings.OPENAI_WAIT_TIMEOUT = False, 0.3
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.api_token_create(user=owner, name='t')[1]}")
     response = client.post("/v1/images/generations", {"prompt": "a fox"}, format="json")
