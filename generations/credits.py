@@ -51,7 +51,11 @@ def team_account(team: Team) -> CreditAccount:
 
 
 def _locked(account: CreditAccount) -> CreditAccount:
-    return CreditAccount.objects.select_for_update().get(pk=account.pk)
+    return _locked_id(account.pk)
+
+
+def _locked_id(account_id: int) -> CreditAccount:
+    return CreditAccount.objects.select_for_update().get(pk=account_id)
 
 
 def _append(account: CreditAccount, *, amount: int, held_delta: int = 0, **fields) -> CreditEntry:
@@ -125,16 +129,16 @@ def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: i
 def _settle(generation: Generation, kind: str) -> CreditEntry | None:
     """Capture or release the hold of `generation`, once, on the account the
     hold was written on. Idempotent: a second call (a task run twice) finds the
-    settlement and returns None."""
-    with transaction.atomic():
-        entries = CreditEntry.objects.filter(generation=generation)
-        held = entries.filter(kind=Kind.HOLD).first()
-        if held is None:
-            return None
-        account = _locked(held.account)
-        if entries.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE]).exists():
-            return None
-        amount = -held.amount
+    settlement and returns None; two at once are told apart by the constraint
+    allowing one settlement per generation."""
+    entries = list(CreditEntry.objects.filter(generation=generation).only(
+        "kind", "amount", "account_id"))
+    held = next((e for e in entries if e.kind == Kind.HOLD), None)
+    if held is None or any(e.kind in (Kind.CAPTURE, Kind.RELEASE) for e in entries):
+        return None
+    amount = -held.amount
+    with transaction.atomic(savepoint=False):
+        account = _locked_id(held.account_id)
         try:
             with transaction.atomic():
                 return _append(

@@ -10,6 +10,7 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -61,10 +62,67 @@ def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
             result = provider.generate(generation_request(generation))
     except Exception as exc:  # every failure must end or retry the row
         return _call_failed(generation, exc)
-    if _record_result(generation, result):
+    if result.image_bytes is not None:
+        _store_first(generation, provider, result, thumbnail=thumbnail)
+    elif _record_result(generation, result):
         generation_schedule_store(generation.pk,
                                   _store(generation, provider, result, thumbnail=thumbnail))
     return None
+
+
+def _store_first(generation: Generation, provider, result: GenerationResult, *,
+                 thumbnail: bool) -> None:
+    """Bytes in hand (nothing expires): store them first, then record, succeed
+    and capture in one transaction. Stashing the bytes in the database (and a
+    second transaction) is needed only when the copy must be tried again; a
+    worker lost in between leaves the row running, and the reaper runs it again."""
+    try:
+        stored = _store_image(generation, provider, result, thumbnail=thumbnail)
+    except StoreError as exc:
+        if not exc.retryable:
+            generation_fail(generation=generation, code=exc.code, message=exc.message)
+        elif _record_result(generation, result):  # stashed: the copy is retried like any other
+            generation_schedule_store(generation.pk, _store_failed(generation, exc))
+        return
+    except Exception:
+        log.exception("storing crashed for generation %s", generation.pk)
+        generation_fail(generation=generation, code="InternalError",
+                        message="The image could not be stored; your credits were returned.")
+        return
+    _copy_result_fields(generation, result)
+    with transaction.atomic():
+        updated = Generation.objects.filter(
+            pk=generation.pk, status=Status.RUNNING, cancel_requested=False,
+        ).update(**{f: getattr(generation, f) for f in RESULT_FIELDS}, **_stored_fields(stored))
+        if updated:
+            _succeeded(generation, stored)
+            return
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.status != Status.RUNNING:
+            return  # reaped meanwhile: the run that took it over owns these file names
+        generation_cancel_locked(locked)  # its owner canceled during the call
+    _discard(stored)  # not delivered, not charged
+
+
+def _stored_fields(stored) -> dict:
+    now = timezone.now()
+    return {"status": Status.SUCCEEDED, "finished_at": now, "updated_at": now,
+            "image": stored.name, "thumbnail": stored.thumbnail, "image_width": stored.width,
+            "image_height": stored.height, "image_bytes": stored.size, "sha256": stored.sha256,
+            "content_type": stored.content_type}
+
+
+def _succeeded(generation: Generation, stored) -> None:
+    """In the transaction that marked it succeeded: charge, tell, thumbnail."""
+    credits.capture(generation=generation)
+    generation_finished(generation=generation)
+    if not stored.thumbnail:
+        thumbnail_enqueue(generation.pk)
+
+
+def _discard(stored) -> None:
+    for name in filter(None, [stored.name, stored.thumbnail]):
+        default_storage.delete(name)
 
 
 def generation_run_now(*, generation_id) -> None:
@@ -253,11 +311,7 @@ def _store(generation: Generation, provider, result: GenerationResult, *,
     """generation_store's work, for a row, provider and result already in hand
     (right after the provider answered, none needs reading again)."""
     try:
-        stored = store_image(base_name=storage_base_name(generation), result=result,
-                             expect=(generation.width, generation.height),
-                             tolerance=provider.capabilities.size_tolerance,
-                             ratio_only=provider.capabilities.ratio_only,
-                             internal=provider.settings.internal, make_thumbnail=thumbnail)
+        stored = _store_image(generation, provider, result, thumbnail=thumbnail)
     except StoreError as exc:
         return _store_failed(generation, exc)
     except Exception:  # a bug must not leave the row storing with credits held
@@ -267,17 +321,19 @@ def _store(generation: Generation, provider, result: GenerationResult, *,
         return None
     with transaction.atomic():
         updated = Generation.objects.filter(pk=generation.pk, status=Status.STORING).update(
-            status=Status.SUCCEEDED, finished_at=timezone.now(), updated_at=timezone.now(),
-            image=stored.name, thumbnail=stored.thumbnail, image_width=stored.width,
-            image_height=stored.height, image_bytes=stored.size, sha256=stored.sha256,
-            content_type=stored.content_type)
+            **_stored_fields(stored))
         if updated:
-            credits.capture(generation=generation)
             PendingImage.objects.filter(generation=generation).delete()
-            generation_finished(generation=generation)
-            if not stored.thumbnail:
-                thumbnail_enqueue(generation.pk)
+            _succeeded(generation, stored)
     return None
+
+
+def _store_image(generation: Generation, provider, result: GenerationResult, *, thumbnail: bool):
+    return store_image(base_name=storage_base_name(generation), result=result,
+                       expect=(generation.width, generation.height),
+                       tolerance=provider.capabilities.size_tolerance,
+                       ratio_only=provider.capabilities.ratio_only,
+                       internal=provider.settings.internal, make_thumbnail=thumbnail)
 
 
 def _stored_result(generation: Generation) -> GenerationResult:

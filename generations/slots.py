@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Generation, ProviderConfig, ProviderSlot
+from .models import Generation, ProviderSlot
 from .providers import ProviderError
+from .providers.registry import provider_configs
 
 STALE_MARGIN_S = 60
 
@@ -35,12 +36,11 @@ class ProviderBusy(ProviderError):
 def provider_slot(generation: Generation):
     """Hold one of the provider's call slots around the call; raise ProviderBusy
     when none is free. Providers without a limit pass straight through."""
-    config = ProviderConfig.objects.filter(name=generation.provider).values_list(
-        "max_concurrency", "timeout_s").first()
-    if not config or not config[0]:
+    config = provider_configs().get(generation.provider)  # kept CONFIG_CACHE_SECONDS
+    if not config or not config.max_concurrency:
         yield
         return
-    limit, timeout_s = config
+    limit, timeout_s = config.max_concurrency, config.timeout_s
     slot = _take(generation.provider, limit, generation.pk,
                  stale_after=timedelta(seconds=timeout_s + STALE_MARGIN_S))
     if slot is None:

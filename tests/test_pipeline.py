@@ -135,3 +135,34 @@ def test_what_the_owner_changes_during_the_provider_call_is_kept(owner, monkeypa
     pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     assert gen.status == "succeeded" and gen.deleted_at is not None and gen.shared_with_team
+
+
+def test_a_cancel_during_the_call_discards_an_image_in_hand(owner, monkeypatch):
+    from generations.providers.demo import DemoProvider
+
+    gen = create(owner)
+    real = DemoProvider.generate
+
+    def canceled_meanwhile(self, req):
+        services.generation_cancel(generation=gen)
+        return real(self, req)
+
+    monkeypatch.setattr(DemoProvider, "generate", canceled_meanwhile)
+    pipeline.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    assert gen.status == "canceled" and not gen.image
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert not default_storage.exists(f"{pipeline.storage_base_name(gen)}.png")  # not kept
+
+
+def test_an_image_in_hand_is_stored_without_a_stash_in_the_database(owner, monkeypatch):
+    from generations.models import PendingImage
+
+    stashed = []
+    monkeypatch.setattr(PendingImage.objects, "update_or_create",
+                        lambda **kw: stashed.append(kw))
+    gen = create(owner)
+    pipeline.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    assert gen.status == "succeeded" and default_storage.exists(gen.image.name)
+    assert stashed == []

@@ -28,7 +28,7 @@ PREFERENCE = ["gpu_worker", "dashscope", "openai_compat", "aimlapi", "zimageturb
 _UNLOADED = object()
 
 
-def _configs() -> dict:
+def provider_configs() -> dict:
     """Every admin ProviderConfig row by name, in one query (a create looks at
     all of them to pick the default), kept a moment (see config_cache)."""
     from ..config_cache import config_cached
@@ -42,7 +42,6 @@ def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
     """Environment first (`<NAME>_BASE_URL`, `<NAME>_API_KEY`, `<NAME>_REGION`,
     `<NAME>_MODEL`), overridden field by field by an admin's ProviderConfig row
     (`config`: that row or None, when the caller has loaded it already)."""
-    from ..models import ProviderConfig
 
     prefix = name.upper()
     key_env = f"{prefix}_API_KEY"
@@ -51,7 +50,7 @@ def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
         "model_name": env(f"{prefix}_MODEL"), "timeout": django_settings.PROVIDER_TIMEOUT,
     }
     if config is _UNLOADED:
-        config = ProviderConfig.objects.filter(name=name).first()
+        config = provider_configs().get(name)
     if config:
         key_env = config.api_key_env or key_env
         values.update({k: v for k, v in {
@@ -73,7 +72,7 @@ def _reason(provider: Provider, config) -> str:
 
 def provider_status(configs: dict | None = None) -> list[tuple[Provider, str]]:
     """Every registered provider with why it cannot be used ('' when it can)."""
-    configs = _configs() if configs is None else configs
+    configs = provider_configs() if configs is None else configs
     rows = []
     for name in REGISTRY:
         provider = get_provider(name, configs.get(name))
@@ -86,7 +85,7 @@ def available_providers() -> list[Provider]:
 
 
 def default_provider_name(configs: dict | None = None) -> str:
-    configs = _configs() if configs is None else configs
+    configs = provider_configs() if configs is None else configs
     usable = {p.name for p, reason in provider_status(configs) if not reason}
     chosen = min((c for c in configs.values() if c.is_default and c.enabled),
                  key=lambda c: c.pk, default=None)
@@ -99,7 +98,7 @@ def default_provider_name(configs: dict | None = None) -> str:
 def usable_provider(name: str | None) -> Provider:
     """The provider to run a new generation on (None: the default), or
     InvalidRequest saying why not."""
-    configs = _configs()
+    configs = provider_configs()
     if not name:
         name = default_provider_name(configs)
     config = configs.get(name)
