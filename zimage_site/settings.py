@@ -119,6 +119,21 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
     })
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# A per-process pool of PostgreSQL connections (psycopg_pool), shared by its
+# threads: a Huey thread hands its connection back while it waits on a
+# provider (generations/dbconn.py), so a consumer with 128 threads needs a
+# handful of connections, not 128. 0 turns it off (one connection per thread,
+# kept 60 s). Django refuses a pool with persistent connections.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE") or 16) if IS_POSTGRES else 0
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Few kept open when idle (every web and worker process has a pool);
+        # the rest opened on demand and closed after 10 idle minutes.
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
+        # A thread waits this long for a free connection before its task fails.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT") or 30),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- task queue -------------------------------------------------------------
