@@ -140,16 +140,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_NAME = os.environ.get("HUEY_NAME", "zimage")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+# Provider calls are I/O-bound: threads spend their time waiting, so many per
+# process keep many calls in flight (docs/benchmarks.md, 3: 128 threads keep
+# 256 five-second calls well under 25 s; 64 do not). Many are cheap only on
+# Redis and the PostgreSQL pool, where a waiting thread holds no database
+# connection; on the embedded SQLite queue and database every thread would
+# poll and lock the same two files.
+HUEY_WORKERS_DEFAULT = 128 if REDIS_URL and DATABASE_POOL_MAX_SIZE else 8
 _huey_common = {
     "name": HUEY_NAME,
     "immediate": HUEY_IMMEDIATE,
     "utc": True,
     "consumer": {
-        # Provider calls are I/O-bound: threads spend their time waiting, so
-        # many per process keep many calls in flight (docs/benchmarks.md: 84+
-        # threads keep 256 five-second calls under 25 s). Each busy thread
-        # holds a database connection.
-        "workers": int(os.environ.get("HUEY_WORKERS", "8")),
+        "workers": int(os.environ.get("HUEY_WORKERS") or HUEY_WORKERS_DEFAULT),
         "worker_type": os.environ.get("HUEY_WORKER_TYPE", "thread"),
         "periodic": True,
         "check_worker_health": True,
