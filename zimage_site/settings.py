@@ -128,9 +128,10 @@ DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE") or 16) if 
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        # Few kept open when idle (every web and worker process has a pool);
-        # the rest opened on demand and closed after 10 idle minutes.
-        "min_size": min(2, DATABASE_POOL_MAX_SIZE), "max_size": DATABASE_POOL_MAX_SIZE,
+        # One kept open when idle, as a sync gunicorn worker needs (every web
+        # and worker process has a pool); the rest opened on demand and closed
+        # after 10 idle minutes.
+        "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE,
         # A thread waits this long for a free connection before its task fails.
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT") or 30),
     }
