@@ -7,6 +7,10 @@ The provider is the fake OpenAI-compatible server (tests/fakes) in this
 process, asked to sleep 5 s (`[slow:5]`) and then answer a 1024x1024 PNG by
 URL; images go to local storage. The 256 are queued first; the clock runs
 from the consumer's "started" line to the last generation stored.
+
+PostgreSQL connections are counted at their peak: the consumer's (tagged
+with PGAPPNAME) and all of this database's. The consumer's pool size is
+`DATABASE_POOL_MAX_SIZE` (0: no pool, one connection per busy thread).
 """
 
 from __future__ import annotations
@@ -35,23 +39,28 @@ def create(count: int, slow: float) -> float:
     return time.monotonic() - t0
 
 
-def drain(t0: float) -> tuple[float, int, dict]:
+CONSUMER_APP = "zbench-inflight-consumer"
+
+
+def drain(t0: float) -> tuple[float, str, dict]:
     """Wait until nothing is in flight: (seconds since t0, most database
-    connections seen at once, statuses)."""
+    connections seen at once as "consumer's / all", statuses)."""
     from django.db import connection
     from django.db.models import Count
 
     from generations.models import Generation
 
-    pending, peak = Generation.objects.filter(status__in=Generation.IN_FLIGHT), 0
+    pending, peak = Generation.objects.filter(status__in=Generation.IN_FLIGHT), (0, 0)
     with connection.cursor() as cursor:
         while pending.exists() and time.monotonic() - t0 < 120:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                           "current_database()")
-            peak = max(peak, cursor.fetchone()[0])
+            cursor.execute("SELECT count(*) FILTER (WHERE application_name = %s), count(*) "
+                           "FROM pg_stat_activity WHERE datname = current_database()",
+                           [CONSUMER_APP])
+            peak = tuple(map(max, peak, cursor.fetchone()))
             time.sleep(0.1)
     total = time.monotonic() - t0
-    return total, peak, dict(Generation.objects.values_list("status").annotate(n=Count("id")))
+    statuses = dict(Generation.objects.values_list("status").annotate(n=Count("id")))
+    return total, f"{peak[0]} / {peak[1]}", statuses
 
 
 def main() -> None:
@@ -69,16 +78,25 @@ def main() -> None:
 
         django.setup()
         created = create(count, slow)
-        common.consumer(workers=args.workers, worker_type="thread")
+        common.consumer(workers=args.workers, worker_type="thread",
+                        env={"PGAPPNAME": CONSUMER_APP})
         total, connections, statuses = drain(time.monotonic())
         peak = max_in_flight(fake.requests, slow)
     print(common.table(
         ["generations", "provider time", "consumer", "queue filled in (s)",
          "consumer start to all stored (s)", "ideal (s)", "peak calls in flight",
-         "peak DB connections", "statuses"],
+         "DB pool", "peak DB connections (consumer / all)", "statuses"],
         [[count, f"{slow:g} s", f"1 process, {args.workers} threads", round(created, 2),
-          round(total, 2), round(slow * -(-count // args.workers), 1), peak, connections,
+          round(total, 2), round(slow * -(-count // args.workers), 1), peak, pool_label(),
+          connections,
           " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))]]))
+
+
+def pool_label() -> str:
+    from django.conf import settings
+
+    size = settings.DATABASE_POOL_MAX_SIZE
+    return f"{size} per process" if size else "off"
 
 
 def max_in_flight(requests: list[dict], slow: float) -> int:

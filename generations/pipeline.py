@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import credits
+from .dbconn import connection_release_idle
 from .fetch import url_expiry
 from .models import Generation, PendingImage
 from .providers import GenerationRequest, GenerationResult, InvalidRequest, ProviderError
@@ -57,6 +58,7 @@ def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
     provider = get_provider(generation.provider)
     try:
         with provider_slot(generation):
+            connection_release_idle()  # the call takes seconds; the pool's connection is not needed
             if provider.capabilities.mode == "poll":
                 return _submit(generation, provider)
             result = provider.generate(generation_request(generation))
@@ -213,6 +215,7 @@ def generation_poll(*, generation_id) -> float | None:
     waited = (now - (generation.started_at or generation.created_at)).total_seconds()
     try:
         provider = get_provider(generation.provider)
+        connection_release_idle()
         result = provider.poll(generation.request_id)
     except ProviderError as exc:
         # A retryable error: ask again later; never submit a second job.

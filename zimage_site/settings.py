@@ -119,22 +119,41 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
     })
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# A per-process pool of PostgreSQL connections (psycopg_pool), shared by its
+# threads: a Huey thread hands its connection back while it waits on a
+# provider (generations/dbconn.py), so a consumer with 128 threads needs a
+# handful of connections, not 128. 0 turns it off (one connection per thread,
+# kept 60 s). Django refuses a pool with persistent connections.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE") or 16) if IS_POSTGRES else 0
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # One kept open when idle, as a sync gunicorn worker needs (every web
+        # and worker process has a pool); the rest opened on demand and closed
+        # after 10 idle minutes.
+        "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE,
+        # A thread waits this long for a free connection before its task fails.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT") or 30),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- task queue -------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_NAME = os.environ.get("HUEY_NAME", "zimage")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+# Provider calls are I/O-bound: threads spend their time waiting, so many per
+# process keep many calls in flight (docs/benchmarks.md, 3: 128 threads keep
+# 256 five-second calls well under 25 s; 64 do not). Many are cheap only on
+# Redis and the PostgreSQL pool, where a waiting thread holds no database
+# connection; on the embedded SQLite queue and database every thread would
+# poll and lock the same two files.
+HUEY_WORKERS_DEFAULT = 128 if REDIS_URL and DATABASE_POOL_MAX_SIZE else 8
 _huey_common = {
     "name": HUEY_NAME,
     "immediate": HUEY_IMMEDIATE,
     "utc": True,
     "consumer": {
-        # Provider calls are I/O-bound: threads spend their time waiting, so
-        # many per process keep many calls in flight (docs/benchmarks.md: 84+
-        # threads keep 256 five-second calls under 25 s). Each busy thread
-        # holds a database connection.
-        "workers": int(os.environ.get("HUEY_WORKERS", "8")),
+        "workers": int(os.environ.get("HUEY_WORKERS") or HUEY_WORKERS_DEFAULT),
         "worker_type": os.environ.get("HUEY_WORKER_TYPE", "thread"),
         "periodic": True,
         "check_worker_health": True,

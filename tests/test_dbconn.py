@@ -1,0 +1,66 @@
+"""A thread waiting on a provider gives its pooled PostgreSQL connection back,
+so a consumer's threads are not capped by the database's connections."""
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from generations import services
+from generations.dbconn import connection_release_idle
+from generations.models import Generation
+from tests.helpers import wait_for
+
+pooled = pytest.mark.skipif(not settings.DATABASE_POOL_MAX_SIZE,
+                            reason="the connection pool is PostgreSQL's")
+
+
+def _connected() -> bool:
+    connection.ensure_connection()
+    connection_release_idle()
+    return connection.connection is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kept_inside_a_transaction():
+    with transaction.atomic():
+        assert _connected()  # closing would roll the transaction back
+
+
+@pytest.mark.skipif(bool(settings.DATABASE_POOL_MAX_SIZE), reason="without a pool")
+@pytest.mark.django_db(transaction=True)
+def test_kept_without_a_pool():
+    assert _connected()  # a new connection costs more than an idle one
+
+
+@pooled
+@pytest.mark.django_db(transaction=True)
+def test_handed_back_to_the_pool_and_taken_again():
+    assert not _connected()
+    assert Generation.objects.count() == 0  # the next query takes one from the pool
+
+
+def consumer_connections(app: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                       "AND datname = current_database()", [app])
+        return cursor.fetchone()[0]
+
+
+@pooled
+@pytest.mark.slow
+def test_twelve_threads_wait_on_a_provider_with_four_connections(owner, consumer, dashscope_env):
+    # Tagged, to count the consumer's connections apart from this process's.
+    app, threads, pool = "zimage-test-pooled-consumer", 12, 4
+    consumer(env={**dashscope_env, "PGAPPNAME": app, "DATABASE_POOL_MAX_SIZE": str(pool)},
+             workers=threads)
+    gens = [services.generation_create(user=owner, prompt=f"fox {i} [slow:4]", width=1024,
+                                       height=1024, provider="dashscope") for i in range(threads)]
+    running = Generation.objects.filter(status=Generation.Status.RUNNING)
+    # Were each thread to keep its connection through the call, only `pool`
+    # generations could be running at once; the rest would wait for one.
+    wait_for(lambda: running.count() == threads, timeout=20, what="all twelve at the provider")
+    assert consumer_connections(app) <= pool
+    wait_for(lambda: not Generation.objects.filter(status__in=Generation.IN_FLIGHT).exists(),
+             timeout=60, what="all twelve to finish")
+    assert set(Generation.objects.filter(pk__in=[g.pk for g in gens])
+               .values_list("status", flat=True)) == {"succeeded"}
