@@ -60,8 +60,10 @@ class GenerationSerializer(serializers.ModelSerializer):
         name: {"type": "string", "format": "uri", "nullable": name != "self"}
         for name in ("self", "image", "thumbnail", "cancel")}})
     def get_links(self, obj):
+        templates = self._link_templates()
+
         def link(name):
-            return absolute(self.context, reverse(f"api:generation-{name}", args=[obj.pk]))
+            return templates[name].replace(PLACEHOLDER_ID, str(obj.pk))
         return {
             "self": link("detail"),
             "image": link("image") if obj.image else None,
@@ -69,6 +71,23 @@ class GenerationSerializer(serializers.ModelSerializer):
             "thumbnail": link("thumbnail") if obj.image else None,
             "cancel": link("cancel") if obj.status == Generation.Status.QUEUED else None,
         }
+
+
+    def _link_templates(self) -> dict[str, str]:
+        """Each link's absolute URL with a placeholder id, made once per answer
+        (the context is shared by a page's items): reverse() and
+        build_absolute_uri() per item were a third of a 100-item page."""
+        cached = self.context.get("_generation_links")
+        if cached is None:
+            cached = {name: absolute(self.context, reverse(f"api:generation-{name}",
+                                                           args=[PLACEHOLDER_ID]))
+                      for name in ("detail", "image", "thumbnail", "cancel")}
+            if isinstance(self.context, dict):
+                self.context["_generation_links"] = cached
+        return cached
+
+
+PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @extend_schema_field(OpenApiTypes.STR)
