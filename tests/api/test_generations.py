@@ -26,6 +26,15 @@ def test_it_creates_a_generation_with_202_and_links(api, owner):
     assert credits.balance(user=owner) == credits.Balance(available=98, held=2)
 
 
+def test_each_item_of_a_page_links_to_itself(api, owner):
+    ids = {api.post(URL, BODY, format="json").json()["id"] for _ in range(3)}
+    items = api.get(URL).json()["results"]
+    assert {item["id"] for item in items} == ids
+    for item in items:
+        assert item["links"]["self"] == f"http://testserver{URL}{item['id']}/"
+        assert item["links"]["cancel"] == f"http://testserver{URL}{item['id']}/cancel/"
+
+
 def test_it_uses_an_own_saved_prompt_but_not_anothers(api, other_api, owner):
     prompt_id = api.post("/api/v1/prompts/", {"text": "a saved fox"}, format="json").json()["id"]
     body = {"saved_prompt": prompt_id}
