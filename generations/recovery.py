@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import pipeline, services, thumbnails
+from . import copying, pipeline, services, thumbnails
 from .models import Generation
 from .providers.registry import get_provider
 
@@ -82,13 +82,13 @@ def _rescue_storing() -> int:
     count = 0
     for gen in Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff):
         count += 1
-        if now >= pipeline.store_deadline(gen):
+        if now >= copying.store_deadline(gen):
             services.generation_fail(generation=gen, code="ImageExpired", message=(
                 "The provider's image link expired before the image could be copied; "
                 "your credits were returned."))
         else:
             log.warning("rescuing generation %s stuck in storing", gen.pk)
-            pipeline.generation_schedule_store(gen.pk, 0)
+            copying.generation_schedule_store(gen.pk, 0)
     return count
 
 

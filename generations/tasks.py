@@ -6,7 +6,7 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import library, pipeline, quotas, recovery, thumbnails, webhooks
+from . import copying, library, pipeline, quotas, recovery, thumbnails, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def run_generation(generation_id: str) -> None:
 
 @db_task()
 def store_generation(generation_id: str) -> None:
-    delay = pipeline.generation_store(generation_id=generation_id)
+    delay = copying.generation_store(generation_id=generation_id)
     if delay is not None:
         store_generation.schedule((generation_id,), delay=delay)
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from generations import credits, pipeline, services
+from generations import copying, credits, pipeline, services
 from generations.models import CreditEntry, Generation
 from generations.providers import InvalidRequest
 from generations.providers.demo import render
@@ -152,7 +152,7 @@ def test_a_cancel_during_the_call_discards_an_image_in_hand(owner, monkeypatch):
     gen.refresh_from_db()
     assert gen.status == "canceled" and not gen.image
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    assert not default_storage.exists(f"{pipeline.storage_base_name(gen)}.png")  # not kept
+    assert not default_storage.exists(f"{copying.storage_base_name(gen)}.png")  # not kept
 
 
 def test_an_image_in_hand_is_stored_without_a_stash_in_the_database(owner, monkeypatch):

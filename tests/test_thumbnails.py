@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from generations import library, pipeline, services, tasks, thumbnails
+from generations import copying, library, pipeline, services, tasks, thumbnails
 from generations.models import Generation
 
 
@@ -29,7 +29,7 @@ def test_it_makes_the_missing_thumbnail_beside_the_image(stored):
     tasks.make_thumbnail.call_local(str(stored.pk))
     after = Generation.objects.values().get(pk=stored.pk)
     name = after["thumbnail"]
-    assert name == f"{pipeline.storage_base_name(stored)}_thumb.webp"
+    assert name == f"{copying.storage_base_name(stored)}_thumb.webp"
     assert {**after, "thumbnail": ""} == before  # no other field touched
     with default_storage.open(name) as f:
         thumb = Image.open(f)
@@ -74,7 +74,7 @@ def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatc
     thumbnails.thumbnail_make(generation_id=stored.pk)
     gen = Generation.objects.get(pk=stored.pk)
     assert gen.thumbnail == "" and gen.purged_at is not None
-    assert not default_storage.exists(f"{pipeline.storage_base_name(stored)}_thumb.webp")
+    assert not default_storage.exists(f"{copying.storage_base_name(stored)}_thumb.webp")
 
 
 def test_only_a_succeeded_generation_with_an_image_gets_one(owner):
