@@ -81,3 +81,19 @@ def test_it_sends_anonymous_visitors_to_sign_in(client, mine):
         assert client.get(url).url.startswith(reverse("login"))
     assert client.post(reverse("tokens"), {"name": "x"}).url.startswith(reverse("login"))
     assert ApiToken.objects.count() == 1
+
+
+def test_reloading_the_answer_does_not_make_a_second_token(client, owner):
+    client.force_login(owner)
+    form_id = client.get(reverse("tokens")).context["form_id"]
+    first = client.post(reverse("tokens"), {"name": "laptop", "form_id": form_id})
+    assert first.context["raw_token"]
+    again = client.post(reverse("tokens"), {"name": "laptop", "form_id": form_id})  # a reload
+    assert again.status_code == 200 and again.context["raw_token"] is None
+    assert "already sent" in again.content.decode()
+    assert ApiToken.objects.filter(user=owner).count() == 1
+    fresh = client.get(reverse("tokens")).context["form_id"]
+    assert fresh != form_id
+    assert client.post(reverse("tokens"), {"name": "ci", "form_id": fresh}).context["raw_token"]
+    assert ApiToken.objects.filter(user=owner).count() == 2
+    assert first.context["raw_token"] not in str(dict(client.session))
