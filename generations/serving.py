@@ -16,6 +16,19 @@ def serve_stored(field_file, *, download_name: str, attachment: bool = False):
                         as_attachment=attachment)
 
 
+def serve_image(generation, *, attachment: bool = False):
+    return serve_stored(generation.image, download_name=image_download_name(generation),
+                        attachment=attachment)
+
+
+def serve_thumbnail(generation):
+    """The thumbnail, or the image itself while there is none (a deferred one
+    is made later by a task, or could not be made): never a broken image."""
+    if not generation.thumbnail:
+        return serve_image(generation)
+    return serve_stored(generation.thumbnail, download_name=thumbnail_download_name(generation))
+
+
 def image_download_name(generation) -> str:
     return f"{generation.pk}.{generation.image.name.rsplit('.', 1)[-1]}"
 

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from .. import pipeline, services
 from ..models import Generation
-from ..serving import image_download_name, serve_stored
+from ..serving import serve_image
 from .authentication import BearerTokenAuthentication
 from .errors import ApiError, error_body, translate
 from .serializers import SizeField
@@ -168,4 +168,4 @@ def signed_image(request, signed: str):
     generation = Generation.objects.filter(pk=pk, deleted_at__isnull=True).first()
     if generation is None:
         raise Http404("No such image.")
-    return serve_stored(generation.image, download_name=image_download_name(generation))
+    return serve_image(generation)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Generation, Tag
-from ..serving import image_download_name, serve_stored, thumbnail_download_name
+from ..serving import serve_image, serve_thumbnail
 from .errors import ApiError
 from .serializers import (
     GenerationCreateSerializer,
@@ -110,7 +110,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"])
     def image(self, request, pk=None):
         generation = self.get_object()
-        return serve_stored(generation.image, download_name=image_download_name(generation))
+        return serve_image(generation)
 
     @extend_schema(responses={
         (200, "image/*"): OpenApiResponse(description="The WebP thumbnail; the image itself "
@@ -119,8 +119,4 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         summary="The stored thumbnail")
     @action(detail=True, methods=["get"])
     def thumbnail(self, request, pk=None):
-        generation = self.get_object()
-        if not generation.thumbnail:  # made later by a task: never a broken image
-            return serve_stored(generation.image, download_name=image_download_name(generation))
-        return serve_stored(generation.thumbnail,
-                            download_name=thumbnail_download_name(generation))
+        return serve_thumbnail(self.get_object())

@@ -1,9 +1,8 @@
-"""Lookups and responses shared by the dashboard views."""
+"""Lookups shared by the dashboard views (responses for stored files: `serving`)."""
 
 from django.shortcuts import get_object_or_404
 
 from ..models import Collection, Generation
-from ..serving import image_download_name, serve_stored, thumbnail_download_name
 
 
 def own(request, pk) -> Generation:
@@ -19,12 +18,3 @@ def readable(request, pk) -> Generation:
 def own_collection(request, pk) -> Collection:
     return get_object_or_404(Collection.objects.owned_by(request.user), pk=pk)
 
-
-def serve_image(g: Generation, *, attachment: bool = False):
-    return serve_stored(g.image, download_name=image_download_name(g), attachment=attachment)
-
-
-def serve_thumbnail(g: Generation):
-    if not g.thumbnail:  # made later by a task, or it failed: never a broken image
-        return serve_image(g)
-    return serve_stored(g.thumbnail, download_name=thumbnail_download_name(g))

@@ -11,7 +11,8 @@ from .. import library, services
 from ..credits import InsufficientCredits
 from ..forms import CollectForm, TagForm
 from ..providers import InvalidRequest
-from .common import own, readable, serve_image, serve_thumbnail
+from ..serving import serve_image, serve_thumbnail
+from .common import own, readable
 
 
 @login_required

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from ..models import Collection, Generation
-from .common import serve_image, serve_thumbnail
+from ..serving import serve_image, serve_thumbnail
 
 
 def _shared(token: str):
