@@ -35,7 +35,7 @@ def generation_schedule_store(generation_id, delay: float | None) -> None:
 
 
 def generation_store_in_hand(generation: Generation, provider, result: GenerationResult, *,
-                 thumbnail: bool) -> None:
+                             thumbnail: bool) -> None:
     """Bytes in hand (nothing expires): store them first, then record, succeed
     and capture in one transaction. Stashing the bytes in the database (and a
     second transaction) is needed only when the copy must be tried again; a
@@ -45,13 +45,8 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
     except StoreError as exc:
         if not exc.retryable:
             generation_fail(generation=generation, code=exc.code, message=exc.message)
-        elif generation_record_result(generation, result):  # stashed: the copy is retried like any other
+        elif generation_record_result(generation, result):  # stashed, then retried as any copy
             generation_schedule_store(generation.pk, _store_failed(generation, exc))
-        return
-    except Exception:
-        log.exception("storing crashed for generation %s", generation.pk)
-        generation_fail(generation=generation, code="InternalError",
-                        message="The image could not be stored; your credits were returned.")
         return
     _copy_result_fields(generation, result)
     with transaction.atomic():
@@ -143,18 +138,13 @@ def generation_store(*, generation_id) -> float | None:
 
 
 def generation_copy(generation: Generation, provider, result: GenerationResult, *,
-           thumbnail: bool = True) -> float | None:
+                    thumbnail: bool = True) -> float | None:
     """generation_store's work, for a row, provider and result already in hand
     (right after the provider answered, none needs reading again)."""
     try:
         stored = _store_image(generation, provider, result, thumbnail=thumbnail)
     except StoreError as exc:
         return _store_failed(generation, exc)
-    except Exception:  # a bug must not leave the row storing with credits held
-        log.exception("storing crashed for generation %s", generation.pk)
-        generation_fail(generation=generation, code="InternalError",
-                        message="The image could not be stored; your credits were returned.")
-        return None
     with transaction.atomic():
         updated = Generation.objects.filter(pk=generation.pk, status=Status.STORING).update(
             **_stored_fields(stored))
@@ -165,11 +155,21 @@ def generation_copy(generation: Generation, provider, result: GenerationResult, 
 
 
 def _store_image(generation: Generation, provider, result: GenerationResult, *, thumbnail: bool):
-    return store_image(base_name=storage_base_name(generation), result=result,
-                       expect=(generation.width, generation.height),
-                       tolerance=provider.capabilities.size_tolerance,
-                       ratio_only=provider.capabilities.ratio_only,
-                       internal=provider.settings.internal, make_thumbnail=thumbnail)
+    """store_image for this generation; a crash (a bug, not a bad image or an
+    outage) becomes a permanent StoreError, so the row never stays in flight
+    with credits held."""
+    try:
+        return store_image(base_name=storage_base_name(generation), result=result,
+                           expect=(generation.width, generation.height),
+                           tolerance=provider.capabilities.size_tolerance,
+                           ratio_only=provider.capabilities.ratio_only,
+                           internal=provider.settings.internal, make_thumbnail=thumbnail)
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.exception("storing crashed for generation %s", generation.pk)
+        raise StoreError("InternalError", "The image could not be stored; your credits were "
+                         "returned.") from exc
 
 
 def _stored_result(generation: Generation) -> GenerationResult:

@@ -50,11 +50,7 @@ def team_account(team: Team) -> CreditAccount:
     return account
 
 
-def _locked(account: CreditAccount) -> CreditAccount:
-    return _locked_id(account.pk)
-
-
-def _locked_id(account_id: int) -> CreditAccount:
+def _locked(account_id: int) -> CreditAccount:
     return CreditAccount.objects.select_for_update().get(pk=account_id)
 
 
@@ -138,7 +134,7 @@ def _settle(generation: Generation, kind: str) -> CreditEntry | None:
         return None
     amount = -held.amount
     with transaction.atomic(savepoint=False):
-        account = _locked_id(held.account_id)
+        account = _locked(held.account_id)
         try:
             with transaction.atomic():
                 return _append(
@@ -164,7 +160,7 @@ def grant(*, user=None, account: CreditAccount | None = None, amount: int, actor
     if amount == 0:
         raise ValueError("A grant of 0 credits changes nothing")
     with transaction.atomic():
-        account = _locked(account or account_for(user))
+        account = _locked((account or account_for(user)).pk)
         if idempotency_key:
             existing = CreditEntry.objects.filter(idempotency_key=idempotency_key).first()
             if existing:

@@ -24,7 +24,7 @@ from .dbconn import connection_release_idle
 from .models import Generation
 from .providers import GenerationRequest, InvalidRequest, ProviderError
 from .providers.registry import get_provider
-from .services import generation_cancel_locked, generation_fail
+from .services import generation_cancel_locked, generation_enqueue, generation_fail
 from .slots import ProviderBusy, provider_slot
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,6 @@ def generation_run_now(*, generation_id) -> None:
     through the queue only adds latency. The thumbnail, a later retry, a copy
     to try again and a submit+poll provider's polls go to the queue as usual;
     if this process dies mid-call, the reaper re-queues the row."""
-    from .services import generation_enqueue
-
     delay = generation_run(generation_id=generation_id, thumbnail=False)
     if delay is not None:
         generation_enqueue(generation_id, delay=delay)

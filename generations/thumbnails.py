@@ -37,7 +37,7 @@ def thumbnail_make(*, generation_id) -> None:
         with default_storage.open(image_name, "rb") as original, decode(original) as image:
             thumb = thumbnail(image)
         # Beside the image, stored as `<base>.<ext>` (copying.storage_base_name);
-        # taken from its name so that pipeline may import this module.
+        # taken from its name, as copying imports this module.
         name = thumbnail_save(base_name=image_name.rsplit(".", 1)[0], thumb=thumb)
     except StoreError as exc:
         log.warning("no thumbnail for generation %s: %s", generation.pk, exc.message)

@@ -166,3 +166,17 @@ def test_an_image_in_hand_is_stored_without_a_stash_in_the_database(owner, monke
     gen.refresh_from_db()
     assert gen.status == "succeeded" and default_storage.exists(gen.image.name)
     assert stashed == []
+
+
+def test_a_crash_while_storing_fails_and_refunds_instead_of_leaving_it_in_flight(owner,
+                                                                                 monkeypatch):
+    def crash(**kwargs):
+        raise RuntimeError("a bug in the copy")
+
+    monkeypatch.setattr(copying, "store_image", crash)
+    gen = create(owner)
+    pipeline.generation_run(generation_id=gen.pk)  # bytes in hand (demo): stored first
+    gen.refresh_from_db()
+    assert (gen.status, gen.error_code) == ("failed", "InternalError")
+    assert "credits were returned" in gen.error_message
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)

@@ -72,7 +72,6 @@ class GenerationSerializer(serializers.ModelSerializer):
             "cancel": link("cancel") if obj.status == Generation.Status.QUEUED else None,
         }
 
-
     def _link_templates(self) -> dict[str, str]:
         """Each link's absolute URL with a placeholder id, made once per answer
         (the context is shared by a page's items): reverse() and
@@ -82,8 +81,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             cached = {name: absolute(self.context, reverse(f"api:generation-{name}",
                                                            args=[PLACEHOLDER_ID]))
                       for name in ("detail", "image", "thumbnail", "cancel")}
-            if isinstance(self.context, dict):
-                self.context["_generation_links"] = cached
+            self.context["_generation_links"] = cached
         return cached
 
 
