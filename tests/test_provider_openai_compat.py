@@ -35,6 +35,20 @@ def test_it_sends_the_documented_request(provider, server):
         "response_format": "url", "parameters": {"prompt_extend": True, "seed": 42}}
 
 
+def test_it_reuses_its_connection_and_sends_a_rotated_key(provider, server):
+    provider.generate(req())
+    provider.generate(req())
+    first, second = server.requests[-2:]
+    assert first["port"] == second["port"]  # one kept-alive connection, no new handshake
+    rotated = OpenAICompatProvider(ProviderSettings(base_url=server.url, api_key="sk-rotated",
+                                                    timeout=5))
+    with pytest.raises(ProviderError):  # the fake knows only API_KEY: the new key was sent
+        rotated.generate(req())
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-rotated"
+    provider.generate(req())
+    assert server.requests[-1]["headers"]["Authorization"] == f"Bearer {API_KEY}"
+
+
 def test_it_parses_a_url_answer(provider):
     result = provider.generate(req(seed=7, prompt_extend=True))
     assert result.image_url.startswith(provider.base_url + "/images/") and not result.image_bytes

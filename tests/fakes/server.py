@@ -68,7 +68,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = None
-        self.server.record(method, url.path, dict(self.headers), body)
+        self.server.record(method, url.path, dict(self.headers), body, self.client_address[1])
         if method == "GET" and url.path.startswith("/images/"):
             return self.serve_image(url.path, parse_qs(url.query))
         self.route(method, url.path, parse_qs(url.query), body)
@@ -153,10 +153,11 @@ class FakeServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-    def record(self, method, path, headers, body):
+    def record(self, method, path, headers, body, port=None):
+        """`port`: the caller's, telling its connections apart."""
         with self.lock:
             self.requests.append({"method": method, "path": path, "headers": headers, "body": body,
-                                  "at": time.monotonic()})
+                                  "at": time.monotonic(), "port": port})
 
     def reset(self) -> None:
         """Forget earlier tests' calls, so [times:N] counts from zero."""
