@@ -14,14 +14,14 @@ written on.
 """
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 
 from . import notify
-from .models import CreditAccount, CreditEntry, Generation, Team
+from .models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
 
 Kind = CreditEntry.Kind
 
@@ -85,9 +85,7 @@ def payers_locked(user) -> list[CreditAccount]:
     for the caller's transaction with one query (own account and team pool
     together, in primary-key order so two holds never wait on each other).
     A pool not made yet has nothing to pay with and is left out."""
-    query = (CreditAccount.objects.select_for_update(of=("self",)).select_related("team")
-             .filter(Q(user=user) | Q(team__memberships__user=user)).order_by("pk"))
-    accounts = list(query)
+    accounts = list(CreditAccount.objects.raw(_payers_sql(), [user.pk, user.pk]))
     own = next((a for a in accounts if a.user_id == user.pk), None)
     if own is None:  # a new user: make the account, then lock it with the rest
         account_for(user)
@@ -95,7 +93,21 @@ def payers_locked(user) -> list[CreditAccount]:
     pool = next((a for a in accounts if a.team_id), None)
     if pool is None:
         return [own]
-    return [pool, own] if pool.team.draw_order == Team.DrawOrder.TEAM_FIRST else [own, pool]
+    return [pool, own] if pool.team_draw_order == Team.DrawOrder.TEAM_FIRST else [own, pool]
+
+
+@cache
+def _payers_sql() -> str:
+    """Written out rather than built by the ORM: every create runs it, and
+    compiling the equivalent queryset cost more than PostgreSQL's work. SQLite
+    has no row locks (its one writer serializes the transaction instead)."""
+    account, team = CreditAccount._meta.db_table, Team._meta.db_table
+    membership = TeamMembership._meta.db_table
+    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+    return (f"SELECT a.*, t.draw_order AS team_draw_order FROM {account} a "
+            f"LEFT JOIN {team} t ON t.id = a.team_id "
+            f"WHERE a.user_id = %s OR a.team_id IN "
+            f"(SELECT m.team_id FROM {membership} m WHERE m.user_id = %s) ORDER BY a.id{lock}")
 
 
 def hold(*, generation: Generation, amount: int,
@@ -122,31 +134,39 @@ def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: i
     )
 
 
-def _settle(generation: Generation, kind: str) -> CreditEntry | None:
+def _settle(generation: Generation, kind: str, hold: CreditEntry | None = None) -> CreditEntry | None:
     """Capture or release the hold of `generation`, once, on the account the
     hold was written on. Idempotent: a second call (a task run twice) finds the
     settlement and returns None; two at once are told apart by the constraint
-    allowing one settlement per generation."""
-    entries = list(CreditEntry.objects.filter(generation=generation).only(
-        "kind", "amount", "account_id"))
-    held = next((e for e in entries if e.kind == Kind.HOLD), None)
-    if held is None or any(e.kind in (Kind.CAPTURE, Kind.RELEASE) for e in entries):
-        return None
-    amount = -held.amount
+    allowing one settlement per generation.
+
+    `hold`: the generation's hold entry, given by a caller that has it in hand
+    and has just moved the generation out of flight with a conditional UPDATE
+    in this transaction (the row lock makes that move, and so this settlement,
+    happen once): the entries are not read back and no savepoint is needed."""
+    known = hold is not None
+    if not known:
+        entries = list(CreditEntry.objects.filter(generation=generation).only(
+            "kind", "amount", "account_id"))
+        hold = next((e for e in entries if e.kind == Kind.HOLD), None)
+        if hold is None or any(e.kind in (Kind.CAPTURE, Kind.RELEASE) for e in entries):
+            return None
+    amount = -hold.amount
+    fields = {"amount": 0 if kind == Kind.CAPTURE else amount, "held_delta": -amount,
+              "kind": kind, "generation": generation}
     with transaction.atomic(savepoint=False):
-        account = _locked(held.account_id)
+        account = _locked(hold.account_id)
+        if known:
+            return _append(account, **fields)
         try:
             with transaction.atomic():
-                return _append(
-                    account, amount=0 if kind == Kind.CAPTURE else amount, held_delta=-amount,
-                    kind=kind, generation=generation,
-                )
+                return _append(account, **fields)
         except IntegrityError:  # settled concurrently by another worker
             return None
 
 
-def capture(*, generation: Generation) -> CreditEntry | None:
-    return _settle(generation, Kind.CAPTURE)
+def capture(*, generation: Generation, hold: CreditEntry | None = None) -> CreditEntry | None:
+    return _settle(generation, Kind.CAPTURE, hold)
 
 
 def release(*, generation: Generation) -> CreditEntry | None:
