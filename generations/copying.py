@@ -50,10 +50,13 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
         return
     _copy_result_fields(generation, result)
     with transaction.atomic():
+        fields = _stored_fields(stored)
         updated = Generation.objects.filter(
             pk=generation.pk, status=Status.RUNNING, cancel_requested=False,
-        ).update(**{f: getattr(generation, f) for f in RESULT_FIELDS}, **_stored_fields(stored))
+        ).update(**{f: getattr(generation, f) for f in RESULT_FIELDS}, **fields)
         if updated:
+            for name, value in fields.items():  # the caller may answer from it unread
+                setattr(generation, name, value)
             _succeeded(generation, stored)
             return
         locked = Generation.objects.select_for_update().get(pk=generation.pk)
@@ -73,7 +76,8 @@ def _stored_fields(stored) -> dict:
 
 def _succeeded(generation: Generation, stored) -> None:
     """In the transaction that marked it succeeded: charge, tell, thumbnail."""
-    credits.capture(generation=generation)
+    # A generation made in this process brings its hold (no read back).
+    credits.capture(generation=generation, hold=getattr(generation, "hold_entry", None))
     generation_finished(generation=generation)
     if not stored.thumbnail:
         thumbnail_enqueue(generation.pk)

@@ -49,6 +49,10 @@ def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
     if not claimed:  # canceled, or another worker has it: running twice is harmless
         return None
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
+    return _run_claimed(generation, thumbnail=thumbnail)
+
+
+def _run_claimed(generation: Generation, *, thumbnail: bool) -> float | None:
     provider = get_provider(generation.provider)
     try:
         with provider_slot(generation):
@@ -66,15 +70,16 @@ def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
     return None
 
 
-def generation_run_now(*, generation_id) -> None:
-    """Run a just-created generation in this process instead of a worker's:
-    for the OpenAI endpoint, whose caller waits for the image anyway, a hop
-    through the queue only adds latency. The thumbnail, a later retry, a copy
-    to try again and a submit+poll provider's polls go to the queue as usual;
-    if this process dies mid-call, the reaper re-queues the row."""
-    delay = generation_run(generation_id=generation_id, thumbnail=False)
+def generation_run_now(*, generation: Generation) -> None:
+    """Run a generation just made with `generation_create(claim=True)` in this
+    process instead of a worker's: for the OpenAI endpoint, whose caller waits
+    for the image anyway, a hop through the queue only adds latency. On
+    success `generation` holds the stored image's fields. The thumbnail, a
+    later retry, a copy to try again and a submit+poll provider's polls go to
+    the queue as usual; if this process dies mid-call, the reaper re-queues the row."""
+    delay = _run_claimed(generation, thumbnail=False)
     if delay is not None:
-        generation_enqueue(generation_id, delay=delay)
+        generation_enqueue(generation.pk, delay=delay)
 
 
 def _submit(generation: Generation, provider) -> None:

@@ -47,9 +47,11 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
                       prompt_extend: bool = False, provider: str | None = None,
                       steps: int | None = None, saved_prompt: Prompt | None = None,
                       tags: Sequence[str] = (), webhook_url: str = "",
-                      idempotency_key: str | None = None, enqueue: bool = True) -> Generation:
-    """Validate, price, hold the credits, insert, and enqueue after commit
-    (`enqueue=False`: the caller runs it, see pipeline.generation_run_now).
+                      idempotency_key: str | None = None, enqueue: bool = True,
+                      claim: bool = False) -> Generation:
+    """Validate, price, hold the credits, insert, and enqueue after commit.
+    `claim=True`: inserted already running (claimed, first attempt) and not
+    enqueued, for the caller to run at once (pipeline.generation_run_now).
     Raises InvalidRequest, LimitExceeded or credits.InsufficientCredits, writing nothing.
 
     With `idempotency_key`, a repeat of the same request within
@@ -67,6 +69,7 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     name, cost, seed_range = chosen.name, price.credits, chosen.capabilities.seed_range
     # Pick the seed here when none was asked, so every image can be made again.
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
+    claimed = {"status": Status.RUNNING, "started_at": timezone.now(), "attempts": 1} if claim else {}
     with transaction.atomic():
         payers = credits.payers_locked(user)
         # Checked again under the account lock: two racing retries serialize here.
@@ -79,12 +82,13 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
             seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
             credits_cost=cost, saved_prompt=saved_prompt, webhook_url=webhook_url,
             idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-            provider_price=price.provider_cost,
+            provider_price=price.provider_cost, **claimed,
         )
-        credits.hold(generation=generation, amount=cost, locked=payers)
+        # Kept for the capture, which then need not read it back (credits._settle).
+        generation.hold_entry = credits.hold(generation=generation, amount=cost, locked=payers)
         if tags:  # a new generation has none to clear
             _set_tags(generation, tags)
-        if enqueue:
+        if enqueue and not claim:
             transaction.on_commit(lambda: generation_enqueue(generation.pk))
     generation.replayed = False
     generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back

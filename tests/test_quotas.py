@@ -89,6 +89,21 @@ def test_a_team_member_draws_from_the_pool_first_and_settles_there(owner, team):
     assert credits.ledger_problems() == []
 
 
+def test_an_image_made_in_the_web_process_is_captured_on_the_pool_that_held_it(owner, team):
+    from generations import pipeline
+
+    gen = create(owner, claim=True)  # as the OpenAI endpoint does
+    assert (gen.status, gen.attempts) == ("running", 1)  # claimed, never queued
+    pipeline.generation_run_now(generation=gen)
+    assert gen.status == "succeeded" and gen.image  # the answer needs no read back
+    pool = credits.team_account(team)
+    assert (pool.balance, pool.held) == (48, 0)
+    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
+        "hold", "capture"]
+    assert credits.ledger_problems() == []
+
+
 def test_own_first_falls_back_to_the_pool_and_a_frozen_pool_is_skipped(owner, team):
     team.draw_order = Team.DrawOrder.OWN_FIRST
     team.save()

@@ -117,9 +117,10 @@ class ImageGenerationsView(OpenAIView):
         generation = services.generation_create(
             user=request.user, prompt=data["prompt"], width=width, height=height, seed=seed,
             prompt_extend=extras.get("prompt_extend", False),
-            idempotency_key=idempotency_key(request), enqueue=not inline)
+            idempotency_key=idempotency_key(request), claim=inline)
         if inline and not generation.replayed:
-            pipeline.generation_run_now(generation_id=generation.pk)
+            pipeline.generation_run_now(generation=generation)
+        if generation.status != Generation.Status.SUCCEEDED:  # else it was just stored here
             generation.refresh_from_db()
         generation = wait_for_end(generation)
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
