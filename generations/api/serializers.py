@@ -1,5 +1,7 @@
 """Generations: what the API shows and what it accepts."""
 
+import copy
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -34,6 +36,15 @@ class GenerationSerializer(serializers.ModelSerializer):
                   "credits_cost", "error", "image", "webhook_url", "created_at", "started_at",
                   "finished_at", "links"]
         read_only_fields = fields
+
+    def get_fields(self):
+        """Every answer has the same fields, but ModelSerializer builds them
+        from the model for each serializer (half of a create's answer): build
+        them once per class, and give each serializer its own copies to bind."""
+        cls = type(self)
+        if "_built_fields" not in cls.__dict__:
+            cls._built_fields = super().get_fields()
+        return copy.deepcopy(cls._built_fields)
 
     def get_tags(self, obj) -> list[str]:
         if (names := getattr(obj, "tag_names", None)) is not None:  # just created: known
