@@ -18,7 +18,7 @@ from functools import cache, partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from . import notify
 from .models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
@@ -134,39 +134,47 @@ def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: i
     )
 
 
-def _settle(generation: Generation, kind: str, hold: CreditEntry | None = None) -> CreditEntry | None:
+def _settle(generation: Generation, kind: str) -> CreditEntry | None:
     """Capture or release the hold of `generation`, once, on the account the
     hold was written on. Idempotent: a second call (a task run twice) finds the
     settlement and returns None; two at once are told apart by the constraint
-    allowing one settlement per generation.
-
-    `hold`: the generation's hold entry, given by a caller that has it in hand
-    and has just moved the generation out of flight with a conditional UPDATE
-    in this transaction (the row lock makes that move, and so this settlement,
-    happen once): the entries are not read back and no savepoint is needed."""
-    known = hold is not None
-    if not known:
-        entries = list(CreditEntry.objects.filter(generation=generation).only(
-            "kind", "amount", "account_id"))
-        hold = next((e for e in entries if e.kind == Kind.HOLD), None)
-        if hold is None or any(e.kind in (Kind.CAPTURE, Kind.RELEASE) for e in entries):
-            return None
-    amount = -hold.amount
-    fields = {"amount": 0 if kind == Kind.CAPTURE else amount, "held_delta": -amount,
-              "kind": kind, "generation": generation}
+    allowing one settlement per generation."""
+    entries = list(CreditEntry.objects.filter(generation=generation).only(
+        "kind", "amount", "account_id"))
+    held = next((e for e in entries if e.kind == Kind.HOLD), None)
+    if held is None or any(e.kind in (Kind.CAPTURE, Kind.RELEASE) for e in entries):
+        return None
+    amount = -held.amount
     with transaction.atomic(savepoint=False):
-        account = _locked(hold.account_id)
-        if known:
-            return _append(account, **fields)
+        account = _locked(held.account_id)
         try:
             with transaction.atomic():
-                return _append(account, **fields)
+                return _append(
+                    account, amount=0 if kind == Kind.CAPTURE else amount, held_delta=-amount,
+                    kind=kind, generation=generation,
+                )
         except IntegrityError:  # settled concurrently by another worker
             return None
 
 
+def _capture_hold(generation: Generation, hold: CreditEntry) -> CreditEntry:
+    """Capture `hold`, in hand, for a caller that has just moved `generation`
+    out of flight with a conditional UPDATE in this transaction: that row lock
+    makes this happen once, so nothing is read back and no savepoint is needed
+    (the constraint still refuses a second settlement). Spending moves only
+    `held` (the balance, and its low-balance watch, moved at the hold): one
+    UPDATE, which takes the account's row lock, and the entry."""
+    with transaction.atomic(savepoint=False):
+        CreditAccount.objects.filter(pk=hold.account_id).update(held=F("held") + hold.amount)
+        return CreditEntry.objects.create(account_id=hold.account_id, amount=0,
+                                          kind=Kind.CAPTURE, generation=generation)
+
+
 def capture(*, generation: Generation, hold: CreditEntry | None = None) -> CreditEntry | None:
-    return _settle(generation, Kind.CAPTURE, hold)
+    """`hold`: see _capture_hold."""
+    if hold is not None:
+        return _capture_hold(generation, hold)
+    return _settle(generation, Kind.CAPTURE)
 
 
 def release(*, generation: Generation) -> CreditEntry | None:
