@@ -28,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
-from .fetch import BlockedURL, open_stream, tls_context
+from .fetch import BlockedURL, download_client, open_stream
 from .providers.base import GenerationResult
 
 Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompression bombs
@@ -66,12 +66,11 @@ def fetch(url: str, sink, *, max_bytes: int, allow_private: bool = False) -> str
     """Stream `url` into `sink`; return the sha256. Raises StoreError."""
     digest = hashlib.sha256()
     try:
-        with httpx.Client(timeout=60, verify=tls_context()) as client:
-            response = open_stream(client, url, allow_private=allow_private)
-            try:
-                _copy(response, sink, digest, max_bytes)
-            finally:
-                response.close()
+        response = open_stream(download_client(), url, allow_private=allow_private)
+        try:
+            _copy(response, sink, digest, max_bytes)
+        finally:
+            response.close()
     except BlockedURL as exc:
         raise StoreError("ImageURLBlocked", str(exc)) from exc
     except httpx.HTTPError as exc:
