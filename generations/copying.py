@@ -76,8 +76,10 @@ def _stored_fields(stored) -> dict:
 
 def _succeeded(generation: Generation, stored) -> None:
     """In the transaction that marked it succeeded: charge, tell, thumbnail."""
-    # A generation made in this process brings its hold (no read back).
-    credits.capture(generation=generation, hold=getattr(generation, "hold_entry", None))
+    # Just moved out of flight under its row lock: the hold is captured once,
+    # without the idempotency reads (one made in this process brings its hold).
+    hold = getattr(generation, "hold_entry", None) or credits.hold_of(generation)
+    credits.capture(generation=generation, hold=hold)
     generation_finished(generation=generation)
     if not stored.thumbnail:
         thumbnail_enqueue(generation.pk)
@@ -153,7 +155,8 @@ def generation_copy(generation: Generation, provider, result: GenerationResult, 
         updated = Generation.objects.filter(pk=generation.pk, status=Status.STORING).update(
             **_stored_fields(stored))
         if updated:
-            PendingImage.objects.filter(generation=generation).delete()
+            if result.image_bytes is not None:  # copied from the stash: drop it
+                PendingImage.objects.filter(generation=generation).delete()
             _succeeded(generation, stored)
     return None
 

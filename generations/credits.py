@@ -170,6 +170,11 @@ def _capture_hold(generation: Generation, hold: CreditEntry) -> CreditEntry:
                                           kind=Kind.CAPTURE, generation=generation)
 
 
+def hold_of(generation: Generation) -> CreditEntry | None:
+    return CreditEntry.objects.filter(generation=generation, kind=Kind.HOLD).only(
+        "amount", "account_id").first()
+
+
 def capture(*, generation: Generation, hold: CreditEntry | None = None) -> CreditEntry | None:
     """`hold`: see _capture_hold."""
     if hold is not None:
