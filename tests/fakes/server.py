@@ -22,6 +22,7 @@ import io
 import json
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -148,6 +149,12 @@ class FakeServer(ThreadingHTTPServer):
         self.images: dict[str, bytes] = {}
         self.counters: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def handle_error(self, request, client_address):
+        """A client dropping a kept-alive connection (a stopped web process or
+        worker) is how keep-alive ends, not an error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
