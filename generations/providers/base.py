@@ -10,7 +10,6 @@ import base64
 import binascii
 import math
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -18,7 +17,7 @@ from typing import ClassVar
 
 import httpx
 
-from ..fetch import tls_context
+from ..fetch import kept_client, tls_context
 
 
 class ProviderError(Exception):
@@ -229,34 +228,18 @@ class Provider:
             headers["Authorization"] = f"Bearer {self.settings.api_key}"
         return httpx.Client(timeout=self.settings.timeout, headers=headers, verify=tls_context())
 
-    def kept_client(self) -> httpx.Client:
-        """This thread's open client for these credentials and timeout: calls
-        reuse its connections instead of paying a new client (~1 ms of CPU)
-        and a TCP/TLS handshake each. A key rotated in the admin gets a new one."""
-        key = (self.settings.api_key, self.settings.timeout)
-        clients = _kept.__dict__.setdefault("clients", {})
-        if key not in clients:
-            if len(clients) >= KEPT_CLIENTS_MAX:  # old keys: close them rather than grow
-                for old in clients.values():
-                    old.close()
-                clients.clear()
-            clients[key] = self.client()
-        return clients[key]
-
     def call(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """One HTTP call to `base_url + path`; transport failures become
-        retryable ProviderErrors."""
+        """One HTTP call to `base_url + path`, on this thread's kept client for
+        these credentials and timeout (a key rotated in the admin gets a new
+        one); transport failures become retryable ProviderErrors."""
+        key = ("provider", self.settings.api_key, self.settings.timeout)
         try:
-            return self.kept_client().request(method, self.base_url + path, **kwargs)
+            return kept_client(key, self.client).request(method, self.base_url + path, **kwargs)
         except httpx.HTTPError as exc:
             raise http_error(exc) from exc
 
     def url_expiry(self) -> datetime:
         return datetime.now(UTC) + self.capabilities.url_lifetime
-
-
-_kept = threading.local()
-KEPT_CLIENTS_MAX = 8
 
 
 def env(name: str) -> str:
