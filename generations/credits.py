@@ -171,6 +171,7 @@ def _capture_hold(generation: Generation, hold: CreditEntry) -> CreditEntry:
 
 
 def hold_of(generation: Generation) -> CreditEntry | None:
+    """The generation's hold entry (amount and account only)."""
     return CreditEntry.objects.filter(generation=generation, kind=Kind.HOLD).only(
         "amount", "account_id").first()
 

@@ -47,8 +47,7 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
                       prompt_extend: bool = False, provider: str | None = None,
                       steps: int | None = None, saved_prompt: Prompt | None = None,
                       tags: Sequence[str] = (), webhook_url: str = "",
-                      idempotency_key: str | None = None, enqueue: bool = True,
-                      claim: bool = False) -> Generation:
+                      idempotency_key: str | None = None, claim: bool = False) -> Generation:
     """Validate, price, hold the credits, insert, and enqueue after commit.
     `claim=True`: inserted already running (claimed, first attempt) and not
     enqueued, for the caller to run at once (pipeline.generation_run_now).
@@ -84,11 +83,11 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
             idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
             provider_price=price.provider_cost, **claimed,
         )
-        # Kept for the capture, which then need not read it back (credits._settle).
+        # Kept for the capture, which then need not read it back (credits._capture_hold).
         generation.hold_entry = credits.hold(generation=generation, amount=cost, locked=payers)
         if tags:  # a new generation has none to clear
             _set_tags(generation, tags)
-        if enqueue and not claim:
+        if not claim:
             transaction.on_commit(lambda: generation_enqueue(generation.pk))
     generation.replayed = False
     generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back

@@ -120,8 +120,8 @@ class ImageGenerationsView(OpenAIView):
             idempotency_key=idempotency_key(request), claim=inline)
         if inline and not generation.replayed:
             pipeline.generation_run_now(generation=generation)
-        if generation.status != Generation.Status.SUCCEEDED:  # else it was just stored here
-            generation.refresh_from_db()
+            if generation.status != Generation.Status.SUCCEEDED:  # failed, or left to the queue
+                generation.refresh_from_db()
         generation = wait_for_end(generation)
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
         if data["response_format"] == "b64_json":
