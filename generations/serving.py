@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.utils.http import content_disposition_header
 
 
 def serve_stored(field_file, *, download_name: str, attachment: bool = False):
@@ -11,7 +12,11 @@ def serve_stored(field_file, *, download_name: str, attachment: bool = False):
     if not field_file:
         raise Http404("Not stored yet")
     if settings.STORAGE_BACKEND == "s3":
-        return HttpResponseRedirect(default_storage.url(field_file.name))
+        # The bucket sends this header back, so "Download original" saves
+        # `<id>.png` rather than opening the image under its storage key.
+        disposition = content_disposition_header(attachment, download_name)
+        return HttpResponseRedirect(default_storage.url(
+            field_file.name, parameters={"ResponseContentDisposition": disposition}))
     return FileResponse(default_storage.open(field_file.name, "rb"), filename=download_name,
                         as_attachment=attachment)
 

@@ -41,14 +41,28 @@ def test_before_its_thumbnail_is_made_the_image_itself_is_shown(client, owner, d
     assert fetch(client, thumb_url)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_download_original_saves_the_file_under_its_name(client, owner, done):
+    client.force_login(owner)
+    url = reverse("generation_image", args=[done.pk])
+    body, headers = fetched(client, url + "?download")
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    assert headers["Content-Disposition"] == f'attachment; filename="{done.pk}.png"'
+    assert fetched(client, url)[1]["Content-Disposition"].startswith("inline")  # shown in place
+
+
 def fetch(client, url) -> bytes:
+    return fetched(client, url)[0]
+
+
+def fetched(client, url) -> tuple[bytes, dict]:
     """Local storage streams the file; S3 redirects to a presigned link."""
     response = client.get(url)
     if settings.STORAGE_BACKEND == "s3":
         assert response.status_code == 302 and "X-Amz-Signature" in response["Location"]
-        return httpx.get(response["Location"]).content
+        response = httpx.get(response["Location"])
+        return response.content, response.headers
     assert response.status_code == 200
-    return b"".join(response.streaming_content)
+    return b"".join(response.streaming_content), response.headers
 
 
 def test_another_user_gets_404_everywhere(client, other, done):
