@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .error_texts import error_text
+
 
 class ProviderConfig(models.Model):
     """An admin's settings for one provider. The key itself never lives here:
@@ -206,6 +208,11 @@ class Generation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def error_text(self) -> str:
+        """Why it failed, translated for the reader where the code is known."""
+        return error_text(self.error_code, self.error_message)
 
     @property
     def wait_seconds(self) -> float | None:

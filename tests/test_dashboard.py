@@ -364,6 +364,31 @@ def test_it_shows_a_failure_in_plain_words(client, owner):
     assert "DemoFailure" in page and 'hx-swap-oob="true">100<' in page  # refunded
 
 
+def test_a_chinese_reader_gets_the_failure_in_chinese(client, owner):
+    def queued(prompt):
+        return services.generation_create(user=owner, prompt=prompt, width=512, height=512,
+                                          provider="demo")
+
+    timed_out = queued("slow fox")
+    services.generation_fail(generation=timed_out, code="Timeout", message=(
+        "The provider did not answer in time. Gave up after 3 attempts."))
+    novel = queued("odd fox")
+    services.generation_fail(generation=novel, code="SomethingNew", message="A new kind of trouble.")
+    client.force_login(owner)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    card = client.get(reverse("generation_card", args=[timed_out.pk])).content.decode()
+    assert "服务商未能及时响应。" in card and "<code>Timeout</code>" in card
+    assert 'title="The provider did not answer in time. Gave up after 3 attempts."' in card
+    detail = client.get(reverse("generation_detail", args=[timed_out.pk])).content.decode()
+    assert "服务商未能及时响应。" in detail
+    # A code with no translation yet: the message as it was written.
+    assert "A new kind of trouble." in client.get(
+        reverse("generation_card", args=[novel.pk])).content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    card = client.get(reverse("generation_card", args=[timed_out.pk])).content.decode()
+    assert "Gave up after 3 attempts." in card and "服务商" not in card
+
+
 def test_infinite_scroll_gets_only_the_next_cards(client, owner, settings):
     settings.GALLERY_PAGE_SIZE = 1
     make(owner, prompt="one")
