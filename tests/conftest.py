@@ -55,6 +55,18 @@ def owner(db):
 
 
 @pytest.fixture
+def done(owner):
+    """A succeeded demo generation of `owner`, stored with its thumbnail."""
+    from generations import pipeline, services
+
+    gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
+                                     provider="demo", seed=1)
+    pipeline.generation_run(generation_id=gen.pk)
+    gen.refresh_from_db()
+    return gen
+
+
+@pytest.fixture
 def other(db):
     return make_user("bob", credits_amount=100)
 

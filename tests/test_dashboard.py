@@ -29,11 +29,6 @@ def make(user, prompt="a fox", **kw):
 
 
 @pytest.fixture
-def done(owner):
-    return make(owner)
-
-
-@pytest.fixture
 def album(owner, done):
     return library.collection_add(user=owner, generation=done, new_name="Foxes")
 

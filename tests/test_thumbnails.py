@@ -7,21 +7,17 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from generations import copying, library, pipeline, services, tasks, thumbnails
+from generations import copying, library, services, tasks, thumbnails
 from generations.models import Generation
 
 
 @pytest.fixture
-def stored(owner):
+def stored(done):
     """A succeeded generation whose image was stored without a thumbnail."""
-    gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
-                                     provider="demo", seed=1)
-    pipeline.generation_run(generation_id=gen.pk)
-    gen.refresh_from_db()
-    default_storage.delete(gen.thumbnail.name)
-    Generation.objects.filter(pk=gen.pk).update(thumbnail="")
-    gen.refresh_from_db()
-    return gen
+    default_storage.delete(done.thumbnail.name)
+    Generation.objects.filter(pk=done.pk).update(thumbnail="")
+    done.refresh_from_db()
+    return done
 
 
 def test_it_makes_the_missing_thumbnail_beside_the_image(stored):

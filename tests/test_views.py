@@ -1,19 +1,9 @@
 import httpx
-import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from generations import credits, pipeline, services
+from generations import credits
 from generations.models import Generation
-
-
-@pytest.fixture
-def done(owner):
-    gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
-                                     provider="demo", seed=1)
-    pipeline.generation_run(generation_id=gen.pk)
-    gen.refresh_from_db()
-    return gen
 
 
 def test_it_requires_sign_in(client, done):
