@@ -150,13 +150,18 @@ class SeaweedFS:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def storages_setting(self) -> dict:
-        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+    def storages_setting(self, *, multipart_threshold: int = 8 * 1024 * 1024) -> dict:
+        """The site's S3 backend on this server; files of `multipart_threshold`
+        bytes or more go through boto3's upload_fileobj, smaller ones are one PutObject."""
+        from boto3.s3.transfer import TransferConfig
+
+        return {"BACKEND": "generations.s3storage.S3Storage", "OPTIONS": {
             "bucket_name": self.BUCKET, "endpoint_url": self.endpoint,
             "access_key": self.ACCESS_KEY, "secret_key": self.SECRET_KEY,
             "region_name": "us-east-1", "addressing_style": "path",
             "signature_version": "s3v4", "default_acl": None, "querystring_expire": 300,
-            "file_overwrite": False}}
+            "file_overwrite": False,
+            "transfer_config": TransferConfig(multipart_threshold=multipart_threshold)}}
 
 
 def make_image(provider, req, *, timeout: float = 10):

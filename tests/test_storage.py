@@ -96,15 +96,20 @@ def test_a_missing_url_is_reported(dashscope_server):
     assert info.value.code == "ImageDownloadFailed" and "HTTP 404" in info.value.message
 
 
-def test_it_stores_on_s3_compatible_storage(seaweed, settings):
+@pytest.mark.parametrize("threshold", [8 * 1024 * 1024, 1], ids=["put_object", "multipart"])
+def test_it_stores_on_s3_compatible_storage(seaweed, settings, threshold):
     data = png_bytes(64, 48, "s3")
-    with override_settings(STORAGES={**settings.STORAGES, "default": seaweed.storages_setting()}):
+    setting = seaweed.storages_setting(multipart_threshold=threshold)
+    with override_settings(STORAGES={**settings.STORAGES, "default": setting}):
         stored = store(data, name="generations/9/2026/11/s3test")
         check_stored(stored, data)
         url = default_storage.url(stored.name)
         assert "X-Amz-Signature" in url  # private bucket: presigned, expiring links only
-    body = seaweed.client().get_object(Bucket=seaweed.BUCKET, Key=stored.name)["Body"].read()
-    assert body == data
+    client = seaweed.client()
+    original = client.get_object(Bucket=seaweed.BUCKET, Key=stored.name)
+    assert original["Body"].read() == data and original["ContentType"] == "image/png"
+    thumb = client.get_object(Bucket=seaweed.BUCKET, Key=stored.thumbnail)
+    assert thumb["ContentType"] == "image/webp" and thumb["Body"].read()[8:12] == b"WEBP"
 
 
 def test_a_png_with_large_private_chunks_is_stored_intact_with_a_thumbnail():

@@ -190,7 +190,7 @@ if STORAGE_BACKEND == "s3":
     from boto3.s3.transfer import TransferConfig
 
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "generations.s3storage.S3Storage",
         "OPTIONS": {
             "bucket_name": os.environ.get("STORAGE_BUCKET", "zimage"),
             "endpoint_url": os.environ.get("STORAGE_ENDPOINT_URL") or None,
