@@ -26,6 +26,18 @@ def test_it_runs_a_demo_generation_in_the_consumer(owner, consumer):
     assert credits.ledger_problems() == []
 
 
+def test_a_consumer_with_process_workers_runs_generations_too(owner, consumer):
+    """HUEY_WORKER_TYPE=process, for copy-heavy work (docs/benchmarks.md, 2):
+    each worker its own interpreter, forked from the consumer."""
+    started = consumer(env={"HUEY_WORKER_TYPE": "process"}, workers=2)
+    assert "started with 2 process" in started.output()
+    for gen in [finished(create(owner, provider="demo", seed=seed)) for seed in (1, 2, 3)]:
+        assert gen.status == "succeeded", gen.error_message
+        assert default_storage.exists(gen.image.name) and default_storage.exists(gen.thumbnail.name)
+    assert credits.balance(user=owner) == credits.Balance(available=94, held=0)
+    assert credits.ledger_problems() == []
+
+
 def test_it_stores_exactly_what_dashscope_served(owner, consumer, dashscope_env):
     consumer(env=dashscope_env)
     gen = finished(create(owner, provider="dashscope", seed=42, width=1024, height=1536,
