@@ -1,7 +1,8 @@
 """In flight: 256 generations on a provider that takes 5 s per image, through
-ONE Huey consumer process with thread workers.
+ONE Huey consumer whose thread workers are spread over the site's default
+number of processes (one per core: generations.consumer), or `--processes`.
 
-    python bench/inflight.py [--quick] [--workers 64]
+    python bench/inflight.py [--quick] [--workers 64] [--processes 1]
 
 The provider is the fake OpenAI-compatible server (tests/fakes) in this
 process, asked to sleep 5 s (`[slow:5]`) and then answer a 1024x1024 PNG by
@@ -67,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=0, help="0: the site's default")
     args = parser.parse_args()
     from tests.fakes.openai_compat import API_KEY, serve
 
@@ -78,18 +80,26 @@ def main() -> None:
 
         django.setup()
         created = create(count, slow)
+        spread = {"HUEY_WORKER_PROCESSES": str(args.processes)} if args.processes else {}
         common.consumer(workers=args.workers, worker_type="thread",
-                        env={"PGAPPNAME": CONSUMER_APP})
+                        env={"PGAPPNAME": CONSUMER_APP, **spread})
         total, connections, statuses = drain(time.monotonic())
         peak = max_in_flight(fake.requests, slow)
     print(common.table(
         ["generations", "provider time", "consumer", "queue filled in (s)",
          "consumer start to all stored (s)", "ideal (s)", "peak calls in flight",
          "DB pool", "peak DB connections (consumer / all)", "statuses"],
-        [[count, f"{slow:g} s", f"1 process, {args.workers} threads", round(created, 2),
+        [[count, f"{slow:g} s", consumer_label(args), round(created, 2),
           round(total, 2), round(slow * -(-count // args.workers), 1), peak, pool_label(),
           connections,
           " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))]]))
+
+
+def consumer_label(args) -> str:
+    from django.conf import settings
+
+    processes = min(args.processes or settings.HUEY_WORKER_PROCESSES, args.workers)
+    return f"{processes} process{'es' if processes > 1 else ''} x {-(-args.workers // processes)} threads"
 
 
 def pool_label() -> str:

@@ -2,16 +2,17 @@
 the site stores it on S3 (SeaweedFS) with its thumbnail. Beside it the floor:
 the same download and upload by a plain httpx + boto3 script.
 
-    python bench/pipeline.py [--quick] [--workers 8] [--worker-types thread,process]
+    python bench/pipeline.py [--quick] [--workers 8] [--consumers default,one-process,process]
 
 - latency: one generation at a time, created_at -> finished_at (stored,
   thumbnail made, credits captured); the floor: one download + upload.
 - throughput: after a warm-up, N generations created at once for one running
   consumer; images/s from the first create to the last stored. The floor: N
   downloads + uploads on as many threads as the consumer has workers.
-- one row per Huey worker type: thread workers (the site's default, needed
-  to keep many provider calls in flight) share one interpreter lock; process
-  workers show what the same work does on every core.
+- one row per way of running the consumer's workers: the site's default
+  (spread over one process per core, threads in each: generations.consumer),
+  all of them threads of one process (HUEY_WORKER_PROCESSES=1, sharing one
+  interpreter lock), and Huey's process workers (one task per process).
 """
 
 from __future__ import annotations
@@ -114,11 +115,27 @@ def floor(fake, png: bytes, s3, count: int, workers: int) -> tuple[list[float], 
     return latencies, count / (time.monotonic() - t0)
 
 
+CONSUMERS = {  # name -> (worker type, environment)
+    "default": ("thread", {}),
+    "one-process": ("thread", {"HUEY_WORKER_PROCESSES": "1"}),
+    "process": ("process", {}),
+}
+
+
+def consumer_label(name: str, workers: int) -> str:
+    from django.conf import settings
+
+    processes = min(settings.HUEY_WORKER_PROCESSES, workers)
+    return {"default": f"default: {processes} processes x {-(-workers // processes)} threads",
+            "one-process": f"{workers} threads in 1 process",
+            "process": f"{workers} processes (Huey process workers)"}[name]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--worker-types", default="thread,process")
+    parser.add_argument("--consumers", default="default,one-process,process")
     args = parser.parse_args()
     from tests.fakes.openai_compat import API_KEY
 
@@ -133,20 +150,19 @@ def main() -> None:
         django.setup()
         user = common.users(1)[0]
         sites = []
-        for kind in args.worker_types.split(","):
-            consumer = common.consumer(workers=args.workers, worker_type=kind)
+        for name in args.consumers.split(","):
+            kind, env = CONSUMERS[name]
+            consumer = common.consumer(workers=args.workers, worker_type=kind, env=env)
             rate = site_throughput(user, count, args.workers)
-            sites.append((kind, site_latency(user, count // 4), rate))
+            sites.append((consumer_label(name, args.workers), site_latency(user, count // 4), rate))
             common.stop(consumer)
         floor_lat, floor_rate = floor(fake, png, weed.client(), count, args.workers)
     image = f"{len(png) / 1e6:.2f} MB PNG 1024x1024"
     print(common.table(
-        ["path", "image", "p50 create -> stored (ms)", f"images/s ({args.workers} workers)",
-         "site / floor"],
-        [*([f"site: provider -> S3 + thumbnail + ledger, {kind} workers", image,
-            common.median_ms(lat), round(rate, 1), f"{rate / floor_rate:.0%}"]
-           for kind, lat, rate in sites),
-         ["floor: httpx GET + boto3 put_object, threads", image,
+        ["path", "consumer", "image", "p50 create -> stored (ms)", "images/s", "site / floor"],
+        [*(["site: provider -> S3 + thumbnail + ledger", label, image, common.median_ms(lat),
+            round(rate, 1), f"{rate / floor_rate:.0%}"] for label, lat, rate in sites),
+         ["floor: httpx GET + boto3 put_object", f"{args.workers} threads", image,
           common.median_ms(floor_lat), round(floor_rate, 1), "100%"]]))
 
 

@@ -1,5 +1,9 @@
 """End to end through a real Huey consumer process (not immediate mode)."""
 
+import os
+import signal
+from pathlib import Path
+
 import pytest
 from django.core.files.storage import default_storage
 
@@ -8,6 +12,7 @@ from generations.models import CreditEntry, Generation
 from tests.fakes.dashscope import image_key
 from tests.fakes.server import png_bytes
 from tests.helpers import wait_finished as finished
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,16 +31,73 @@ def test_it_runs_a_demo_generation_in_the_consumer(owner, consumer):
     assert credits.ledger_problems() == []
 
 
-def test_a_consumer_with_process_workers_runs_generations_too(owner, consumer):
-    """HUEY_WORKER_TYPE=process, for copy-heavy work (docs/benchmarks.md, 2):
-    each worker its own interpreter, forked from the consumer."""
-    started = consumer(env={"HUEY_WORKER_TYPE": "process"}, workers=2)
+SPREAD = {"HUEY_WORKER_PROCESSES": "2"}  # the default on Redis + PostgreSQL with 2 cores
+
+
+def slow_ones(owner, count: int, seconds: int) -> list:
+    return [create(owner, provider="dashscope", prompt=f"fox {i} [slow:{seconds}]")
+            for i in range(count)]
+
+
+def test_its_workers_are_spread_over_processes_each_running_threads(owner, consumer,
+                                                                    dashscope_env):
+    started = consumer(env={**dashscope_env, **SPREAD}, workers=4)
     assert "started with 2 process" in started.output()
-    for gen in [finished(create(owner, provider="demo", seed=seed)) for seed in (1, 2, 3)]:
+    assert "Each worker process runs 2 worker threads" in started.output()
+    gens = slow_ones(owner, 4, 3)
+    running = Generation.objects.filter(status=Generation.Status.RUNNING)
+    wait_for(lambda: running.count() == 4, timeout=20, what="four calls in flight at once")
+    for gen in map(finished, gens):
         assert gen.status == "succeeded", gen.error_message
         assert default_storage.exists(gen.image.name) and default_storage.exists(gen.thumbnail.name)
-    assert credits.balance(user=owner) == credits.Balance(available=94, held=0)
+    assert credits.balance(user=owner) == credits.Balance(available=92, held=0)
     assert credits.ledger_problems() == []
+
+
+def test_sigint_lets_every_thread_finish_its_generation(owner, consumer, dashscope_env):
+    started = consumer(env={**dashscope_env, **SPREAD}, workers=4)
+    gens = slow_ones(owner, 3, 2)
+    running = Generation.objects.filter(status=Generation.Status.RUNNING)
+    wait_for(lambda: running.count() == 3, timeout=20, what="three calls in flight")
+    os.killpg(started.proc.pid, signal.SIGINT)
+    assert started.proc.wait(timeout=20) == 0
+    for gen in gens:
+        gen.refresh_from_db()
+        assert gen.status == "succeeded", gen.error_message
+
+
+def test_its_worker_processes_end_when_the_consumer_is_killed(consumer):
+    started = consumer(env=SPREAD, workers=4)
+    children = wait_for(lambda: worker_pids(started.proc.pid), timeout=10, what="worker processes")
+    os.kill(started.proc.pid, signal.SIGKILL)  # the consumer alone, not its process group
+    started.proc.wait()
+    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=10,
+             what="its worker processes to end")
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The consumer's child processes (two workers and the scheduler)."""
+    found = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+             and _parent_of(entry.name) == parent]
+    return found if len(found) == 3 else []
+
+
+def _stat(pid) -> list[str]:
+    """State, parent, ... of a process from /proc ([] once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _parent_of(pid) -> int | None:
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
+
+
+def _alive(pid) -> bool:
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"  # ended but not yet reaped by init counts as ended
 
 
 def test_it_stores_exactly_what_dashscope_served(owner, consumer, dashscope_env):

@@ -48,11 +48,13 @@ def consumer_connections(app: str) -> int:
 
 @pooled
 @pytest.mark.slow
-def test_twelve_threads_wait_on_a_provider_with_four_connections(owner, consumer, dashscope_env):
+@pytest.mark.parametrize("processes", [1, 2])  # two: each process has half the pool
+def test_twelve_threads_wait_on_a_provider_with_four_connections(owner, consumer, dashscope_env,
+                                                                 processes):
     # Tagged, to count the consumer's connections apart from this process's.
     app, threads, pool = "zimage-test-pooled-consumer", 12, 4
-    consumer(env={**dashscope_env, "PGAPPNAME": app, "DATABASE_POOL_MAX_SIZE": str(pool)},
-             workers=threads)
+    consumer(env={**dashscope_env, "PGAPPNAME": app, "DATABASE_POOL_MAX_SIZE": str(pool),
+                  "HUEY_WORKER_PROCESSES": str(processes)}, workers=threads)
     gens = [services.generation_create(user=owner, prompt=f"fox {i} [slow:4]", width=1024,
                                        height=1024, provider="dashscope") for i in range(threads)]
     running = Generation.objects.filter(status=Generation.Status.RUNNING)

@@ -148,6 +148,16 @@ HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
 # connection; on the embedded SQLite queue and database every thread would
 # poll and lock the same two files.
 HUEY_WORKERS_DEFAULT = 128 if REDIS_URL and DATABASE_POOL_MAX_SIZE else 8
+# What a thread does around a call (download, decode, thumbnail, upload,
+# ledger) holds the interpreter lock, so one process of threads uses about one
+# core (docs/benchmarks.md, 2): on Redis and the pool the workers are spread
+# over one forked process per core (at most 8), each running its share as
+# threads on its share of the pool (generations.consumer). 1 keeps them all
+# in one process.
+_CPUS = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+         else os.cpu_count() or 1)  # the cores this process may use (containers limit them)
+HUEY_WORKER_PROCESSES = int(os.environ.get("HUEY_WORKER_PROCESSES")
+                            or (min(_CPUS, 8) if REDIS_URL and DATABASE_POOL_MAX_SIZE else 1))
 _huey_common = {
     "name": HUEY_NAME,
     "immediate": HUEY_IMMEDIATE,
@@ -163,11 +173,11 @@ _huey_common = {
     },
 }
 if REDIS_URL:
-    HUEY = {**_huey_common, "huey_class": "huey.RedisHuey", "url": REDIS_URL}
+    HUEY = {**_huey_common, "huey_class": "generations.consumer.RedisHuey", "url": REDIS_URL}
 else:
     HUEY = {
         **_huey_common,
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "generations.consumer.SqliteHuey",
         "filename": os.environ.get("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
     }
 
