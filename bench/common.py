@@ -143,6 +143,15 @@ def consumer(*, workers: int, worker_type: str = "thread", env: dict | None = No
     return proc
 
 
+def consumer_label(workers: int, processes: int = 0) -> str:
+    """How a thread consumer runs `workers`: over `processes` (0: the site's
+    HUEY_WORKER_PROCESSES), threads in each, as generations.consumer spreads them."""
+    from django.conf import settings
+
+    count = min(processes or settings.HUEY_WORKER_PROCESSES, workers)
+    return f"{count} process{'es' if count > 1 else ''} x {-(-workers // count)} threads"
+
+
 def seaweed():
     """The tests' SeaweedFS (`weed mini`, fixed ports): waits while another run holds them."""
     from tests.helpers import SeaweedFS, port_open

@@ -89,28 +89,18 @@ def main() -> None:
         ["generations", "provider time", "consumer", "queue filled in (s)",
          "consumer start to all stored (s)", "ideal (s)", "peak calls in flight",
          "DB pool", "peak DB connections (consumer / all)", "statuses"],
-        [[count, f"{slow:g} s", consumer_label(args), round(created, 2),
+        [[count, f"{slow:g} s", common.consumer_label(args.workers, args.processes), round(created, 2),
           round(total, 2), round(slow * -(-count // args.workers), 1), peak, pool_label(args),
           connections,
           " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))]]))
-
-
-def processes(args) -> int:
-    from django.conf import settings
-
-    return min(args.processes or settings.HUEY_WORKER_PROCESSES, args.workers)
-
-
-def consumer_label(args) -> str:
-    count = processes(args)
-    return f"{count} process{'es' if count > 1 else ''} x {-(-args.workers // count)} threads"
 
 
 def pool_label(args) -> str:
     """The consumer's pool, shared out among its processes (generations.consumer)."""
     from django.conf import settings
 
-    size, count = settings.DATABASE_POOL_MAX_SIZE, processes(args)
+    size = settings.DATABASE_POOL_MAX_SIZE
+    count = min(args.processes or settings.HUEY_WORKER_PROCESSES, args.workers)
     if not size:
         return "off"
     return f"{size}" if count == 1 else f"{size}: {max(2, -(-size // count))} per process"

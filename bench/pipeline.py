@@ -123,11 +123,8 @@ CONSUMERS = {  # name -> (worker type, environment)
 
 
 def consumer_label(name: str, workers: int) -> str:
-    from django.conf import settings
-
-    processes = min(settings.HUEY_WORKER_PROCESSES, workers)
-    return {"default": f"default: {processes} processes x {-(-workers // processes)} threads",
-            "one-process": f"{workers} threads in 1 process",
+    return {"default": f"default: {common.consumer_label(workers)}",
+            "one-process": common.consumer_label(workers, 1),
             "process": f"{workers} processes (Huey process workers)"}[name]
 
 
