@@ -115,17 +115,12 @@ def floor(fake, png: bytes, s3, count: int, workers: int) -> tuple[list[float], 
     return latencies, count / (time.monotonic() - t0)
 
 
-CONSUMERS = {  # name -> (worker type, environment)
-    "default": ("thread", {}),
-    "one-process": ("thread", {"HUEY_WORKER_PROCESSES": "1"}),
-    "process": ("process", {}),
+CONSUMERS = {  # name -> (worker type, environment, label for its workers)
+    "default": ("thread", {}, lambda workers: f"default: {common.consumer_label(workers)}"),
+    "one-process": ("thread", {"HUEY_WORKER_PROCESSES": "1"},
+                    lambda workers: common.consumer_label(workers, 1)),
+    "process": ("process", {}, lambda workers: f"{workers} processes (Huey process workers)"),
 }
-
-
-def consumer_label(name: str, workers: int) -> str:
-    return {"default": f"default: {common.consumer_label(workers)}",
-            "one-process": common.consumer_label(workers, 1),
-            "process": f"{workers} processes (Huey process workers)"}[name]
 
 
 def main() -> None:
@@ -148,10 +143,10 @@ def main() -> None:
         user = common.users(1)[0]
         sites = []
         for name in args.consumers.split(","):
-            kind, env = CONSUMERS[name]
+            kind, env, label = CONSUMERS[name]
             consumer = common.consumer(workers=args.workers, worker_type=kind, env=env)
             rate = site_throughput(user, count, args.workers)
-            sites.append((consumer_label(name, args.workers), site_latency(user, count // 4), rate))
+            sites.append((label(args.workers), site_latency(user, count // 4), rate))
             common.stop(consumer)
         floor_lat, floor_rate = floor(fake, png, weed.client(), count, args.workers)
     image = f"{len(png) / 1e6:.2f} MB PNG 1024x1024"
