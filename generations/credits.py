@@ -1,4 +1,5 @@
-"""The credit ledger: the only code that writes `CreditEntry`.
+"""The credit ledger: the only code that writes `CreditEntry` (with
+`credits_fast`, a create's hold written in the same statement as its generation).
 
 Every function locks the account row (`select_for_update`), appends one entry
 and updates the cached figures in the same transaction, so the cached balance

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from . import credits, idempotency, pricing, quotas
+from . import credits, credits_fast, idempotency, pricing, quotas
 from .models import Generation, Prompt, Tag
 from .providers import GenerationRequest, Provider
 from .providers.registry import default_provider_name, get_provider, usable_provider
@@ -69,29 +69,47 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     # Pick the seed here when none was asked, so every image can be made again.
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     claimed = {"status": Status.RUNNING, "started_at": timezone.now(), "attempts": 1} if claim else {}
-    with transaction.atomic():
-        payers = credits.payers_locked(user)
-        # Checked again under the account lock: two racing retries serialize here.
-        if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
-            return replay
-        own = next(a for a in payers if a.user_id == user.pk)
-        quotas.quota_check_create(user=user, account=own, provider=name, cost=cost)
-        generation = Generation.objects.create(
-            owner=user, prompt=prompt, width=width, height=height, seed=seed,
-            seed_used=seed_used, prompt_extend=prompt_extend, steps=steps, provider=name,
-            credits_cost=cost, saved_prompt=saved_prompt, webhook_url=webhook_url,
-            idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-            provider_price=price.provider_cost, **claimed,
-        )
-        # Kept for the capture, which then need not read it back (credits._capture_hold).
-        generation.hold_entry = credits.hold(generation=generation, amount=cost, locked=payers)
-        if tags:  # a new generation has none to clear
-            _set_tags(generation, tags)
-        if not claim:
-            transaction.on_commit(lambda: generation_enqueue(generation.pk))
+    generation = Generation(
+        owner=user, prompt=prompt, width=width, height=height, seed=seed, seed_used=seed_used,
+        prompt_extend=prompt_extend, steps=steps, provider=name, credits_cost=cost,
+        saved_prompt=saved_prompt, webhook_url=webhook_url,
+        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+        provider_price=price.provider_cost, **claimed,
+    )
+    # The common case (no key to replay, no tags, no limit to check) in one statement.
+    fast = not (idempotency_key or tags) and credits_fast.usable()
+    if fast and (held := credits_fast.generation_insert_held(generation=generation, cost=cost)):
+        generation.hold_entry = held
+    elif replay := _create_held(generation, tags=tags, key=idempotency_key):
+        return replay
+    if not claim:
+        transaction.on_commit(lambda: generation_enqueue(generation.pk))
     generation.replayed = False
     generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back
     return generation
+
+
+def _create_held(generation: Generation, *, tags: Sequence[str],
+                 key: str | None) -> Generation | None:
+    """generation_create's full path: lock the payers, check the limits, insert
+    and hold. Returns the first generation when `key` replays, else None."""
+    user = generation.owner
+    with transaction.atomic():
+        payers = credits.payers_locked(user)
+        # Checked again under the account lock: two racing retries serialize here.
+        if replay := idempotency.replay(user=user, key=key,
+                                        fingerprint=generation.request_fingerprint):
+            return replay
+        own = next(a for a in payers if a.user_id == user.pk)
+        quotas.quota_check_create(user=user, account=own, provider=generation.provider,
+                                  cost=generation.credits_cost)
+        generation.save(force_insert=True)
+        # Kept for the capture, which then need not read it back (credits._capture_hold).
+        generation.hold_entry = credits.hold(generation=generation,
+                                             amount=generation.credits_cost, locked=payers)
+        if tags:  # a new generation has none to clear
+            _set_tags(generation, tags)
+    return None
 
 
 def _set_tags(generation: Generation, names: Sequence[str]) -> None:

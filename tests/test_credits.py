@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from generations import credits
+from generations import credits, services
 from generations.models import CreditAccount, CreditEntry, Generation
 from tests.conftest import make_user
 
@@ -94,27 +94,32 @@ def test_check_ledger_names_the_culprits(owner, capsys):
 @pytest.mark.postgres
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_it_lets_only_one_of_two_racing_holds_take_the_last_credits():
-    user = make_user("racer", credits_amount=5)
-    gens = [new_generation(user, cost=5) for _ in range(2)]
+@pytest.mark.parametrize("way", ["hold", "create"])  # create: credits_fast's one statement
+def test_it_lets_only_one_of_two_racing_holds_take_the_last_credits(way):
+    args = {"prompt": "p", "width": 1024, "height": 1024, "provider": "demo"}
+    cost = 5 if way == "hold" else services.generation_quote(**args)[1]
+    user = make_user("racer", credits_amount=cost)
     barrier, outcomes = threading.Barrier(2), []
 
-    def take(gen):
+    def take():
         barrier.wait()
         try:
-            credits.hold(generation=gen, amount=5)
+            if way == "hold":
+                credits.hold(generation=new_generation(user, cost=cost), amount=cost)
+            else:
+                services.generation_create(user=user, claim=True, **args)
             outcomes.append("won")
         except credits.InsufficientCredits:
             outcomes.append("lost")
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=take, args=(g,)) for g in gens]
+    threads = [threading.Thread(target=take) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["lost", "won"]
-    assert credits.balance(user=user) == credits.Balance(available=0, held=5)
+    assert credits.balance(user=user) == credits.Balance(available=0, held=cost)
     assert CreditEntry.objects.filter(kind="hold").count() == 1
     assert credits.ledger_problems() == []

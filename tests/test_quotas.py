@@ -4,8 +4,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generations import credits, pricing, quotas, services
@@ -115,6 +118,30 @@ def test_own_first_falls_back_to_the_pool_and_a_frozen_pool_is_skipped(owner, te
     with pytest.raises(credits.InsufficientCredits):
         create(owner)
     assert credits.ledger_problems() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="the one-statement create is PostgreSQL's")
+def test_a_plain_create_writes_in_one_statement_and_a_limit_still_applies(owner, team):
+    """generations.credits_fast: no BEGIN, lock, two INSERTs and UPDATE, but the
+    same books; a limit set sends the create through the full path's checks."""
+    pool = credits.team_account(team)
+    before = pool.balance
+    with CaptureQueriesContext(connection) as queries:
+        gen = create(owner, claim=True)
+    writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
+    assert len(writes) == 1 and "INSERT INTO \"generations_generation\"" in writes[0]
+    assert Generation.objects.get(pk=gen.pk).status == "running"
+    hold = CreditEntry.objects.get(generation=gen, kind="hold")
+    assert (hold.account, hold.amount, hold.pk) == (pool, -gen.credits_cost, gen.hold_entry.pk)
+    pool.refresh_from_db()
+    assert (pool.balance, pool.held) == (before - gen.credits_cost, gen.credits_cost)
+    credits.capture(generation=gen, hold=gen.hold_entry)
+    assert credits.ledger_problems() == []
+    set_account(owner, max_concurrent=1)
+    with pytest.raises(quotas.LimitExceeded, match="1 generations in progress"):
+        create(owner)
+    assert Generation.objects.filter(owner=owner).count() == 1
 
 
 def test_an_account_has_exactly_one_owner(owner, team):
