@@ -22,7 +22,26 @@ def absolute(context: dict, path: str) -> str:
     return request.build_absolute_uri(path) if request else settings.SITE_URL + path
 
 
-class GenerationSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnce:
+    """Fields built once per serializer class, each serializer binding its own
+    copies. DRF rebuilds every field for every serializer (a deep copy of the
+    declared ones; a ModelSerializer also derives its fields from the model):
+    half of a create's answer and a fifth of reading its body. A shallow copy
+    is enough for a field without fields inside: binding sets only the copy's
+    name and parent, and validators are shared, never changed. A list field's
+    child is bound to the list field, so those are still copied deeply."""
+
+    NESTED = (serializers.ListField, serializers.DictField, serializers.BaseSerializer)
+
+    def get_fields(self):
+        cls = type(self)
+        if "_built_fields" not in cls.__dict__:
+            cls._built_fields = super().get_fields()
+        return {name: copy.deepcopy(field) if isinstance(field, self.NESTED) else copy.copy(field)
+                for name, field in cls._built_fields.items()}
+
+
+class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     size = serializers.CharField()
     tags = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -36,18 +55,6 @@ class GenerationSerializer(serializers.ModelSerializer):
                   "credits_cost", "error", "image", "webhook_url", "created_at", "started_at",
                   "finished_at", "links"]
         read_only_fields = fields
-
-    def get_fields(self):
-        """Every answer has the same fields, but ModelSerializer builds them
-        from the model for each serializer (half of a create's answer): build
-        them once per class, and give each serializer its own copies to bind.
-        Shallow copies: the fields are read-only, so binding (which sets the
-        copy's parent and name) is all that differs, and a deep copy rebuilt
-        every field (a third of what was left of the answer)."""
-        cls = type(self)
-        if "_built_fields" not in cls.__dict__:
-            cls._built_fields = super().get_fields()
-        return {name: copy.copy(field) for name, field in cls._built_fields.items()}
 
     def get_tags(self, obj) -> list[str]:
         if (names := getattr(obj, "tag_names", None)) is not None:  # just created: known
@@ -138,7 +145,7 @@ class OwnPromptField(serializers.PrimaryKeyRelatedField):
         return Prompt.objects.filter(owner=self.context["request"].user)
 
 
-class GenerationCreateSerializer(serializers.Serializer):
+class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
     prompt = serializers.CharField(required=False, max_length=10_000,
                                    help_text="Optional when saved_prompt is given.")
     size = SizeField(default="1024x1024", help_text="WIDTHxHEIGHT, e.g. 1024x1536")
