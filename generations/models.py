@@ -126,8 +126,11 @@ class Generation(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: gen_owner_created and gen_gallery start with it, and
+    # every create would write a third index on the owner.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations",
+        db_index=False
     )
     prompt = models.TextField()
     saved_prompt = models.ForeignKey(Prompt, null=True, blank=True, on_delete=models.SET_NULL)
@@ -339,7 +342,9 @@ class CreditEntry(models.Model):
         ADJUSTMENT = "adjustment", _("Adjustment")
         QUOTA_RESET = "quota_reset", _("Quota reset")
 
-    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries")
+    # No index of its own: entry_account_created starts with it.
+    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries",
+                                db_index=False)
     amount = models.BigIntegerField(help_text=_("Signed change to the spendable balance"))
     kind = models.CharField(max_length=12, choices=Kind.choices)
     generation = models.ForeignKey(
