@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from . import credits
+from . import credits, credits_fast
 from .backoff import backoff
 from .fetch import url_expiry
 from .models import Generation, PendingImage
@@ -49,11 +49,17 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
             generation_schedule_store(generation.pk, _store_failed(generation, exc))
         return
     _copy_result_fields(generation, result)
+    fields = _stored_fields(stored)
+    if credits_fast.usable() and credits_fast.generation_succeed_captured(
+            generation=generation, fields={**_result_fields(generation), **fields}):
+        for name, value in fields.items():  # the caller may answer from it unread
+            setattr(generation, name, value)
+        _announce(generation, stored)
+        return
     with transaction.atomic():
-        fields = _stored_fields(stored)
         updated = Generation.objects.filter(
             pk=generation.pk, status=Status.RUNNING, cancel_requested=False,
-        ).update(**{f: getattr(generation, f) for f in RESULT_FIELDS}, **fields)
+        ).update(**_result_fields(generation), **fields)
         if updated:
             for name, value in fields.items():  # the caller may answer from it unread
                 setattr(generation, name, value)
@@ -80,6 +86,11 @@ def _succeeded(generation: Generation, stored) -> None:
     # without the idempotency reads (one made in this process brings its hold).
     hold = getattr(generation, "hold_entry", None) or credits.hold_of(generation)
     credits.capture(generation=generation, hold=hold)
+    _announce(generation, stored)
+
+
+def _announce(generation: Generation, stored) -> None:
+    """Charged and succeeded: tell its webhook, and have its thumbnail made."""
     generation_finished(generation=generation)
     if not stored.thumbnail:
         thumbnail_enqueue(generation.pk)
@@ -113,6 +124,10 @@ def generation_record_result(generation: Generation, result) -> bool:
 
 RESULT_FIELDS = ("request_id", "rewritten_prompt", "reasoning", "seed_used", "source_url",
                  "provider_cost", "error_code", "error_message", "source_expires_at")
+
+
+def _result_fields(generation: Generation) -> dict:
+    return {f: getattr(generation, f) for f in RESULT_FIELDS}
 
 
 def _copy_result_fields(generation: Generation, result) -> None:

@@ -1,6 +1,7 @@
-"""A create's common case in one PostgreSQL statement: lock the owner's payer
-accounts, pick the one that pays, insert the generation and its hold, and
-write the account's new figures.
+"""A generation's two ledger moments, each in one PostgreSQL statement: a
+create's common case (lock the owner's payer accounts, pick the one that pays,
+insert the generation and its hold, write the account's new figures), and a
+success with the bytes in hand (mark it succeeded, capture its hold).
 
 Why: every create went through six round trips (BEGIN, the payer lock, two
 INSERTs, the account UPDATE, COMMIT), each costing more Python in the ORM than
@@ -56,6 +57,22 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
     return entry
 
 
+def generation_succeed_captured(*, generation: Generation, fields: dict) -> bool:
+    """Write `fields` on `generation` if it is still running and not being
+    canceled, and capture its hold (as credits._capture_hold), in one
+    statement. False: nothing written (canceled or reaped meanwhile), for the
+    caller's full path to sort out."""
+    names = tuple(fields)
+    values = [Generation._meta.get_field(name).get_db_prep_save(value, connection)
+              for name, value in fields.items()]
+    capture = CreditEntry(amount=0, kind=CreditEntry.Kind.CAPTURE, generation=generation)
+    with connection.cursor() as cursor:
+        cursor.execute(_succeed_sql(names), [
+            *values, generation.pk, Generation.Status.RUNNING, CreditEntry.Kind.HOLD,
+            *_values(capture, skip="account")])
+        return cursor.fetchone()[0] == 1
+
+
 def _fields(model, skip: str = "") -> list:
     return [f for f in model._meta.local_concrete_fields
             if not isinstance(f, AutoField) and f.name != skip]
@@ -66,18 +83,46 @@ def _values(obj, skip: str = "") -> list:
     return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in _fields(type(obj), skip)]
 
 
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _columns(fields) -> str:
+    return ", ".join(connection.ops.quote_name(f.column) for f in fields)
+
+
+def _placeholders(fields, account: str = "") -> str:
+    """Typed, as `INSERT ... SELECT` needs for a NULL; `account`: the SQL
+    that stands for the account column."""
+    return ", ".join(account if f.name == "account" else f"%s::{f.cast_db_type(connection)}"
+                     for f in fields)
+
+
+@cache
+def _succeed_sql(names: tuple[str, ...]) -> str:
+    qn, entry = connection.ops.quote_name, _table(CreditEntry)
+    fields = [Generation._meta.get_field(name) for name in names]
+    sets = ", ".join(f"{qn(f.column)} = {_placeholders([f])}" for f in fields)
+    entry_fields = _fields(CreditEntry)
+    return f"""
+WITH g AS (
+  UPDATE {_table(Generation)} SET {sets}
+  WHERE id = %s AND status = %s AND NOT cancel_requested RETURNING id
+), h AS (
+  SELECT e.account_id, e.amount FROM {entry} e, g WHERE e.generation_id = g.id AND e.kind = %s
+), a AS (
+  UPDATE {_table(CreditAccount)} a SET held = a.held + h.amount FROM h WHERE a.id = h.account_id
+  RETURNING 1
+), c AS (
+  INSERT INTO {entry} ({_columns(entry_fields)})
+  SELECT {_placeholders(entry_fields, account="h.account_id")} FROM h RETURNING 1
+)
+SELECT count(*) FROM g"""
+
+
 @cache
 def _sql() -> str:
-    def table(model):
-        return connection.ops.quote_name(model._meta.db_table)
-
-    def columns(fields):
-        return ", ".join(connection.ops.quote_name(f.column) for f in fields)
-
-    def values(fields):  # typed, so the statement can be prepared (server-side binding)
-        return ", ".join("c.id" if f.name == "account" else f"%s::{f.cast_db_type(connection)}"
-                         for f in fields)
-
+    table, columns = _table, _columns
     gen_fields, entry_fields = _fields(Generation), _fields(CreditEntry)
     account = table(CreditAccount)
     return f"""
@@ -98,10 +143,10 @@ WITH p AS (
   LIMIT 1
 ), g AS (
   INSERT INTO {table(Generation)} ({columns(gen_fields)})
-  SELECT {values(gen_fields)} FROM c RETURNING 1
+  SELECT {_placeholders(gen_fields)} FROM c RETURNING 1
 ), e AS (
   INSERT INTO {table(CreditEntry)} ({columns(entry_fields)})
-  SELECT {values(entry_fields)} FROM c, g RETURNING id
+  SELECT {_placeholders(entry_fields, account="c.id")} FROM c, g RETURNING id
 ), u AS (
   UPDATE {account} a SET balance = c.balance, held = a.held + %s,
          low_balance_notified = (c.threshold > 0 AND c.balance < c.threshold)

@@ -122,9 +122,11 @@ def test_own_first_falls_back_to_the_pool_and_a_frozen_pool_is_skipped(owner, te
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="the one-statement create is PostgreSQL's")
-def test_a_plain_create_writes_in_one_statement_and_a_limit_still_applies(owner, team):
-    """generations.credits_fast: no BEGIN, lock, two INSERTs and UPDATE, but the
+def test_a_plain_create_and_its_success_write_in_one_statement_each(owner, team):
+    """generations.credits_fast: no BEGIN, lock, INSERTs and UPDATEs, but the
     same books; a limit set sends the create through the full path's checks."""
+    from generations import pipeline
+
     pool = credits.team_account(team)
     before = pool.balance
     with CaptureQueriesContext(connection) as queries:
@@ -136,10 +138,18 @@ def test_a_plain_create_writes_in_one_statement_and_a_limit_still_applies(owner,
     assert (hold.account, hold.amount, hold.pk) == (pool, -gen.credits_cost, gen.hold_entry.pk)
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (before - gen.credits_cost, gen.credits_cost)
-    credits.capture(generation=gen, hold=gen.hold_entry)
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.generation_run_now(generation=gen)  # the demo provider's bytes in hand
+    writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
+    assert len(writes) == 1 and "UPDATE \"generations_generation\"" in writes[0]
+    assert Generation.objects.get(pk=gen.pk).status == "succeeded" and gen.image
+    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
+        "hold", "capture"]
+    pool.refresh_from_db()
+    assert (pool.balance, pool.held) == (before - gen.credits_cost, 0)
     assert credits.ledger_problems() == []
-    set_account(owner, max_concurrent=1)
-    with pytest.raises(quotas.LimitExceeded, match="1 generations in progress"):
+    set_account(owner, max_per_minute=1)
+    with pytest.raises(quotas.LimitExceeded, match="at most 1 images a minute"):
         create(owner)
     assert Generation.objects.filter(owner=owner).count() == 1
 
