@@ -3,12 +3,15 @@ and through LiteLLM proxy, both forwarding to one fake upstream that answers
 at once; overhead = p50 through it minus p50 straight to the upstream.
 
     python bench/openai_overhead.py [--quick] [--litellm /tmp/litellm-venv/bin/litellm]
+                                    [--without-consumer]
 
 The site holds credits, runs the generation on a real consumer (provider
 openai_compat, b64_json, pointing at the fake), stores the image (local
 files) and its thumbnail, captures, and answers b64_json. LiteLLM (its own
 virtualenv, no database, one worker; docs: shared notes) only forwards.
 One client, one request at a time, closed loop, for the same duration each.
+`--without-consumer` (a diagnostic): no consumer runs, so no thumbnail is
+made beside the requests; the site's row is then the request path alone.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--litellm", default="/tmp/litellm-venv/bin/litellm")
+    parser.add_argument("--without-consumer", action="store_true")
     args = parser.parse_args()
     duration = 3 if args.quick else 15
     with upstream() as fake:
@@ -92,10 +96,12 @@ def main() -> None:
 
         django.setup()
         token = common.users_with_tokens(1)[0]
-        common.consumer(workers=8)
+        if not args.without_consumer:
+            common.consumer(workers=8)
         site = common.gunicorn(workers=2, threads=4)
+        name = "site (no consumer: no thumbnails)" if args.without_consumer else "site"
         results = {"upstream directly": measure(fake.server_address[1], "sk-fake", duration),
-                   "site": measure(site, token, duration)}
+                   name: measure(site, token, duration)}
         if Path(args.litellm).exists():
             port, key = litellm(args.litellm, fake.url)
             results["LiteLLM proxy"] = measure(port, key, duration)
