@@ -166,9 +166,15 @@ def generation_copy(generation: Generation, provider, result: GenerationResult, 
         stored = _store_image(generation, provider, result, thumbnail=thumbnail)
     except StoreError as exc:
         return _store_failed(generation, exc)
+    fields = _stored_fields(stored)
+    if result.image_bytes is None and credits_fast.usable() and (  # no stash to drop
+            credits_fast.generation_succeed_captured(generation=generation, fields=fields,
+                                                     status=Status.STORING)):
+        _announce(generation, stored)
+        return None
     with transaction.atomic():
         updated = Generation.objects.filter(pk=generation.pk, status=Status.STORING).update(
-            **_stored_fields(stored))
+            **fields)
         if updated:
             if result.image_bytes is not None:  # copied from the stash: drop it
                 PendingImage.objects.filter(generation=generation).delete()

@@ -57,18 +57,20 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
     return entry
 
 
-def generation_succeed_captured(*, generation: Generation, fields: dict) -> bool:
-    """Write `fields` on `generation` if it is still running and not being
-    canceled, and capture its hold (as credits._capture_hold), in one
-    statement. False: nothing written (canceled or reaped meanwhile), for the
-    caller's full path to sort out."""
+def generation_succeed_captured(*, generation: Generation, fields: dict,
+                                status: str = Generation.Status.RUNNING) -> bool:
+    """Write `fields` on `generation` if it is still in `status` (running, or
+    storing for a copy of a recorded result) and not being canceled, and
+    capture its hold (as credits._capture_hold), in one statement. False:
+    nothing written (canceled or reaped meanwhile), for the caller's full
+    path to sort out."""
     names = tuple(fields)
     values = [Generation._meta.get_field(name).get_db_prep_save(value, connection)
               for name, value in fields.items()]
     capture = CreditEntry(amount=0, kind=CreditEntry.Kind.CAPTURE, generation=generation)
     with connection.cursor() as cursor:
         cursor.execute(_succeed_sql(names), [
-            *values, generation.pk, Generation.Status.RUNNING, CreditEntry.Kind.HOLD,
+            *values, generation.pk, status, CreditEntry.Kind.HOLD,
             *_values(capture, skip="account")])
         return cursor.fetchone()[0] == 1
 

@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -180,3 +181,28 @@ def test_a_crash_while_storing_fails_and_refunds_instead_of_leaving_it_in_flight
     assert (gen.status, gen.error_code) == ("failed", "InternalError")
     assert "credits were returned" in gen.error_message
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="the one-statement success is PostgreSQL's")
+def test_a_copy_of_a_recorded_url_succeeds_and_captures_in_one_statement(owner):
+    """A worker's copy of a provider URL ends in credits_fast's one statement:
+    stored, succeeded and charged once; the ledger balances."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.fakes.server import FakeHandler, FakeServer, png_bytes
+
+    gen = create(owner)
+    with FakeServer(FakeHandler) as server:
+        url = server.add_image("made.png", png_bytes(1024, 1024, "made"))
+        Generation.objects.filter(pk=gen.pk).update(status="storing", source_url=url)
+        with CaptureQueriesContext(connection) as queries:
+            assert copying.generation_store(generation_id=gen.pk) is None
+    writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
+    assert len(writes) == 1 and "UPDATE \"generations_generation\"" in writes[0]
+    gen.refresh_from_db()
+    assert gen.status == "succeeded" and default_storage.exists(gen.image.name) and gen.thumbnail
+    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
+        "hold", "capture"]
+    assert credits.balance(user=owner).held == 0 and credits.ledger_problems() == []
