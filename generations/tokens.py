@@ -54,7 +54,7 @@ def _with_user(digest: str) -> ApiToken | None:
     """The token with this hash and its user, as `select_related("user")` would
     give them, from a query written out once: every API request runs it, and
     building the queryset cost more than PostgreSQL's lookup."""
-    sql, fields = _lookup()
+    sql, fields, token_names, user_names = _lookup()
     with connection.cursor() as cursor:
         cursor.execute(sql, [digest])
         row = cursor.fetchone()
@@ -65,17 +65,17 @@ def _with_user(digest: str) -> ApiToken | None:
         for convert in converters:  # as the ORM does: SQLite's datetimes, JSON, ...
             value = convert(value, col, connection)
         values.append(value)
-    user_model, count = ApiToken.user.field.related_model, len(ApiToken._meta.concrete_fields)
-    token = ApiToken.from_db(connection.alias, [f.attname for f, _, _ in fields[:count]],
-                             values[:count])
-    user = user_model.from_db(connection.alias, [f.attname for f, _, _ in fields[count:]],
-                              values[count:])
+    count = len(token_names)
+    token = ApiToken.from_db(connection.alias, token_names, values[:count])
+    user = ApiToken.user.field.related_model.from_db(connection.alias, user_names, values[count:])
     ApiToken.user.field.set_cached_value(token, user)
     return token
 
 
 @cache
-def _lookup() -> tuple[str, list]:
+def _lookup() -> tuple[str, list, list[str], list[str]]:
+    """The query, each column's field, expression and converters, and the
+    attribute names of the token's columns and of the user's."""
     user_model = ApiToken.user.field.related_model
     qn = connection.ops.quote_name
     fields, columns = [], []
@@ -89,7 +89,9 @@ def _lookup() -> tuple[str, list]:
     sql = (f"SELECT {', '.join(columns)} FROM {qn(ApiToken._meta.db_table)} t "
            f"INNER JOIN {qn(user_model._meta.db_table)} u ON u.{qn(user_model._meta.pk.column)}"
            f" = t.{qn(ApiToken.user.field.column)} WHERE t.{qn(digest)} = %s")
-    return sql, fields
+    names = [f.attname for f, _, _ in fields]
+    count = len(ApiToken._meta.concrete_fields)
+    return sql, fields, names[:count], names[count:]
 
 
 def _touch(token: ApiToken) -> None:
