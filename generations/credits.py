@@ -1,5 +1,6 @@
 """The credit ledger: the only code that writes `CreditEntry` (with
-`credits_fast`, a create's hold written in the same statement as its generation).
+`credits_fast`: a create's hold, and a success's capture, each written in one
+statement with its generation on PostgreSQL).
 
 Every function locks the account row (`select_for_update`), appends one entry
 and updates the cached figures in the same transaction, so the cached balance

@@ -4,9 +4,10 @@ insert the generation and its hold, write the account's new figures), and a
 success with the bytes in hand (mark it succeeded, capture its hold).
 
 Why: every create went through six round trips (BEGIN, the payer lock, two
-INSERTs, the account UPDATE, COMMIT), each costing more Python in the ORM than
-work in PostgreSQL; one statement is atomic without a transaction block, and
-the create path is what the site's throughput rests on (docs/benchmarks.md).
+INSERTs, the account UPDATE, COMMIT) and every success through five, each
+costing more Python in the ORM than work in PostgreSQL; one statement is
+atomic without a transaction block, and these two are on every image's path
+(docs/benchmarks.md, sections 1, 2 and 6).
 
 It writes only when nothing needs the full path: the owner's account exists
 and has no limit to check (not frozen, no provider list, no concurrency, rate
@@ -45,7 +46,7 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
               cost, settings.LOW_BALANCE_THRESHOLD, cost, Team.DrawOrder.TEAM_FIRST,
               *_values(generation), *_values(entry, skip="account"), cost]
     with connection.cursor() as cursor:
-        cursor.execute(_sql(), params)
+        cursor.execute(_create_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -75,6 +76,7 @@ def generation_succeed_captured(*, generation: Generation, fields: dict,
         return cursor.fetchone()[0] == 1
 
 
+@cache
 def _fields(model, skip: str = "") -> list:
     return [f for f in model._meta.local_concrete_fields
             if not isinstance(f, AutoField) and f.name != skip]
@@ -123,7 +125,7 @@ SELECT count(*) FROM g"""
 
 
 @cache
-def _sql() -> str:
+def _create_sql() -> str:
     table, columns = _table, _columns
     gen_fields, entry_fields = _fields(Generation), _fields(CreditEntry)
     account = table(CreditAccount)
