@@ -50,7 +50,7 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
         return
     _copy_result_fields(generation, result)
     fields = _stored_fields(stored)
-    if credits_fast.usable() and credits_fast.generation_succeed_captured(
+    if credits_fast.generation_succeed_captured(
             generation=generation, fields={**_result_fields(generation), **fields}):
         for name, value in fields.items():  # the caller may answer from it unread
             setattr(generation, name, value)
@@ -167,7 +167,7 @@ def generation_copy(generation: Generation, provider, result: GenerationResult, 
     except StoreError as exc:
         return _store_failed(generation, exc)
     fields = _stored_fields(stored)
-    if result.image_bytes is None and credits_fast.usable() and (  # no stash to drop
+    if result.image_bytes is None and (  # no stash to drop
             credits_fast.generation_succeed_captured(generation=generation, fields=fields,
                                                      status=Status.STORING)):
         _announce(generation, stored)

@@ -31,8 +31,9 @@ from . import notify
 from .models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
 
 
-def usable() -> bool:
-    """The statement is PostgreSQL's (data-modifying CTEs, FOR UPDATE OF)."""
+def _usable() -> bool:
+    """The statements are PostgreSQL's (data-modifying CTEs, FOR UPDATE OF);
+    elsewhere (SQLite) nothing is written and the caller's full path runs."""
     return connection.vendor == "postgresql"
 
 
@@ -40,6 +41,8 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
     """Insert `generation` (built, not saved) with a hold of `cost` on the
     account that pays, in one statement. Returns the hold entry, or None when
     nothing was written and the full path must decide."""
+    if not _usable():
+        return None
     entry = CreditEntry(amount=-cost, kind=CreditEntry.Kind.HOLD, generation=generation,
                         note=f"{generation.provider} {generation.size}")
     params = [generation.owner_id, generation.owner_id, generation.owner_id,
@@ -65,6 +68,8 @@ def generation_succeed_captured(*, generation: Generation, fields: dict,
     capture its hold (as credits._capture_hold), in one statement. False:
     nothing written (canceled or reaped meanwhile), for the caller's full
     path to sort out."""
+    if not _usable():
+        return False
     names = tuple(fields)
     values = [Generation._meta.get_field(name).get_db_prep_save(value, connection)
               for name, value in fields.items()]

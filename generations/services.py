@@ -77,7 +77,7 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
         provider_price=price.provider_cost, **claimed,
     )
     # The common case (no key to replay, no tags, no limit to check) in one statement.
-    fast = not (idempotency_key or tags) and credits_fast.usable()
+    fast = not (idempotency_key or tags)
     if fast and (held := credits_fast.generation_insert_held(generation=generation, cost=cost)):
         generation.hold_entry = held
     elif replay := _create_held(generation, tags=tags, key=idempotency_key):
