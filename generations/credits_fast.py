@@ -70,12 +70,11 @@ def generation_succeed_captured(*, generation: Generation, fields: dict,
     path to sort out."""
     if not _usable():
         return False
-    names = tuple(fields)
-    values = [Generation._meta.get_field(name).get_db_prep_save(value, connection)
-              for name, value in fields.items()]
+    sql, written = _succeed_sql(tuple(fields))
+    values = [field.get_db_prep_save(fields[field.name], connection) for field in written]
     capture = CreditEntry(amount=0, kind=CreditEntry.Kind.CAPTURE, generation=generation)
     with connection.cursor() as cursor:
-        cursor.execute(_succeed_sql(names), [
+        cursor.execute(sql, [
             *values, generation.pk, status, CreditEntry.Kind.HOLD,
             *_values(capture, skip="account")])
         return cursor.fetchone()[0] == 1
@@ -108,7 +107,8 @@ def _placeholders(fields, account: str = "") -> str:
 
 
 @cache
-def _succeed_sql(names: tuple[str, ...]) -> str:
+def _succeed_sql(names: tuple[str, ...]) -> tuple[str, list]:
+    """The statement, and the generation fields it writes, in its order."""
     qn, entry = connection.ops.quote_name, _table(CreditEntry)
     fields = [Generation._meta.get_field(name) for name in names]
     sets = ", ".join(f"{qn(f.column)} = {_placeholders([f])}" for f in fields)
@@ -126,7 +126,7 @@ WITH g AS (
   INSERT INTO {entry} ({_columns(entry_fields)})
   SELECT {_placeholders(entry_fields, account="h.account_id")} FROM h RETURNING 1
 )
-SELECT count(*) FROM g"""
+SELECT count(*) FROM g""", fields
 
 
 @cache
