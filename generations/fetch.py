@@ -4,7 +4,14 @@ Image URLs come from third parties. They are fetched only over http(s), never
 from loopback, private, link-local (cloud metadata) or otherwise reserved
 addresses, and every redirect hop is checked the same way, unless the provider
 is marked internal (a GPU worker on the private network) or
-IMAGE_FETCH_ALLOW_PRIVATE=1 (development and tests).
+IMAGE_FETCH_ALLOW_PRIVATE=1 (development and tests). Webhook deliveries use the
+same guarded connections (`checked_client`).
+
+The check happens where the connection is made (`CheckedBackend`): a host name
+is resolved once, every address it gives is checked, and the connection goes
+to one of those addresses. Checking first and letting the HTTP client resolve
+the name again would let a DNS server answer a public address to the check and
+a private one to the connect (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import httpcore
 import httpx
 
 MAX_REDIRECTS = 5
@@ -44,19 +52,61 @@ def is_blocked_address(address: str) -> bool:
             or ip.is_multicast or ip.is_unspecified or ip in SHARED_SPACE)
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
+def check_url(url: str) -> None:
+    """Only http(s) URLs with a host; the address is checked on connecting."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedURL(f"Only http(s) image URLs are fetched, not {url[:80]!r}.")
-    if allow_private:
-        return
+
+
+def checked_addresses(host: str, port: int, blocked: Callable[[str], bool]) -> list[str]:
+    """Every address `host` resolves to, once; BlockedURL if any is `blocked`
+    (a name with one private address among public ones is refused as a whole)."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise httpx.ConnectError(f"cannot resolve {parts.hostname}") from exc
-    if any(is_blocked_address(info[4][0]) for info in infos):
-        raise BlockedURL(f"The image URL points at a private or reserved address "
-                         f"({parts.hostname}); it was not fetched.")
+        raise httpcore.ConnectError(f"cannot resolve {host}") from exc
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if any(blocked(address) for address in addresses):
+        raise BlockedURL(f"The URL points at a private or reserved address ({host}); "
+                         f"it was not fetched.")
+    return addresses
+
+
+class CheckedBackend(httpcore.NetworkBackend):
+    """httpcore's sync network backend, connecting only to checked addresses
+    (TLS still verifies the certificate against the host name)."""
+
+    def __init__(self, blocked: Callable[[str], bool] | None = None):
+        self._sync, self._blocked = httpcore.SyncBackend(), blocked
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        # Looked up per call, so a test can stand in for the address rules.
+        blocked = self._blocked or is_blocked_address
+        error = None
+        for address in checked_addresses(host, port, blocked):
+            try:
+                return self._sync.connect_tcp(address, port, timeout, local_address,
+                                              socket_options)
+            except httpcore.ConnectError as exc:  # the next address, as create_connection would
+                error = exc
+        raise error
+
+    def connect_unix_socket(self, *args, **kwargs):
+        raise BlockedURL("Unix sockets are not fetched.")
+
+    def sleep(self, seconds: float) -> None:
+        self._sync.sleep(seconds)
+
+
+def checked_client(*, timeout: float, blocked: Callable[[str], bool] | None = None
+                   ) -> httpx.Client:
+    """An httpx client whose every connection goes through CheckedBackend.
+    httpx takes no network backend, so its pool's is replaced; the rebinding
+    test in tests/test_fetch.py fails if that stops taking effect."""
+    transport = httpx.HTTPTransport(verify=tls_context())
+    transport._pool._network_backend = CheckedBackend(blocked)
+    return httpx.Client(transport=transport, timeout=timeout)
 
 
 def kept_client(key: tuple, make: Callable[[], httpx.Client]) -> httpx.Client:
@@ -74,12 +124,13 @@ def kept_client(key: tuple, make: Callable[[], httpx.Client]) -> httpx.Client:
     return clients[key]
 
 
-def download_client() -> httpx.Client:
-    """The client for provider images. open_stream still checks every URL
-    before it is sent, and a kept connection only ever reached an address
-    that passed."""
-    return kept_client(("download",), lambda: httpx.Client(timeout=DOWNLOAD_TIMEOUT_S,
-                                                          verify=tls_context()))
+def download_client(*, allow_private: bool = False) -> httpx.Client:
+    """The client for provider images: connections only to public addresses
+    unless `allow_private`."""
+    if allow_private:
+        return kept_client(("download", True), lambda: httpx.Client(
+            timeout=DOWNLOAD_TIMEOUT_S, verify=tls_context()))
+    return kept_client(("download", False), lambda: checked_client(timeout=DOWNLOAD_TIMEOUT_S))
 
 
 _kept = threading.local()
@@ -87,11 +138,12 @@ KEPT_CLIENTS_MAX = 8
 DOWNLOAD_TIMEOUT_S = 60
 
 
-def open_stream(client: httpx.Client, url: str, *, allow_private: bool) -> httpx.Response:
-    """GET `url`, following redirects by hand so each hop is checked first.
-    The caller closes the returned (streaming) response."""
+def open_stream(client: httpx.Client, url: str) -> httpx.Response:
+    """GET `url`, following redirects by hand so each hop's scheme is checked
+    (its address is, by `client`'s connections). The caller closes the
+    returned (streaming) response."""
     for _ in range(MAX_REDIRECTS + 1):
-        check_url(url, allow_private=allow_private)
+        check_url(url)
         response = client.send(client.build_request("GET", url), stream=True)
         if not response.is_redirect:
             return response

@@ -66,7 +66,7 @@ def fetch(url: str, sink, *, max_bytes: int, allow_private: bool = False) -> str
     """Stream `url` into `sink`; return the sha256. Raises StoreError."""
     digest = hashlib.sha256()
     try:
-        response = open_stream(download_client(), url, allow_private=allow_private)
+        response = open_stream(download_client(allow_private=allow_private), url)
         try:
             _copy(response, sink, digest, max_bytes)
         finally:

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import random
 import secrets
-import socket
 import time
 from urllib.parse import urlsplit
 
@@ -22,6 +21,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from .fetch import BlockedURL, checked_client, tls_context
 from .models import Generation, WebhookDelivery, WebhookSecret
 from .providers import InvalidRequest
 
@@ -65,9 +65,16 @@ def _private_literal(host: str) -> bool:
         return False
 
 
-def _resolves_private(host: str, port: int) -> bool:
-    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    return any(not ipaddress.ip_address(info[4][0]).is_global for info in infos)
+def _not_global(address: str) -> bool:
+    return not ipaddress.ip_address(address).is_global
+
+
+def _client() -> httpx.Client:
+    """Connections only to global addresses, resolved once and checked where
+    they are made (fetch.CheckedBackend), unless WEBHOOK_ALLOW_PRIVATE."""
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return httpx.Client(timeout=settings.WEBHOOK_TIMEOUT, verify=tls_context())
+    return checked_client(timeout=settings.WEBHOOK_TIMEOUT, blocked=_not_global)
 
 
 def webhook_schedule(*, generation_id) -> None:
@@ -110,11 +117,7 @@ def webhook_attempt(*, delivery_id: int) -> float | None:
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     """(HTTP status or None, error text) of one POST."""
-    parts = urlsplit(delivery.url)
     try:
-        if not settings.WEBHOOK_ALLOW_PRIVATE and _resolves_private(
-                parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)):
-            return None, "Refused: the webhook host resolves to a private address."
         body = json.dumps(webhook_payload(delivery.generation), separators=(",", ":")).encode()
         timestamp = int(time.time())
         secret = webhook_secret_get(user=delivery.generation.owner).secret
@@ -124,8 +127,10 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
             "X-ZImage-Event": f"generation.{delivery.generation.status}",
             "X-ZImage-Signature": signature(secret, timestamp, body),
         }
-        response = httpx.post(delivery.url, content=body, headers=headers,
-                              timeout=settings.WEBHOOK_TIMEOUT, follow_redirects=False)
+        with _client() as client:
+            response = client.post(delivery.url, content=body, headers=headers)
+    except BlockedURL:
+        return None, "Refused: the webhook host resolves to a private address."
     except (httpx.HTTPError, OSError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return response.status_code, "" if response.is_success else f"HTTP {response.status_code}"

@@ -1,4 +1,5 @@
 import contextlib
+import socket
 
 import pytest
 from django.conf import settings
@@ -125,3 +126,21 @@ def consumer(transactional_db):
     for proc in started:
         proc.stop()
     HUEY.flush()
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch):
+    """The name `rebind.test` as a DNS rebinding attacker serves it: its first
+    lookup answers 127.0.0.2, every later one 127.0.0.1. A test blocks
+    127.0.0.1 (where fake servers listen: the private target) and lets
+    127.0.0.2 pass (the public address; nothing listens there). Returns the
+    answers given, in order."""
+    real, answers = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "rebind.test":
+            return real(host, port, *args, **kwargs)
+        answers.append("127.0.0.1" if answers else "127.0.0.2")
+        return real(answers[-1], port, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers

@@ -1,5 +1,6 @@
 """Download safety and URL expiry."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,6 +61,28 @@ def test_every_redirect_hop_is_checked(strict, monkeypatch):
         assert store_url(f"{server.url}/r?to={server.url}/images/ok.png").width == 64
         with pytest.raises(StoreError, match="private or reserved"):
             store_url(f"{server.url}/r?to=http://127.0.0.2:{server.server_address[1]}/x.png")
+
+
+def test_a_name_that_rebinds_to_a_private_address_is_never_reached(strict, monkeypatch,
+                                                                  rebinding_dns):
+    # A check that resolved the name and then let the client resolve it again
+    # would pass 127.0.0.2 and connect to 127.0.0.1, where the image waits.
+    monkeypatch.setattr(fetch, "is_blocked_address", lambda a: a == "127.0.0.1")
+    with FakeServer(FakeHandler) as server:
+        server.add_image("secret.png", png_bytes(64, 48, "secret"))
+        with pytest.raises(StoreError) as info:
+            store_url(f"http://rebind.test:{server.server_address[1]}/images/secret.png")
+    assert info.value.code == "ImageDownloadFailed"  # 127.0.0.2 refused the connection
+    assert server.requests == [] and rebinding_dns == ["127.0.0.2"]  # one lookup, one address
+
+
+def test_a_name_with_a_private_address_among_public_ones_is_refused(strict, monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kw: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))])
+    with pytest.raises(StoreError, match=r"private or reserved address \(cdn.example\)") as info:
+        store_url("https://cdn.example/a.png")
+    assert info.value.code == "ImageURLBlocked" and not info.value.retryable
 
 
 def test_it_reads_the_expiry_from_the_signature():

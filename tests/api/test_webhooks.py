@@ -111,6 +111,18 @@ def test_it_refuses_to_deliver_to_private_addresses(owner, receiver, settings):
     assert delivery.gave_up_at and "private" in delivery.last_error and hook.received == []
 
 
+def test_a_webhook_host_that_rebinds_to_a_private_address_is_never_reached(
+        owner, receiver, monkeypatch, rebinding_dns):
+    monkeypatch.setattr(webhooks, "_not_global", lambda a: a == "127.0.0.1")
+    hook = receiver()
+    url = hook.url.replace("127.0.0.1", "rebind.test")
+    delivery = WebhookDelivery.objects.create(generation=make_generation(owner), url=url)
+    webhooks.webhook_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert hook.received == [] and rebinding_dns == ["127.0.0.2"]  # one lookup, one address
+    assert delivery.last_error.startswith("ConnectError") and not delivery.gave_up_at
+
+
 def test_each_end_schedules_one_delivery(owner, settings, django_capture_on_commit_callbacks):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     HUEY.flush()
