@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from .cpus import usable_cpus
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -154,8 +156,7 @@ HUEY_WORKERS_DEFAULT = 128 if REDIS_URL and DATABASE_POOL_MAX_SIZE else 8
 # over one forked process per core (at most 8), each running its share as
 # threads on its share of the pool (generations.consumer). 1 keeps them all
 # in one process.
-_CPUS = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-         else os.cpu_count() or 1)  # the cores this process may use (containers limit them)
+_CPUS = usable_cpus()  # the cores this process may use: affinity and a container's CPU quota
 HUEY_WORKER_PROCESSES = int(os.environ.get("HUEY_WORKER_PROCESSES")
                             or (min(_CPUS, 8) if REDIS_URL and DATABASE_POOL_MAX_SIZE else 1))
 _huey_common = {
