@@ -83,7 +83,7 @@ class CheckedBackend(httpcore.NetworkBackend):
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         # Looked up per call, so a test can stand in for the address rules.
         blocked = self._blocked or is_blocked_address
-        error = None
+        error = httpcore.ConnectError(f"no address for {host}")
         for address in checked_addresses(host, port, blocked):
             try:
                 return self._sync.connect_tcp(address, port, timeout, local_address,
