@@ -60,8 +60,8 @@ def webhook_url_check(url: str) -> None:
 
 def _private_literal(host: str) -> bool:
     try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
+        return _not_global(host)
+    except ValueError:  # a name, not an address: checked on connecting
         return False
 
 
