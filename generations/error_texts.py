@@ -15,6 +15,7 @@ NO_BALANCE = _("The provider account has no balance left; an admin must top it u
 RATE_LIMITED = _("The provider is rate limiting requests.")
 NOT_ALLOWED = _("The provider account may not use this model.")
 TIMEOUT = _("The provider did not answer in time.")
+PROVIDER_ERROR = _("The provider had an internal error.")
 
 TEXTS = {
     # The site's own codes.
@@ -56,6 +57,13 @@ TEXTS = {
     "AccessDenied": NOT_ALLOWED,
     "RequestTimeOut": TIMEOUT,
     "Throttling": RATE_LIMITED,
+    # Sub-codes whose meaning differs from their family's (the family is the fallback).
+    "Throttling.AllocationQuota": _("The provider account's quota is used up; an admin must "
+                                    "raise it."),
+    "InternalError.Algo": PROVIDER_ERROR,  # the provider's, not the site's InternalError
+    "IPInfringementSuspect": _("The provider suspects the prompt infringes someone's "
+                               "intellectual property."),
+    "BadRequest.TooLarge": _("The request was too large for the provider."),
 }
 
 
@@ -66,5 +74,5 @@ def error_text(code: str, message: str) -> str:
         return message
     text = TEXTS.get(code) or TEXTS.get(code.split(".")[0])
     if text is None and code.startswith("HTTP5"):
-        text = _("The provider had an internal error.")
+        text = PROVIDER_ERROR
     return str(text) if text is not None else message

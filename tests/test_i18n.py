@@ -30,3 +30,18 @@ def test_the_committed_mo_matches_the_po():
         catalog = gettext.GNUTranslations(f)
     for msgid, msgstr in entries().items():
         assert catalog.gettext(msgid) == msgstr or catalog.ngettext(msgid, "", 1) == msgstr, msgid
+
+
+def test_a_provider_sub_code_gets_its_own_sentence_before_its_familys():
+    from django.utils import translation
+
+    from generations.error_texts import error_text
+
+    with translation.override("zh-hans"):
+        assert error_text("Throttling.RateQuota", "x") == "服务商正在限制请求频率。"  # the family's
+        assert error_text("Throttling.AllocationQuota", "x") == "服务商账户的额度已用完，需要管理员提高额度。"
+        assert error_text("InternalError.Algo", "x") == "服务商内部出错。"  # not the site's own
+        assert error_text("IPInfringementSuspect", "x") == "服务商怀疑提示词侵犯了他人的知识产权。"
+        assert error_text("SomethingNew", "As written.") == "As written."
+    with translation.override("en"):
+        assert error_text("IPInfringementSuspect", "As written.") == "As written."
