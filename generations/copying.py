@@ -90,7 +90,9 @@ def _succeeded(generation: Generation, stored) -> None:
 
 
 def _announce(generation: Generation, stored) -> None:
-    """Charged and succeeded: tell its webhook, and have its thumbnail made."""
+    """Charged and succeeded: tell its webhook, and have its thumbnail made.
+    An inline caller (the OpenAI endpoint) answers from `image_data` when set."""
+    generation.image_data = stored.data
     generation_finished(generation=generation)
     if not stored.thumbnail:
         thumbnail_enqueue(generation.pk)

@@ -125,8 +125,7 @@ class ImageGenerationsView(OpenAIView):
         generation = wait_for_end(generation)
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
         if data["response_format"] == "b64_json":
-            with default_storage.open(generation.image.name, "rb") as f:
-                item["b64_json"] = base64.b64encode(f.read()).decode()
+            item["b64_json"] = base64.b64encode(image_data(generation)).decode()
         else:
             item["url"] = image_url(request, generation)
         return Response({"created": int(generation.created_at.timestamp()), "data": [item]})
@@ -149,6 +148,16 @@ def wait_for_end(generation: Generation) -> Generation:
                        "and nothing was charged.")
     raise ApiError(504, "timeout", f"The image was not ready in time; it is still being made as "
                    f"generation {generation.pk} (see /api/v1/generations/{generation.pk}/).")
+
+
+def image_data(generation: Generation) -> bytes:
+    """The stored image: as the inline run stored it (no read back from
+    storage), or, run by a worker, a replay or larger, read from storage."""
+    data = getattr(generation, "image_data", None)
+    if data is None:
+        with default_storage.open(generation.image.name, "rb") as f:
+            data = f.read()
+    return data
 
 
 def image_url(request, generation: Generation) -> str:

@@ -10,6 +10,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from generations import credits, tokens
+from generations.api import openai as openai_view
 from generations.models import Generation
 
 pytestmark = pytest.mark.slow
@@ -61,6 +62,32 @@ def test_it_answers_without_a_worker_and_a_worker_makes_the_thumbnail_later(sdk,
         generation.refresh_from_db()
     with generation.thumbnail.open("rb") as f:
         assert Image.open(f).format == "WEBP"
+
+
+class StorageReads:
+    """default_storage for the OpenAI view, noting each file it opens."""
+
+    def __init__(self, storage):
+        self.storage, self.opened = storage, []
+
+    def open(self, name, mode="rb"):
+        self.opened.append(name)
+        return self.storage.open(name, mode)
+
+
+def test_an_inline_b64_answer_is_the_stored_image_without_reading_it_back(sdk, owner,
+                                                                          monkeypatch):
+    reads = StorageReads(openai_view.default_storage)
+    monkeypatch.setattr(openai_view, "default_storage", reads)
+    ask = {"model": "z-image-turbo", "prompt": "a heron", "size": "512x512",
+           "response_format": "b64_json", "extra_headers": {"Idempotency-Key": "heron-1"}}
+    first = sdk.images.generate(**ask)
+    generation = Generation.objects.get()
+    assert base64.b64decode(first.data[0].b64_json) == stored_bytes(generation)
+    assert reads.opened == []  # answered from the bytes it had just stored
+    replay = sdk.images.generate(**ask)  # the same key: the stored image, read back
+    assert replay.data[0].b64_json == first.data[0].b64_json
+    assert reads.opened == [generation.image.name] and Generation.objects.count() == 1
 
 
 def test_a_provider_failure_is_a_5xx_with_the_providers_code(sdk, owner, consumer):
