@@ -3,7 +3,7 @@ and through LiteLLM proxy, both forwarding to one fake upstream that answers
 at once; overhead = p50 through it minus p50 straight to the upstream.
 
     python bench/openai_overhead.py [--quick] [--litellm /tmp/litellm-venv/bin/litellm]
-                                    [--without-consumer]
+                                    [--without-consumer] [--s3]
 
 The site holds credits, runs the generation on a real consumer (provider
 openai_compat, b64_json, pointing at the fake), stores the image (local
@@ -12,6 +12,7 @@ virtualenv, no database, one worker; docs: shared notes) only forwards.
 One client, one request at a time, closed loop, for the same duration each.
 `--without-consumer` (a diagnostic): no consumer runs, so no thumbnail is
 made beside the requests; the site's row is then the request path alone.
+`--s3`: the site stores on S3 (SeaweedFS on loopback) instead of local files.
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--litellm", default="/tmp/litellm-venv/bin/litellm")
     parser.add_argument("--without-consumer", action="store_true")
+    parser.add_argument("--s3", action="store_true")
     args = parser.parse_args()
     duration = 3 if args.quick else 15
+    if args.s3:
+        common.seaweed()
     with upstream() as fake:
-        common.setup_env("openai", OPENAI_COMPAT_BASE_URL=fake.url,
+        common.setup_env("openai", s3=args.s3, OPENAI_COMPAT_BASE_URL=fake.url,
                          OPENAI_COMPAT_API_KEY="sk-fake", DEFAULT_PROVIDER="openai_compat",
                          OPENAI_COMPAT_RESPONSE_FORMAT="b64_json")
         import django
@@ -100,6 +104,7 @@ def main() -> None:
             common.consumer(workers=8)
         site = common.gunicorn(workers=2, threads=4)
         name = "site (no consumer: no thumbnails)" if args.without_consumer else "site"
+        name += ", S3" if args.s3 else ""
         results = {"upstream directly": measure(fake.server_address[1], "sk-fake", duration),
                    name: measure(site, token, duration)}
         if Path(args.litellm).exists():
