@@ -8,6 +8,7 @@ import tracemalloc
 import zlib
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import override_settings
 from PIL import Image
@@ -110,6 +111,22 @@ def test_it_stores_on_s3_compatible_storage(seaweed, settings, threshold):
     assert original["Body"].read() == data and original["ContentType"] == "image/png"
     thumb = client.get_object(Bucket=seaweed.BUCKET, Key=stored.thumbnail)
     assert thumb["ContentType"] == "image/webp" and thumb["Body"].read()[8:12] == b"WEBP"
+
+
+def test_it_reads_back_from_s3_with_one_request(seaweed, settings):
+    small, large = png_bytes(64, 48, "back"), os.urandom(3 * 1024 * 1024)  # large spills to disk
+    with override_settings(STORAGES={**settings.STORAGES, "default": seaweed.storages_setting()}):
+        small_name = store(small, name="generations/9/2026/11/readback").name
+        large_name = default_storage.save("generations/9/2026/11/large.bin", ContentFile(large))
+        calls = []
+        events = default_storage.connection.meta.client.meta.events
+        events.register("before-call.s3", lambda model, **kw: calls.append(model.name))
+        for name, data in [(small_name, small), (large_name, large)]:
+            with default_storage.open(name, "rb") as f:
+                assert f.read() == data
+        assert calls == ["GetObject", "GetObject"]  # no HEAD before each, no transfer manager
+        with pytest.raises(FileNotFoundError):
+            default_storage.open("generations/9/2026/11/never-stored.png", "rb")
 
 
 def test_a_png_with_large_private_chunks_is_stored_intact_with_a_thumbnail():
