@@ -19,7 +19,7 @@ import io
 import struct
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from django.conf import settings
@@ -60,7 +60,8 @@ class StoredImage:
     size: int
     sha256: str
     content_type: str
-    data: bytes | None = None  # the bytes stored, for a caller answering inline (INLINE_KEEP_MAX)
+    # The bytes stored, for a caller answering inline (INLINE_KEEP_MAX); never in a repr.
+    data: bytes | None = field(default=None, repr=False)
 
 
 # A caller answering inline (make_thumbnail=False) gets the stored bytes back
