@@ -99,11 +99,14 @@ class CheckedBackend(httpcore.NetworkBackend):
         self._sync.sleep(seconds)
 
 
-def checked_client(*, timeout: float, blocked: Callable[[str], bool] | None = None
-                   ) -> httpx.Client:
-    """An httpx client whose every connection goes through CheckedBackend.
-    httpx takes no network backend, so its pool's is replaced; the rebinding
-    test in tests/test_fetch.py fails if that stops taking effect."""
+def checked_client(*, timeout: float, allow_private: bool,
+                   blocked: Callable[[str], bool] | None = None) -> httpx.Client:
+    """An httpx client whose every connection goes through CheckedBackend, or
+    where `allow_private`, a plain one. httpx takes no network backend, so its
+    pool's is replaced; the rebinding test in tests/test_fetch.py fails if
+    that stops taking effect."""
+    if allow_private:
+        return httpx.Client(timeout=timeout, verify=tls_context())
     transport = httpx.HTTPTransport(verify=tls_context())
     transport._pool._network_backend = CheckedBackend(blocked)
     return httpx.Client(transport=transport, timeout=timeout)
@@ -127,10 +130,8 @@ def kept_client(key: tuple, make: Callable[[], httpx.Client]) -> httpx.Client:
 def download_client(*, allow_private: bool = False) -> httpx.Client:
     """The client for provider images: connections only to public addresses
     unless `allow_private`."""
-    if allow_private:
-        return kept_client(("download", True), lambda: httpx.Client(
-            timeout=DOWNLOAD_TIMEOUT_S, verify=tls_context()))
-    return kept_client(("download", False), lambda: checked_client(timeout=DOWNLOAD_TIMEOUT_S))
+    return kept_client(("download", allow_private), lambda: checked_client(
+        timeout=DOWNLOAD_TIMEOUT_S, allow_private=allow_private))
 
 
 _kept = threading.local()

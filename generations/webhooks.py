@@ -21,7 +21,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
-from .fetch import BlockedURL, checked_client, tls_context
+from .fetch import BlockedURL, checked_client
 from .models import Generation, WebhookDelivery, WebhookSecret
 from .providers import InvalidRequest
 
@@ -67,14 +67,6 @@ def _private_literal(host: str) -> bool:
 
 def _not_global(address: str) -> bool:
     return not ipaddress.ip_address(address).is_global
-
-
-def _client() -> httpx.Client:
-    """Connections only to global addresses, resolved once and checked where
-    they are made (fetch.CheckedBackend), unless WEBHOOK_ALLOW_PRIVATE."""
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return httpx.Client(timeout=settings.WEBHOOK_TIMEOUT, verify=tls_context())
-    return checked_client(timeout=settings.WEBHOOK_TIMEOUT, blocked=_not_global)
 
 
 def webhook_schedule(*, generation_id) -> None:
@@ -127,7 +119,10 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
             "X-ZImage-Event": f"generation.{delivery.generation.status}",
             "X-ZImage-Signature": signature(secret, timestamp, body),
         }
-        with _client() as client:
+        # Global addresses only, resolved once and checked where the connection
+        # is made (fetch.CheckedBackend), unless WEBHOOK_ALLOW_PRIVATE.
+        with checked_client(timeout=settings.WEBHOOK_TIMEOUT, blocked=_not_global,
+                            allow_private=settings.WEBHOOK_ALLOW_PRIVATE) as client:
             response = client.post(delivery.url, content=body, headers=headers)
     except BlockedURL:
         return None, "Refused: the webhook host resolves to a private address."
