@@ -248,8 +248,11 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
                                              tolerance=tolerance, ratio_only=ratio_only)
         ext, content_type = FORMATS[fmt]
         tmp.seek(0)
-        data = tmp.read() if not make_thumbnail and size <= INLINE_KEEP_MAX else None
-        tmp.seek(0)
+        data = None
+        if not make_thumbnail and size <= INLINE_KEEP_MAX:  # for the inline answer
+            # Bytes in hand are those written; a download is read back from the copy.
+            data = result.image_bytes if result.image_bytes is not None else tmp.read()
+            tmp.seek(0)
         name = _save(f"{base_name}.{ext}", File(tmp))
         thumb_name = thumbnail_save(base_name=base_name, thumb=thumb) if thumb else ""
     return StoredImage(name, thumb_name, width, height, size, sha, content_type, data)
