@@ -21,7 +21,6 @@ from .providers import GenerationResult
 from .providers.registry import get_provider
 from .services import generation_cancel_locked, generation_fail, generation_finished
 from .storage import StoreError, store_image
-from .thumbnails import thumbnail_enqueue
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
@@ -81,7 +80,7 @@ def _stored_fields(stored) -> dict:
 
 
 def _succeeded(generation: Generation, stored) -> None:
-    """In the transaction that marked it succeeded: charge, tell, thumbnail."""
+    """In the transaction that marked it succeeded: charge and tell."""
     # Just moved out of flight under its row lock: the hold is captured once,
     # without the idempotency reads (one made in this process brings its hold).
     hold = getattr(generation, "hold_entry", None) or credits.hold_of(generation)
@@ -90,12 +89,11 @@ def _succeeded(generation: Generation, stored) -> None:
 
 
 def _announce(generation: Generation, stored) -> None:
-    """Charged and succeeded: tell its webhook, and have its thumbnail made.
-    An inline caller (the OpenAI endpoint) answers from `image_data` when set."""
+    """Charged and succeeded: tell its webhook. An inline caller (the OpenAI
+    endpoint) answers from `image_data` when set; an image stored without a
+    thumbnail gets one on its first showing (thumbnails.py)."""
     generation.image_data = stored.data
     generation_finished(generation=generation)
-    if not stored.thumbnail:
-        thumbnail_enqueue(generation.pk)
 
 
 def _discard(stored) -> None:

@@ -1,8 +1,7 @@
 """Crash recovery: nothing stays in flight forever.
 
 A worker killed mid-call leaves a row `running`; one killed mid-copy (or a
-storage outage longer than the scheduled retries) leaves it `storing`; one
-killed before it made a deferred thumbnail leaves a succeeded row without. These
+storage outage longer than the scheduled retries) leaves it `storing`. These
 passes run periodically and when a consumer starts. They only touch rows older
 than a timeout, so they never steal work from a live worker on another
 machine, and every step is a conditional update, so running them twice (or on
@@ -16,23 +15,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import copying, pipeline, services, thumbnails
+from . import copying, pipeline, services
 from .models import Generation
 from .providers.registry import get_provider
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
-# A deferred thumbnail missing this long after the image was stored had its
-# task lost; within THUMBNAIL_WINDOW only, so that an image which cannot be
-# decoded is not tried every minute for ever (serving shows the original).
-THUMBNAIL_AFTER = timedelta(minutes=1)
-THUMBNAIL_WINDOW = timedelta(hours=1)
-THUMBNAIL_BATCH = 100
 
 
 def generations_recover() -> dict[str, int]:
-    return {"reaped": _reap_running(), "rescued": _rescue_storing(),
-            "thumbnails": _thumbnails_missing()}
+    return {"reaped": _reap_running(), "rescued": _rescue_storing()}
 
 
 def _reap_running() -> int:
@@ -91,16 +83,3 @@ def _rescue_storing() -> int:
             copying.generation_schedule_store(gen.pk, 0)
     return count
 
-
-def _thumbnails_missing() -> int:
-    """Enqueue the thumbnail again for images stored without one a while ago.
-    `updated_at` bounds the window: (status, updated_at) is indexed, and a
-    succeeded row's is its finish time unless the owner changed it since."""
-    now = timezone.now()
-    pks = list(Generation.objects.filter(
-        status=Status.SUCCEEDED, thumbnail="", updated_at__gte=now - THUMBNAIL_WINDOW,
-        finished_at__lt=now - THUMBNAIL_AFTER).exclude(image="")
-        .order_by("updated_at").values_list("pk", flat=True)[:THUMBNAIL_BATCH])
-    for pk in pks:
-        thumbnails.thumbnail_enqueue(pk)
-    return len(pks)

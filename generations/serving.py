@@ -5,6 +5,8 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
+from .thumbnails import thumbnail_make
+
 
 def serve_stored(field_file, *, download_name: str, attachment: bool = False):
     """A redirect to a short-lived presigned URL (S3), or the file streamed
@@ -27,8 +29,11 @@ def serve_image(generation, *, attachment: bool = False):
 
 
 def serve_thumbnail(generation):
-    """The thumbnail, or the image itself while there is none (a deferred one
-    is made later by a task, or could not be made): never a broken image."""
+    """The thumbnail; one stored without (an inline answer's image) is made
+    now, on its first showing. The image itself where it cannot be made: never
+    a broken image."""
+    if not generation.thumbnail and generation.image:
+        generation.thumbnail.name = thumbnail_make(generation_id=generation.pk)
     if not generation.thumbnail:
         return serve_image(generation)
     return serve_stored(generation.thumbnail, download_name=thumbnail_download_name(generation))

@@ -4,7 +4,7 @@ The body is streamed into a spooled temporary file (memory up to 1 MB, then
 disk) while its sha256 and length are counted, so a whole image is never held
 in memory; it is then verified with Pillow, stored under a name derived from
 the generation id (storing twice overwrites, never duplicates), and a WebP
-thumbnail is made beside it (or later, by `thumbnails.thumbnail_make`).
+thumbnail is made beside it (or on its first showing: thumbnails.py).
 
 A PNG carrying more than PNG_BULK_LIMIT of ancillary chunks is decoded from a
 copy without them: Pillow keeps private chunks in memory while it decodes,
@@ -239,7 +239,7 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
     `internal`: the provider is on the private network; its URLs may be private.
     `make_thumbnail=False`: for a caller answering inline; the image is only
     checked (header, size, a PNG's checksums), not decoded, the thumbnail is
-    left to `thumbnails.thumbnail_make` (StoredImage.thumbnail is ""), and the
+    made on its first showing (thumbnails.py; StoredImage.thumbnail is ""), and the
     bytes come back in StoredImage.data (up to INLINE_KEEP_MAX)."""
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
         sha = _receive(result, tmp, internal=internal)

@@ -6,7 +6,7 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import copying, library, pipeline, quotas, recovery, thumbnails, webhooks
+from . import copying, library, pipeline, quotas, recovery, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,6 @@ def poll_generation(generation_id: str) -> None:
     delay = pipeline.generation_poll(generation_id=generation_id)
     if delay is not None:
         poll_generation.schedule((generation_id,), delay=delay)
-
-
-@db_task()
-def make_thumbnail(generation_id: str) -> None:
-    """For an image stored without one (`store_image(make_thumbnail=False)`)."""
-    thumbnails.thumbnail_make(generation_id=generation_id)
 
 
 @db_periodic_task(crontab(minute="*"))

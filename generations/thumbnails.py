@@ -1,14 +1,15 @@
-"""Thumbnails made after the image was stored: a caller answering inline
-stores the original with `store_image(make_thumbnail=False)` and leaves the
-thumbnail to the `make_thumbnail` task. Until it is made, serving falls back
-to the image itself; the recovery pass enqueues it again where a task was lost."""
+"""Thumbnails made on first showing. A caller answering inline (the OpenAI
+endpoint) stores the original with `store_image(make_thumbnail=False)`: its
+client already has the image, and a program's images may never be looked at,
+so the thumbnail costs nothing until a page (dashboard, share link, API link)
+first asks for it; `serving.serve_thumbnail` makes it then, and serves the
+image itself where it cannot be made."""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.files.storage import default_storage
-from django.db import transaction
 
 from .models import Generation
 from .storage import StoreError, decode, thumbnail, thumbnail_save
@@ -16,22 +17,16 @@ from .storage import StoreError, decode, thumbnail, thumbnail_save
 log = logging.getLogger(__name__)
 
 
-def thumbnail_enqueue(generation_id) -> None:
-    """Make the thumbnail in a task, once the transaction recording the image commits."""
-    from .tasks import make_thumbnail
-
-    transaction.on_commit(lambda: make_thumbnail(str(generation_id)))
-
-
-def thumbnail_make(*, generation_id) -> None:
+def thumbnail_make(*, generation_id) -> str:
     """Make a succeeded generation's missing thumbnail beside its image and
-    record it. Running twice is harmless: the file is replaced and the row only
-    set while its thumbnail is still empty. An image that cannot be read is
-    left as it is (it was delivered already; serving shows the original)."""
+    record it; its name, or "" when there is none. Running twice (or in two
+    requests at once) is harmless: the row is only set while its thumbnail is
+    empty, and a file it did not keep is removed. An image that cannot be read
+    is left as it is (it was delivered already; serving shows the original)."""
     generation = (Generation.objects.filter(pk=generation_id, status=Generation.Status.SUCCEEDED,
                                             thumbnail="").exclude(image="").first())
     if generation is None:
-        return
+        return ""
     image_name = generation.image.name
     try:
         with default_storage.open(image_name, "rb") as original, decode(original) as image:
@@ -41,18 +36,23 @@ def thumbnail_make(*, generation_id) -> None:
         name = thumbnail_save(base_name=image_name.rsplit(".", 1)[0], thumb=thumb)
     except StoreError as exc:
         log.warning("no thumbnail for generation %s: %s", generation.pk, exc.message)
-        return
-    except Exception as exc:  # storage backends raise many kinds; the recovery pass tries again
+        return ""
+    except Exception as exc:  # storage backends raise many kinds; the next showing tries again
         log.warning("no thumbnail for generation %s: reading %s failed (%s)", generation.pk,
                     image_name, type(exc).__name__)
-        return
-    _record(generation.pk, image_name, name)
+        return ""
+    return _record(generation.pk, image_name, name)
 
 
-def _record(pk, image_name: str, name: str) -> None:
+def _record(pk, image_name: str, name: str) -> str:
     """Set only the thumbnail, and only while it is empty and the same image is
-    there; if the image was purged meanwhile, the new file goes too."""
+    there. The file goes again where the image was purged meanwhile, or where
+    a request making it at the same time recorded its own under another name
+    (a storage that does not overwrite picks a free one)."""
     if Generation.objects.filter(pk=pk, thumbnail="", image=image_name).update(thumbnail=name):
-        return
-    if not Generation.objects.filter(pk=pk, image=image_name).exists():
+        return name
+    kept = (Generation.objects.filter(pk=pk, image=image_name)
+            .values_list("thumbnail", flat=True).first())
+    if kept != name:
         default_storage.delete(name)
+    return kept or ""

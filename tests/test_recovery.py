@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations import credits, pipeline, recovery, services, thumbnails
+from generations import credits, pipeline, recovery, services
 from generations.models import Generation
 
 
@@ -60,7 +60,7 @@ def test_a_stuck_generation_its_owner_canceled_is_canceled(gen, owner, settings)
 
 def test_a_live_worker_keeps_its_generation(gen, settings):
     age(gen, settings.REAPER_TIMEOUT - 60, status="running", attempts=1)
-    assert recovery.generations_recover() == {"reaped": 0, "rescued": 0, "thumbnails": 0}
+    assert recovery.generations_recover() == {"reaped": 0, "rescued": 0}
     gen.refresh_from_db()
     assert gen.status == "running"
 
@@ -78,23 +78,3 @@ def test_a_submitted_job_whose_polls_stopped_is_polled_again_not_resubmitted(
     gen.refresh_from_db()
     assert gen.status == "running" and gen.attempts == 1 and scheduled == [gen.pk]
 
-
-def test_a_thumbnail_whose_task_was_lost_is_enqueued_again(owner, monkeypatch):
-    def succeeded(finished_ago, **fields):
-        gen = services.generation_create(user=owner, prompt="fox", width=1024, height=1024,
-                                         provider="demo")
-        done = timezone.now() - timedelta(seconds=finished_ago)
-        Generation.objects.filter(pk=gen.pk).update(**{
-            "status": "succeeded", "image": f"g/{gen.pk}.png", "thumbnail": "",
-            "finished_at": done, "updated_at": done, **fields})
-        return gen.pk
-
-    lost = succeeded(120)
-    succeeded(10)  # its task may still be on its way
-    succeeded(120, thumbnail="g/t.webp")
-    succeeded(120, image="")  # purged
-    succeeded(120, status="failed")
-    succeeded(2 * 3600)  # long ago: not tried for ever
-    enqueued = []
-    monkeypatch.setattr(thumbnails, "thumbnail_enqueue", enqueued.append)
-    assert recovery.generations_recover()["thumbnails"] == 1 and enqueued == [lost]

@@ -1,14 +1,17 @@
-"""Deferred thumbnails: made by a task after the image was stored without one."""
+"""Thumbnails made on first showing, for images stored without one (inline answers)."""
 
+import io
 import logging
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image
 
-from generations import copying, library, services, tasks, thumbnails
+from generations import copying, library, services, thumbnails
 from generations.models import Generation
+from tests.test_views import fetch
 
 
 @pytest.fixture
@@ -20,16 +23,26 @@ def stored(done):
     return done
 
 
-def test_it_makes_the_missing_thumbnail_beside_the_image(stored):
+def test_its_first_showing_makes_the_thumbnail_beside_the_image(client, owner, stored,
+                                                                 monkeypatch):
     before = Generation.objects.values().get(pk=stored.pk)
-    tasks.make_thumbnail.call_local(str(stored.pk))
+    client.force_login(owner)
+    url = reverse("generation_thumbnail", args=[stored.pk])
+    shown = fetch(client, url)
+    thumb = Image.open(io.BytesIO(shown))
+    assert thumb.format == "WEBP" and max(thumb.size) == 384
     after = Generation.objects.values().get(pk=stored.pk)
     name = after["thumbnail"]
     assert name == f"{copying.storage_base_name(stored)}_thumb.webp"
     assert {**after, "thumbnail": ""} == before  # no other field touched
     with default_storage.open(name) as f:
-        thumb = Image.open(f)
-        assert thumb.format == "WEBP" and max(thumb.size) == 384
+        assert f.read() == shown
+
+    def no_decoding(*args):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(thumbnails, "decode", no_decoding)
+    assert fetch(client, url) == shown  # the next showing serves the stored one
 
 
 def test_making_it_again_changes_nothing(stored):
@@ -41,11 +54,13 @@ def test_making_it_again_changes_nothing(stored):
     assert not default_storage.exists(stored.thumbnail.name)
 
 
-def test_an_original_that_cannot_be_decoded_is_left_as_it_is(stored, caplog):
+def test_an_original_that_cannot_be_decoded_is_shown_as_it_is(client, owner, stored, caplog):
     default_storage.delete(stored.image.name)
     default_storage.save(stored.image.name, ContentFile(b"\x89PNG\r\n\x1a\n broken"))
+    client.force_login(owner)
     with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
-        thumbnails.thumbnail_make(generation_id=stored.pk)
+        shown = fetch(client, reverse("generation_thumbnail", args=[stored.pk]))
+    assert shown == b"\x89PNG\r\n\x1a\n broken"  # never a broken link
     assert "no thumbnail for generation" in caplog.text and "not a readable image" in caplog.text
     stored.refresh_from_db()
     assert stored.thumbnail == "" and stored.status == "succeeded"
@@ -76,5 +91,21 @@ def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatc
 def test_only_a_succeeded_generation_with_an_image_gets_one(owner):
     queued = services.generation_create(user=owner, prompt="later", width=1024, height=1024,
                                         provider="demo")
-    thumbnails.thumbnail_make(generation_id=queued.pk)
+    assert thumbnails.thumbnail_make(generation_id=queued.pk) == ""
     assert Generation.objects.get(pk=queued.pk).thumbnail == ""
+
+
+def test_one_recorded_meanwhile_by_another_request_is_kept_and_ours_removed(stored, monkeypatch):
+    """Two first showings at once: the row keeps the first recorded, the other's file goes."""
+    real_save = thumbnails.thumbnail_save
+    theirs = default_storage.save("elsewhere/theirs_thumb.webp", ContentFile(b"theirs"))
+
+    def other_request_first(**kwargs):
+        Generation.objects.filter(pk=stored.pk).update(thumbnail=theirs)
+        return real_save(**kwargs)
+
+    monkeypatch.setattr(thumbnails, "thumbnail_save", other_request_first)
+    assert thumbnails.thumbnail_make(generation_id=stored.pk) == theirs
+    assert Generation.objects.get(pk=stored.pk).thumbnail.name == theirs
+    assert not default_storage.exists(f"{copying.storage_base_name(stored)}_thumb.webp")
+    assert default_storage.exists(theirs)

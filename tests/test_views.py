@@ -23,12 +23,13 @@ def test_the_owner_sees_and_downloads_the_image(client, owner, done):
     assert fetch(client, reverse("generation_thumbnail", args=[done.pk]))[8:12] == b"WEBP"
 
 
-def test_before_its_thumbnail_is_made_the_image_itself_is_shown(client, owner, done):
+def test_an_image_stored_without_a_thumbnail_gets_one_when_first_shown(client, owner, done):
     Generation.objects.filter(pk=done.pk).update(thumbnail="")
     client.force_login(owner)
     thumb_url = reverse("generation_thumbnail", args=[done.pk])
     assert f'<img src="{thumb_url}"' in client.get(reverse("home")).content.decode()
-    assert fetch(client, thumb_url)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fetch(client, thumb_url)[8:12] == b"WEBP"
+    assert Generation.objects.get(pk=done.pk).thumbnail
 
 
 def test_download_original_saves_the_file_under_its_name(client, owner, done):

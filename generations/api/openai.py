@@ -5,9 +5,10 @@ provider), waits for it (at most OPENAI_WAIT_TIMEOUT seconds) and answers with
 the stored copy: inline as b64_json, or a signed, expiring URL to it.
 
 With OPENAI_INLINE (the default) the web process runs the provider call and
-the copy itself, as a worker would (same claim, retries and recovery), and
-leaves the thumbnail to the queue: the client waits for the image in any
-case, so the queue hop would only add latency. OPENAI_INLINE=0 queues it.
+the copy itself, as a worker would (same claim, retries and recovery): the
+client waits for the image in any case, so the queue hop would only add
+latency. OPENAI_INLINE=0 queues it. The image is stored without a thumbnail;
+one is made when a page first shows it (thumbnails.py).
 """
 
 import base64

@@ -88,7 +88,7 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return {
             "self": link("detail"),
             "image": link("image") if obj.image else None,
-            # Served from the image itself until a deferred thumbnail is made.
+            # Made on its first request where the image was stored without one.
             "thumbnail": link("thumbnail") if obj.image else None,
             "cancel": link("cancel") if obj.status == Generation.Status.QUEUED else None,
         }

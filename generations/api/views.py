@@ -113,8 +113,10 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return serve_image(generation)
 
     @extend_schema(responses={
-        (200, "image/*"): OpenApiResponse(description="The WebP thumbnail; the image itself "
-                                                      "until the thumbnail is made"),
+        (200, "image/*"): OpenApiResponse(description="The WebP thumbnail (made on this "
+                                                      "first request where the image was stored "
+                                                      "without one); the image itself if it "
+                                                      "cannot be made"),
         302: OpenApiResponse(description="Redirect to a signed URL"), 404: ERRORS[404]},
         summary="The stored thumbnail")
     @action(detail=True, methods=["get"])

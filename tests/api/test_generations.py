@@ -141,12 +141,13 @@ def test_it_shows_a_finished_generation_and_serves_its_files(api, owner):
     assert thumb_type == "image/webp"
 
 
-def test_before_its_thumbnail_is_made_the_thumbnail_link_serves_the_image(api, owner):
+def test_the_thumbnail_link_makes_a_missing_thumbnail_and_serves_it(api, owner):
     generation = make_generation(owner, run=True)
     Generation.objects.filter(pk=generation.pk).update(thumbnail="")
     data = api.get(f"{URL}{generation.pk}/").json()
     content, content_type = download(api, data["links"]["thumbnail"])
-    assert content_type == "image/png" and content.startswith(b"\x89PNG")
+    assert content_type == "image/webp" and content[8:12] == b"WEBP"
+    assert Generation.objects.get(pk=generation.pk).thumbnail
 
 
 def test_it_cancels_a_queued_generation_and_refuses_a_finished_one(api, owner):
