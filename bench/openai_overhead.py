@@ -2,17 +2,19 @@
 and through LiteLLM proxy, both forwarding to one fake upstream that answers
 at once; overhead = p50 through it minus p50 straight to the upstream.
 
-    python bench/openai_overhead.py [--quick] [--litellm /tmp/litellm-venv/bin/litellm]
-                                    [--without-consumer] [--s3]
+    python bench/openai_overhead.py [--quick] [--litellm /tmp/litellm-venv/bin/litellm] [--s3]
 
-The site holds credits, runs the generation on a real consumer (provider
+The site holds credits, runs the generation in the request (provider
 openai_compat, b64_json, pointing at the fake), stores the image (local
-files) and its thumbnail, captures, and answers b64_json. LiteLLM (its own
-virtualenv, no database, one worker; docs: shared notes) only forwards.
-One client, one request at a time, closed loop, for the same duration each.
-`--without-consumer` (a diagnostic): no consumer runs, so no thumbnail is
-made beside the requests; the site's row is then the request path alone.
-`--s3`: the site stores on S3 (SeaweedFS on loopback) instead of local files.
+files), captures, and answers b64_json; a real consumer runs beside it, as
+on a site. LiteLLM (its own virtualenv, no database, one worker; docs:
+shared notes) only forwards. One client, one request at a time, closed
+loop, for the same duration each. `--s3`: the site stores on S3 (SeaweedFS
+on loopback) instead of local files.
+
+A second table says where the thumbnail went: an answered image gets one
+when a page first shows it, so it times the API's thumbnail link for images
+the run made, the first request (which makes it) and a later one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import secrets
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -82,11 +85,35 @@ def measure(port: int, token: str, duration: float) -> dict:
     return load(spec)
 
 
+def thumbnail_showings(port: int, token: str, count: int) -> list[list]:
+    """First and later requests for `count` answered images' thumbnails."""
+    import httpx
+
+    from generations.models import Generation
+
+    pks = list(Generation.objects.filter(thumbnail="").exclude(image="")
+               .values_list("pk", flat=True)[:count])
+    rows = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        for label in ("first request (makes it)", "later request (stored)"):
+            ms, statuses = [], {}
+            for pk in pks:
+                started = time.perf_counter()
+                status = client.get(f"/api/v1/generations/{pk}/thumbnail/").status_code
+                ms.append((time.perf_counter() - started) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+            ms.sort()
+            rows.append([label, len(ms), round(ms[len(ms) // 2], 2),
+                         round(ms[int(len(ms) * 0.99)], 2),
+                         " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--litellm", default="/tmp/litellm-venv/bin/litellm")
-    parser.add_argument("--without-consumer", action="store_true")
     parser.add_argument("--s3", action="store_true")
     args = parser.parse_args()
     duration = 3 if args.quick else 15
@@ -100,21 +127,23 @@ def main() -> None:
 
         django.setup()
         token = common.users_with_tokens(1)[0]
-        if not args.without_consumer:
-            common.consumer(workers=8)
+        common.consumer(workers=8)
         site = common.gunicorn(workers=2, threads=4)
-        name = "site (no consumer: no thumbnails)" if args.without_consumer else "site"
-        name += ", S3" if args.s3 else ""
+        name = "site, S3" if args.s3 else "site"
         results = {"upstream directly": measure(fake.server_address[1], "sk-fake", duration),
                    name: measure(site, token, duration)}
         if Path(args.litellm).exists():
             port, key = litellm(args.litellm, fake.url)
             results["LiteLLM proxy"] = measure(port, key, duration)
+        showings = thumbnail_showings(site, token, 50 if args.quick else 200)
     floor = results["upstream directly"]["p50_ms"]
     print(common.table(["path", "requests", "p50 ms", "p99 ms", "overhead p50 ms", "statuses"], [
         [name, r["sent"], r["p50_ms"], r["p99_ms"], round(r["p50_ms"] - floor, 2),
          " ".join(f"{k}:{v}" for k, v in sorted(r["statuses"].items()))]
         for name, r in results.items()]))
+    print()
+    print(common.table(["thumbnail link, answered images", "requests", "p50 ms", "p99 ms",
+                        "statuses"], showings))
 
 
 if __name__ == "__main__":
