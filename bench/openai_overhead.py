@@ -103,9 +103,8 @@ def thumbnail_showings(port: int, token: str, count: int) -> list[list]:
                 status = client.get(f"/api/v1/generations/{pk}/thumbnail/").status_code
                 ms.append((time.perf_counter() - started) * 1000)
                 statuses[status] = statuses.get(status, 0) + 1
-            ms.sort()
-            rows.append([label, len(ms), round(ms[len(ms) // 2], 2),
-                         round(ms[int(len(ms) * 0.99)], 2),
+            rows.append([label, len(ms), round(common.median(ms), 2),
+                         round(common.pct(ms, 99), 2),
                          " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))])
     return rows
 
