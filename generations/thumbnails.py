@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 
 from .models import Generation
 from .storage import StoreError, decode, thumbnail, thumbnail_save
 
 log = logging.getLogger(__name__)
+# An image that cannot be decoded is not tried again on every showing of it
+# (each would read and decode it, and log) for this long; serving shows the
+# original meanwhile. A storage error is not remembered: the next showing
+# tries again.
+UNDECODABLE_FOR = 3600
 
 
 def thumbnail_make(*, generation_id) -> str:
@@ -23,6 +29,8 @@ def thumbnail_make(*, generation_id) -> str:
     requests at once) is harmless: the row is only set while its thumbnail is
     empty, and a file it did not keep is removed. An image that cannot be read
     is left as it is (it was delivered already; serving shows the original)."""
+    if cache.get(_undecodable(generation_id)):
+        return ""
     generation = (Generation.objects.filter(pk=generation_id, status=Generation.Status.SUCCEEDED,
                                             thumbnail="").exclude(image="").first())
     if generation is None:
@@ -36,12 +44,18 @@ def thumbnail_make(*, generation_id) -> str:
         name = thumbnail_save(base_name=image_name.rsplit(".", 1)[0], thumb=thumb)
     except StoreError as exc:
         log.warning("no thumbnail for generation %s: %s", generation.pk, exc.message)
+        if not exc.retryable:  # the image itself, not the storage writing its thumbnail
+            cache.set(_undecodable(generation.pk), True, UNDECODABLE_FOR)
         return ""
     except Exception as exc:  # storage backends raise many kinds; the next showing tries again
         log.warning("no thumbnail for generation %s: reading %s failed (%s)", generation.pk,
                     image_name, type(exc).__name__)
         return ""
     return _record(generation.pk, image_name, name)
+
+
+def _undecodable(pk) -> str:
+    return f"thumbnail-undecodable:{pk}"
 
 
 def _record(pk, image_name: str, name: str) -> str:

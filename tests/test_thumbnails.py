@@ -62,16 +62,24 @@ def test_an_original_that_cannot_be_decoded_is_shown_as_it_is(client, owner, sto
         shown = fetch(client, reverse("generation_thumbnail", args=[stored.pk]))
     assert shown == b"\x89PNG\r\n\x1a\n broken"  # never a broken link
     assert "no thumbnail for generation" in caplog.text and "not a readable image" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
+        again = fetch(client, reverse("generation_thumbnail", args=[stored.pk]))
+    assert again == shown and caplog.text == ""  # not decoded and logged on every showing
     stored.refresh_from_db()
     assert stored.thumbnail == "" and stored.status == "succeeded"
 
 
-def test_a_missing_original_is_logged_not_raised(stored, caplog):
+def test_a_missing_original_is_logged_not_raised_and_tried_again(stored, caplog):
+    with default_storage.open(stored.image.name) as f:
+        original = f.read()
     default_storage.delete(stored.image.name)
     with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
-        thumbnails.thumbnail_make(generation_id=stored.pk)
+        assert thumbnails.thumbnail_make(generation_id=stored.pk) == ""
     assert "no thumbnail for generation" in caplog.text
     assert Generation.objects.get(pk=stored.pk).thumbnail == ""
+    default_storage.save(stored.image.name, ContentFile(original))  # the storage is back
+    assert thumbnails.thumbnail_make(generation_id=stored.pk).endswith("_thumb.webp")
 
 
 def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatch):
