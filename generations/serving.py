@@ -32,8 +32,8 @@ def serve_thumbnail(generation):
     """The thumbnail; one stored without (an inline answer's image) is made
     now, on its first showing. The image itself where it cannot be made: never
     a broken image."""
-    if not generation.thumbnail and generation.image:
-        generation.thumbnail.name = thumbnail_make(generation_id=generation.pk)
+    if not generation.thumbnail:
+        generation.thumbnail.name = thumbnail_make(generation=generation)
     if not generation.thumbnail:
         return serve_image(generation)
     return serve_stored(generation.thumbnail, download_name=thumbnail_download_name(generation))

@@ -23,24 +23,26 @@ log = logging.getLogger(__name__)
 UNDECODABLE_FOR = 3600
 
 
-def thumbnail_make(*, generation_id) -> str:
+def thumbnail_make(*, generation: Generation) -> str:
     """Make a succeeded generation's missing thumbnail beside its image and
-    record it; its name, or "" when there is none. Running twice (or in two
-    requests at once) is harmless: the row is only set while its thumbnail is
-    empty, and a file it did not keep is removed. An image that cannot be read
-    is left as it is (it was delivered already; serving shows the original)."""
-    if cache.get(_undecodable(generation_id)):
-        return ""
-    generation = (Generation.objects.filter(pk=generation_id, status=Generation.Status.SUCCEEDED,
-                                            thumbnail="").exclude(image="").first())
-    if generation is None:
+    record it; its name, or "" when there is none. `generation` is the row the
+    caller has just read (serving reads it to check who may see it): the
+    record is conditional, so a row changed meanwhile is not overwritten.
+    Running twice (or in two requests at once) is harmless: the row is only
+    set while its thumbnail is empty, and a file it did not keep is removed.
+    An image that cannot be read is left as it is (it was delivered already;
+    serving shows the original)."""
+    if generation.thumbnail:
+        return generation.thumbnail.name
+    if (generation.status != Generation.Status.SUCCEEDED or not generation.image
+            or cache.get(_undecodable(generation.pk))):
         return ""
     image_name = generation.image.name
     try:
         with default_storage.open(image_name, "rb") as original, decode(original) as image:
             thumb = thumbnail(image)
-        # Beside the image, stored as `<base>.<ext>` (copying.storage_base_name);
-        # taken from its name, as copying imports this module.
+        # Beside the image, stored as `<base>.<ext>` (copying.storage_base_name):
+        # taken from the stored name, so it sits beside the file whatever named it.
         name = thumbnail_save(base_name=image_name.rsplit(".", 1)[0], thumb=thumb)
     except StoreError as exc:
         log.warning("no thumbnail for generation %s: %s", generation.pk, exc.message)

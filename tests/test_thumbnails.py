@@ -46,10 +46,10 @@ def test_its_first_showing_makes_the_thumbnail_beside_the_image(client, owner, s
 
 
 def test_making_it_again_changes_nothing(stored):
-    thumbnails.thumbnail_make(generation_id=stored.pk)
+    thumbnails.thumbnail_make(generation=stored)
     stored.refresh_from_db()
     default_storage.delete(stored.thumbnail.name)
-    thumbnails.thumbnail_make(generation_id=stored.pk)  # the row has one: nothing is made
+    thumbnails.thumbnail_make(generation=stored)  # the row has one: nothing is made
     assert Generation.objects.get(pk=stored.pk).thumbnail.name == stored.thumbnail.name
     assert not default_storage.exists(stored.thumbnail.name)
 
@@ -75,11 +75,11 @@ def test_a_missing_original_is_logged_not_raised_and_tried_again(stored, caplog)
         original = f.read()
     default_storage.delete(stored.image.name)
     with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
-        assert thumbnails.thumbnail_make(generation_id=stored.pk) == ""
+        assert thumbnails.thumbnail_make(generation=stored) == ""
     assert "no thumbnail for generation" in caplog.text
     assert Generation.objects.get(pk=stored.pk).thumbnail == ""
     default_storage.save(stored.image.name, ContentFile(original))  # the storage is back
-    assert thumbnails.thumbnail_make(generation_id=stored.pk).endswith("_thumb.webp")
+    assert thumbnails.thumbnail_make(generation=stored).endswith("_thumb.webp")
 
 
 def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatch):
@@ -90,7 +90,7 @@ def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatc
         return real_save(**kwargs)
 
     monkeypatch.setattr(thumbnails, "thumbnail_save", purge_first)
-    thumbnails.thumbnail_make(generation_id=stored.pk)
+    thumbnails.thumbnail_make(generation=stored)
     gen = Generation.objects.get(pk=stored.pk)
     assert gen.thumbnail == "" and gen.purged_at is not None
     assert not default_storage.exists(f"{copying.storage_base_name(stored)}_thumb.webp")
@@ -99,7 +99,7 @@ def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatc
 def test_only_a_succeeded_generation_with_an_image_gets_one(owner):
     queued = services.generation_create(user=owner, prompt="later", width=1024, height=1024,
                                         provider="demo")
-    assert thumbnails.thumbnail_make(generation_id=queued.pk) == ""
+    assert thumbnails.thumbnail_make(generation=queued) == ""
     assert Generation.objects.get(pk=queued.pk).thumbnail == ""
 
 
@@ -113,7 +113,7 @@ def test_one_recorded_meanwhile_by_another_request_is_kept_and_ours_removed(stor
         return real_save(**kwargs)
 
     monkeypatch.setattr(thumbnails, "thumbnail_save", other_request_first)
-    assert thumbnails.thumbnail_make(generation_id=stored.pk) == theirs
+    assert thumbnails.thumbnail_make(generation=stored) == theirs
     assert Generation.objects.get(pk=stored.pk).thumbnail.name == theirs
     assert not default_storage.exists(f"{copying.storage_base_name(stored)}_thumb.webp")
     assert default_storage.exists(theirs)
