@@ -10,10 +10,12 @@ spread over that many forked processes, each running its share as threads,
 so every core copies images. Everything else is Huey's own process worker
 type: the scheduler, the health check (a worker process that dies is started
 again), and the signals (SIGINT lets running tasks finish, SIGTERM stops at once).
+A queue that cannot be read is logged once, then summed up (outage_log.py).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -25,6 +27,8 @@ from huey import RedisHuey as BaseRedisHuey
 from huey import SqliteHuey as BaseSqliteHuey
 from huey.consumer import Consumer as BaseConsumer
 from huey.consumer import ProcessEnvironment, Worker
+
+from . import outage_log
 
 
 def consumer_options(options: dict) -> dict:
@@ -43,6 +47,7 @@ class Consumer(BaseConsumer):
     def __init__(self, huey, *, threads_per_process: int = 1, **options):
         self.threads_per_process = threads_per_process  # read while the base class sets up
         super().__init__(huey, **options)
+        outage_log.install()
 
     def get_environment(self, worker_type):
         if worker_type == "process":
@@ -120,11 +125,29 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-class RedisHuey(BaseRedisHuey):
+_worker_log = logging.getLogger("huey.consumer.Worker")
+_scheduler_log = logging.getLogger("huey.consumer.Scheduler")
+
+
+class _OutageEnds:
+    """Tells outage_log when reading the queue or the schedule works again."""
+
+    def dequeue(self):
+        task = super().dequeue()
+        outage_log.outage_filter.recovered("Error reading from queue", _worker_log)
+        return task
+
+    def read_schedule(self, timestamp=None):
+        tasks = super().read_schedule(timestamp)
+        outage_log.outage_filter.recovered("Error reading schedule.", _scheduler_log)
+        return tasks
+
+
+class RedisHuey(_OutageEnds, BaseRedisHuey):
     def create_consumer(self, **options):
         return Consumer(self, **consumer_options(options))
 
 
-class SqliteHuey(BaseSqliteHuey):
+class SqliteHuey(_OutageEnds, BaseSqliteHuey):
     def create_consumer(self, **options):
         return Consumer(self, **consumer_options(options))
