@@ -1,7 +1,10 @@
 """Crash recovery: nothing stays in flight forever.
 
-A worker killed mid-call leaves a row `running`; one killed mid-copy (or a
-storage outage longer than the scheduled retries) leaves it `storing`. These
+A queue message lost (a broker unreachable at create, a consumer killed
+between taking a message and claiming its row, a claim that could not get a
+database connection) leaves a row `queued` with nothing to wake it; a worker
+killed mid-call leaves a row `running`; one killed mid-copy (or a storage
+outage longer than the scheduled retries) leaves it `storing`. These
 passes run periodically and when a consumer starts. They only touch rows older
 than a timeout, so they never steal work from a live worker on another
 machine, and every step is a conditional update, so running them twice (or on
@@ -24,7 +27,49 @@ Status = Generation.Status
 
 
 def generations_recover() -> dict[str, int]:
-    return {"reaped": _reap_running(), "rescued": _rescue_storing()}
+    return {"requeued": _rescue_queued(), "reaped": _reap_running(), "rescued": _rescue_storing()}
+
+
+def _rescue_queued() -> int:
+    """Queued past QUEUED_RESCUE_AFTER with no run message waiting in the
+    queue or its schedule: the message was lost. Send it again, or fail and
+    refund a generation older than QUEUED_EXPIRE. Rows that do have a message
+    (thousands may wait legitimately behind a batch) are left alone, and a
+    resent row is touched, so a pass never floods the queue with copies."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.QUEUED_RESCUE_AFTER)
+    stale = Generation.objects.filter(status=Status.QUEUED, updated_at__lt=cutoff)
+    candidates = list(stale.order_by("updated_at").values_list("pk", "created_at")[:RESCUE_BATCH])
+    if not candidates:
+        return 0
+    waiting = _ids_in_queue()
+    expired = now - timedelta(seconds=settings.QUEUED_EXPIRE)
+    count = 0
+    for pk, created_at in candidates:
+        if str(pk) in waiting:
+            continue
+        if created_at < expired:
+            gen = Generation.objects.filter(pk=pk, status=Status.QUEUED).first()
+            if gen is not None:
+                services.generation_fail(generation=gen, code="QueueTimeout", message=(
+                    "No worker could start this image in time; your credits were returned."))
+                count += 1
+        elif stale.filter(pk=pk).update(updated_at=now):  # one recovery pass wins the row
+            log.warning("generation %s queued with no task in the queue: sending it again", pk)
+            services.generation_enqueue(pk)
+            count += 1
+    return count
+
+
+RESCUE_BATCH = 1000  # rows looked at per pass; the next pass takes the rest
+
+
+def _ids_in_queue() -> set[str]:
+    """Generation ids with a run message waiting, now or scheduled."""
+    from huey.contrib.djhuey import HUEY
+
+    tasks = [*HUEY.pending(), *HUEY.scheduled()]
+    return {str(task.args[0]) for task in tasks if task.name.endswith("run_generation") and task.args}
 
 
 def _reap_running() -> int:

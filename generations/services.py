@@ -18,6 +18,7 @@ from .providers.registry import default_provider_name, get_provider, usable_prov
 from .quotas import LimitExceeded  # noqa: F401  raised here; defined beside the other quota checks
 
 log = logging.getLogger(__name__)
+broker_log = logging.getLogger("generations.broker")
 Status = Generation.Status
 
 
@@ -119,12 +120,21 @@ def _set_tags(generation: Generation, names: Sequence[str]) -> None:
 
 
 def generation_enqueue(generation_id, delay: float = 0) -> None:
+    """Wake a worker for a queued generation. The row, not the message, is the
+    record of pending work: when the broker cannot be reached the generation
+    stays queued and recovery sends the message later (recovery.py), so the
+    create that committed it still succeeds instead of answering an error
+    while its credits are held."""
     from .tasks import run_generation
 
-    if delay:
-        run_generation.schedule((str(generation_id),), delay=delay)
-    else:
-        run_generation(str(generation_id))
+    try:
+        if delay:
+            run_generation.schedule((str(generation_id),), delay=delay)
+        else:
+            run_generation(str(generation_id))
+    except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError, ...
+        broker_log.warning("queue unreachable (%s: %s); generation %s stays queued for recovery",
+                           type(exc).__name__, exc, generation_id)
 
 
 def generation_fail(*, generation: Generation, code: str, message: str,

@@ -261,6 +261,11 @@ PROVIDER_POLL_MAX_INTERVAL = float(os.environ.get("PROVIDER_POLL_MAX_INTERVAL", 
 PROVIDER_POLL_TIMEOUT = float(os.environ.get("PROVIDER_POLL_TIMEOUT", "600"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
+# A queued generation whose queue message was lost is sent again after this
+# many seconds without progress, and failed and refunded once it is older
+# than QUEUED_EXPIRE (recovery.py).
+QUEUED_RESCUE_AFTER = int(os.environ.get("QUEUED_RESCUE_AFTER", "60"))
+QUEUED_EXPIRE = int(os.environ.get("QUEUED_EXPIRE", "3600"))
 STORE_RETRY_BASE = float(os.environ.get("STORE_RETRY_BASE", "2"))
 STORE_RETRY_MAX_DELAY = float(os.environ.get("STORE_RETRY_MAX_DELAY", "300"))
 STORE_RETRY_WINDOW = int(os.environ.get("STORE_RETRY_WINDOW", str(24 * 3600)))
