@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from . import credits, credits_fast
 from .backoff import backoff
+from .dbconn import connection_release_idle
 from .fetch import url_expiry
 from .models import Generation, PendingImage
 from .providers import GenerationResult
@@ -58,7 +59,7 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
     with transaction.atomic():
         updated = Generation.objects.filter(
             pk=generation.pk, status=Status.RUNNING, cancel_requested=False,
-        ).update(**_result_fields(generation), **fields)
+        ).update(**{**_result_fields(generation), **fields})
         if updated:
             for name, value in fields.items():  # the caller may answer from it unread
                 setattr(generation, name, value)
@@ -73,7 +74,9 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
 
 def _stored_fields(stored) -> dict:
     now = timezone.now()
+    # A copy retried past a storage outage succeeds with its last retry's error cleared.
     return {"status": Status.SUCCEEDED, "finished_at": now, "updated_at": now,
+            "error_code": "", "error_message": "",
             "image": stored.name, "thumbnail": stored.thumbnail, "image_width": stored.width,
             "image_height": stored.height, "image_bytes": stored.size, "sha256": stored.sha256,
             "content_type": stored.content_type}
@@ -185,7 +188,10 @@ def generation_copy(generation: Generation, provider, result: GenerationResult, 
 def _store_image(generation: Generation, provider, result: GenerationResult, *, thumbnail: bool):
     """store_image for this generation; a crash (a bug, not a bad image or an
     outage) becomes a permanent StoreError, so the row never stays in flight
-    with credits held."""
+    with credits held. The thread's database connection goes back to the pool
+    first: a download from a slow host or an upload to a hanging store must
+    not keep one from the threads that only need a moment of it."""
+    connection_release_idle()
     try:
         return store_image(base_name=storage_base_name(generation), result=result,
                            expect=(generation.width, generation.height),

@@ -12,6 +12,7 @@ import logging
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 
+from .dbconn import connection_release_idle
 from .models import Generation
 from .storage import StoreError, decode, thumbnail, thumbnail_save
 
@@ -38,6 +39,7 @@ def thumbnail_make(*, generation: Generation) -> str:
             or cache.get(_undecodable(generation.pk))):
         return ""
     image_name = generation.image.name
+    connection_release_idle()  # reading and writing storage: no connection held meanwhile
     try:
         with default_storage.open(image_name, "rb") as original, decode(original) as image:
             thumb = thumbnail(image)

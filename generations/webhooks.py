@@ -21,6 +21,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from .dbconn import connection_release_idle
 from .fetch import BlockedURL, checked_client
 from .models import Generation, WebhookDelivery, WebhookSecret
 from .providers import InvalidRequest
@@ -119,6 +120,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
             "X-ZImage-Event": f"generation.{delivery.generation.status}",
             "X-ZImage-Signature": signature(secret, timestamp, body),
         }
+        connection_release_idle()  # the receiver may take WEBHOOK_TIMEOUT to answer
         # Global addresses only, resolved once and checked where the connection
         # is made (fetch.CheckedBackend), unless WEBHOOK_ALLOW_PRIVATE.
         with checked_client(timeout=settings.WEBHOOK_TIMEOUT, blocked=_not_global,

@@ -66,3 +66,31 @@ def test_twelve_threads_wait_on_a_provider_with_four_connections(owner, consumer
              timeout=60, what="all twelve to finish")
     assert set(Generation.objects.filter(pk__in=[g.pk for g in gens])
                .values_list("status", flat=True)) == {"succeeded"}
+
+
+@pooled
+@pytest.mark.slow
+def test_slow_image_downloads_hold_no_connection_and_others_are_not_starved(owner, consumer,
+                                                                             dashscope_env):
+    """Eight copies from an image host that takes 6 s to answer, on a pool of
+    two: while they download, other generations are claimed, made and stored,
+    and no thread waits for a connection (PoolTimeout) meanwhile."""
+    app = "zimage-test-slow-host-consumer"
+    worker = consumer(env={**dashscope_env, "PGAPPNAME": app, "DATABASE_POOL_MAX_SIZE": "2",
+                           "DATABASE_POOL_TIMEOUT": "3", "HUEY_WORKER_PROCESSES": "1"},
+                      workers=12)
+    for i in range(8):
+        services.generation_create(user=owner, prompt=f"fox {i} [imageslow:6]", width=1024,
+                                   height=1024, provider="dashscope")
+    wait_for(lambda: Generation.objects.filter(status="storing").count() == 8, timeout=20,
+             what="eight copies downloading")
+    quick = [services.generation_create(user=owner, prompt=f"whale {i}", width=1024, height=1024,
+                                        provider="dashscope") for i in range(4)]
+    wait_for(lambda: set(Generation.objects.filter(pk__in=[g.pk for g in quick])
+                         .values_list("status", flat=True)) == {"succeeded"},
+             timeout=5, what="the quick ones to finish while the slow ones download")
+    assert consumer_connections(app) <= 2
+    wait_for(lambda: not Generation.objects.filter(status__in=Generation.IN_FLIGHT).exists(),
+             timeout=60, what="every generation to finish")
+    assert set(Generation.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert "PoolTimeout" not in worker.output()

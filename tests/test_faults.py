@@ -1,6 +1,8 @@
 """Fault injection with real consumer processes: killed workers, storage
 outages, misbehaving providers. Each test checks generations, ledger and storage."""
 
+import os
+import signal
 import threading
 import time
 
@@ -75,10 +77,36 @@ def test_storage_down_for_a_while_then_back(owner, consumer, seaweed):
         seaweed.start()
     reach(gen, "succeeded", "failed")
     assert gen.status == "succeeded", gen.error_message
+    assert (gen.error_code, gen.error_message) == ("", "")  # the outage's retry error is gone
     listed = seaweed.client().list_objects_v2(Bucket=seaweed.BUCKET, Prefix=gen.image.name[:-4])
     assert sorted(o["Key"] for o in listed["Contents"]) == [gen.image.name, gen.thumbnail.name]
     assert not PendingImage.objects.filter(generation=gen).exists()
     assert_settled_once(gen)
+
+
+def test_a_hanging_store_times_out_holds_no_connection_and_catches_up(owner, consumer, seaweed,
+                                                                      client):
+    """The S3 server stops answering (SIGSTOP: connections open, nothing
+    read) while images are copied: uploads time out within
+    STORAGE_READ_TIMEOUT and are retried, and once it answers again every
+    image is stored and charged once, showing no leftover storage error."""
+    env = {**S3_ENV, **FAST, "STORE_RETRY_MAX_DELAY": "1", "STORAGE_CONNECT_TIMEOUT": "1",
+           "STORAGE_READ_TIMEOUT": "1", "STORAGE_MAX_ATTEMPTS": "1"}
+    worker = consumer(env=env)
+    os.killpg(seaweed.proc.pid, signal.SIGSTOP)
+    try:
+        gens = [create(owner, provider="demo", seed=i) for i in range(6)]
+        wait_for(lambda: Generation.objects.filter(store_attempts__gte=2).count() == 6,
+                 timeout=40, what="every copy to time out twice")
+    finally:
+        os.killpg(seaweed.proc.pid, signal.SIGCONT)
+    for gen in gens:
+        reach(gen, "succeeded", "failed", timeout=60)
+        assert gen.status == "succeeded" and gen.error_code == "", gen.error_message
+        assert_settled_once(gen)
+    assert "PoolTimeout" not in worker.output()
+    client.force_login(owner)
+    assert b"Could not write to storage" not in client.get(f"/g/{gens[0].pk}/").content
 
 
 @pytest.mark.parametrize("marker, code", [

@@ -199,6 +199,7 @@ STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local").lower()
 
 if STORAGE_BACKEND == "s3":
     from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
 
     _default_storage = {
         "BACKEND": "generations.s3storage.S3Storage",
@@ -208,8 +209,15 @@ if STORAGE_BACKEND == "s3":
             "access_key": os.environ.get("STORAGE_ACCESS_KEY_ID") or None,
             "secret_key": os.environ.get("STORAGE_SECRET_ACCESS_KEY") or None,
             "region_name": os.environ.get("STORAGE_REGION") or None,
-            "addressing_style": os.environ.get("STORAGE_ADDRESSING_STYLE") or None,
-            "signature_version": os.environ.get("STORAGE_SIGNATURE_VERSION", "s3v4"),
+            # A store that hangs fails the upload within these bounds (then the
+            # copy is retried with backoff) instead of botocore's 60 s defaults.
+            "client_config": Config(
+                s3={"addressing_style": os.environ.get("STORAGE_ADDRESSING_STYLE") or None},
+                signature_version=os.environ.get("STORAGE_SIGNATURE_VERSION", "s3v4"),
+                connect_timeout=float(os.environ.get("STORAGE_CONNECT_TIMEOUT") or 5),
+                read_timeout=float(os.environ.get("STORAGE_READ_TIMEOUT") or 20),
+                retries={"mode": "standard",
+                         "max_attempts": int(os.environ.get("STORAGE_MAX_ATTEMPTS") or 2)}),
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("STORAGE_URL_EXPIRY", "300")),
