@@ -46,3 +46,19 @@ def replay(*, user, key: str | None, fingerprint: str) -> Generation | None:
                                   "request; use a new key for new parameters.")
     first.replayed = True
     return first
+
+
+def retry_match(*, user, fingerprint: str) -> Generation | None:
+    """For a request its client says is a retry but which carries no key (the
+    official OpenAI SDK retries a timed-out or dropped request this way): the
+    newest generation of the same parameters within RETRY_MATCH_WINDOW that
+    has not failed or been canceled (marked `replayed`). The client never got
+    its answer, so it gets that image instead of paying for a second one."""
+    since = timezone.now() - timedelta(seconds=settings.RETRY_MATCH_WINDOW)
+    match = (Generation.objects.filter(owner=user, request_fingerprint=fingerprint,
+                                       created_at__gte=since)
+             .exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED])
+             .order_by("-created_at").first())
+    if match is not None:
+        match.replayed = True
+    return match

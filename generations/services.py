@@ -48,7 +48,8 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
                       prompt_extend: bool = False, provider: str | None = None,
                       steps: int | None = None, saved_prompt: Prompt | None = None,
                       tags: Sequence[str] = (), webhook_url: str = "",
-                      idempotency_key: str | None = None, claim: bool = False) -> Generation:
+                      idempotency_key: str | None = None, claim: bool = False,
+                      retried: bool = False) -> Generation:
     """Validate, price, hold the credits, insert, and enqueue after commit.
     `claim=True`: inserted already running (claimed, first attempt) and not
     enqueued, for the caller to run at once (pipeline.generation_run_now).
@@ -57,12 +58,17 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     With `idempotency_key`, a repeat of the same request within
     IDEMPOTENCY_WINDOW returns the first generation (with `replayed = True`)
     and holds nothing; the same key with other parameters raises
-    idempotency.IdempotencyConflict."""
+    idempotency.IdempotencyConflict. Without a key, `retried` (the client says
+    this request is a retry) returns the recent generation it retries, if any
+    (idempotency.retry_match)."""
     fingerprint = idempotency.fingerprint(
         prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
         provider=provider, steps=steps, saved_prompt=saved_prompt, tags=tags,
         webhook_url=webhook_url)
     if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
+        return replay
+    if retried and not idempotency_key and (
+            replay := idempotency.retry_match(user=user, fingerprint=fingerprint)):
         return replay
     chosen, price = _quote(provider=provider, prompt=prompt, width=width, height=height,
                            seed=seed, prompt_extend=prompt_extend, steps=steps)

@@ -288,11 +288,21 @@ PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
 # --- API ---------------------------------------------------------------------------
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "120/min")
 OPENAI_WAIT_TIMEOUT = float(os.environ.get("OPENAI_WAIT_TIMEOUT", "120"))
+# Requests one web process lets wait for an image at once; more answer 429 with
+# Retry-After at once, so the rest of the process's threads (WEB_THREADS, see
+# zimage_site/gunicorn_conf.py) keep serving everything else.
+WEB_THREADS = int(os.environ.get("WEB_THREADS") or 16)
+OPENAI_MAX_WAITING = int(os.environ.get("OPENAI_MAX_WAITING")
+                         or max(1, WEB_THREADS - max(2, WEB_THREADS // 4)))
 # The OpenAI endpoint runs the provider call in the web process (its caller
 # waits anyway); 0: through the queue like every other create.
 OPENAI_INLINE = env_bool("OPENAI_INLINE", True)
 OPENAI_URL_MAX_AGE = int(os.environ.get("OPENAI_URL_MAX_AGE", "3600"))
 IDEMPOTENCY_WINDOW = int(os.environ.get("IDEMPOTENCY_WINDOW", str(24 * 3600)))
+# A keyless request its client marks as a retry (the OpenAI SDK's
+# X-Stainless-Retry-Count) is answered with a generation of the same
+# parameters made this recently, instead of a second one.
+RETRY_MATCH_WINDOW = int(os.environ.get("RETRY_MATCH_WINDOW", "900"))
 WEBHOOKS_ENABLED = env_bool("WEBHOOKS_ENABLED", True)
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))

@@ -12,7 +12,9 @@ one is made when a page first shows it (thumbnails.py).
 """
 
 import base64
+import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core import signing
@@ -25,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import pipeline, services
+from ..dbconn import connection_release_idle
 from ..models import Generation
 from ..serving import serve_image
 from .authentication import BearerTokenAuthentication
@@ -110,7 +113,16 @@ class ImageGenerationsView(OpenAIView):
     def post(self, request):
         body = ImageRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data
+        with waiting_slot():
+            generation = self.generation(request, body.validated_data)
+        return self.answer(request, body.validated_data, generation)
+
+    def generation(self, request, data: dict) -> Generation:
+        """Create (or, for a retry, find) the generation and wait for its end.
+        A request its client marks as a retry (the SDK's retry counter) and
+        that has no Idempotency-Key is answered with the image its earlier
+        try made, so an SDK retrying a timeout is not charged twice."""
+        deadline = time.monotonic() + settings.OPENAI_WAIT_TIMEOUT
         extras = data.get("parameters", {})
         seed = extras["seed"] if extras.get("seed") is not None else data.get("seed")
         width, height = data["size"]
@@ -118,12 +130,14 @@ class ImageGenerationsView(OpenAIView):
         generation = services.generation_create(
             user=request.user, prompt=data["prompt"], width=width, height=height, seed=seed,
             prompt_extend=extras.get("prompt_extend", False),
-            idempotency_key=idempotency_key(request), claim=inline)
+            idempotency_key=idempotency_key(request), claim=inline, retried=is_retry(request))
         if inline and not generation.replayed:
             pipeline.generation_run_now(generation=generation)
             if generation.status != Generation.Status.SUCCEEDED:  # failed, or left to the queue
                 generation.refresh_from_db()
-        generation = wait_for_end(generation)
+        return wait_for_end(generation, deadline=deadline)
+
+    def answer(self, request, data: dict, generation: Generation) -> Response:
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
         if data["response_format"] == "b64_json":
             item["b64_json"] = base64.b64encode(image_data(generation)).decode()
@@ -132,10 +146,45 @@ class ImageGenerationsView(OpenAIView):
         return Response({"created": int(generation.created_at.timestamp()), "data": [item]})
 
 
-def wait_for_end(generation: Generation) -> Generation:
-    """Poll until the generation ends; raise an ApiError unless it succeeded."""
-    deadline, interval = time.monotonic() + settings.OPENAI_WAIT_TIMEOUT, POLL_FIRST
+def is_retry(request) -> bool:
+    try:
+        return int(request.headers.get("X-Stainless-Retry-Count", "0")) > 0
+    except ValueError:
+        return False
+
+
+_waiting: threading.BoundedSemaphore | None = None
+_waiting_made = threading.Lock()
+
+
+@contextmanager
+def waiting_slot():
+    """One of OPENAI_MAX_WAITING places for a request waiting on an image in
+    this process; with none free, 429 at once (the SDK retries after
+    Retry-After) rather than one more thread taken from other requests."""
+    global _waiting
+    with _waiting_made:
+        if _waiting is None:
+            _waiting = threading.BoundedSemaphore(settings.OPENAI_MAX_WAITING)
+    if not _waiting.acquire(blocking=False):
+        raise exceptions.Throttled(wait=BUSY_RETRY_AFTER, detail=(
+            "This server is making as many images as it waits for at once; retry shortly."))
+    try:
+        yield
+    finally:
+        _waiting.release()
+
+
+BUSY_RETRY_AFTER = 2
+
+
+def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
+    """Poll until the generation ends or `deadline` (time.monotonic) passes;
+    raise an ApiError unless it succeeded. No database connection is held
+    between looks."""
+    interval = POLL_FIRST
     while not generation.is_finished and time.monotonic() < deadline:
+        connection_release_idle()
         time.sleep(interval)
         interval = min(interval * POLL_GROWTH, POLL_MAX)
         generation.refresh_from_db()
@@ -156,6 +205,7 @@ def image_data(generation: Generation) -> bytes:
     storage), or, run by a worker, a replay or larger, read from storage."""
     data = getattr(generation, "image_data", None)
     if data is None:
+        connection_release_idle()
         with default_storage.open(generation.image.name, "rb") as f:
             data = f.read()
     return data

@@ -2,6 +2,8 @@
 
 import base64
 import io
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
@@ -13,6 +15,7 @@ from rest_framework.test import APIClient
 from generations import credits, tokens
 from generations.api import openai as openai_view
 from generations.models import Generation
+from tests.helpers import wait_for
 from tests.test_views import fetch
 
 pytestmark = pytest.mark.slow
@@ -137,3 +140,41 @@ def test_queued_without_a_worker_it_times_out_cancels_and_refunds(owner, setting
     assert response.status_code == 504 and response.json()["error"]["code"] == "timeout"
     assert Generation.objects.get().status == "canceled"
     assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+
+
+def test_an_sdk_retrying_a_timed_out_request_gets_the_first_image_and_pays_once(
+        owner, live_server, dashscope_env):
+    """The SDK retries a timeout with the same body and no key (only its retry
+    counter tells): the retry waits for the first try's image."""
+    _, raw = tokens.api_token_create(user=owner, name="sdk")
+    sdk = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=raw, max_retries=4, timeout=1)
+    result = sdk.images.generate(model="z-image-turbo", prompt="a fox [slow:2]", size="1024x1024",
+                                 response_format="b64_json")
+    generation = Generation.objects.get()  # one image made, however many tries
+    assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
+    assert credits.balance(user=owner).available == 100 - generation.credits_cost
+
+
+def test_the_same_prompt_sent_again_not_as_a_retry_makes_a_new_image(sdk, owner):
+    for _ in range(2):
+        sdk.images.generate(model="z-image-turbo", prompt="a lighthouse", size="512x512")
+    assert Generation.objects.filter(status="succeeded").count() == 2
+
+
+def test_requests_beyond_the_waiting_cap_get_429_at_once_and_create_nothing(
+        owner, live_server, dashscope_env, settings, monkeypatch):
+    settings.OPENAI_MAX_WAITING = 1
+    monkeypatch.setattr(openai_view, "_waiting", None)  # made afresh with the cap above
+    headers = {"Authorization": f"Bearer {tokens.api_token_create(user=owner, name='t')[1]}"}
+    url = f"{live_server.url}/v1/images/generations"
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(httpx.post, url, json={"prompt": "a fox [slow:2]"}, headers=headers,
+                           timeout=30)
+        wait_for(lambda: Generation.objects.exists(), timeout=10, what="the first request")
+        started = time.monotonic()
+        busy = httpx.post(url, json={"prompt": "a whale"}, headers=headers, timeout=30)
+        assert time.monotonic() - started < 1.5  # answered at once, not after the first
+        assert slow.result().status_code == 200
+    assert busy.status_code == 429 and int(busy.headers["Retry-After"]) >= 1
+    assert busy.json()["error"]["type"] == "rate_limit_exceeded"
+    assert Generation.objects.count() == 1
