@@ -23,4 +23,5 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0 \
 
 USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "zimage_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# Threads, timeouts and the port: zimage_site/gunicorn_conf.py (WEB_* variables).
+CMD ["gunicorn", "-c", "python:zimage_site.gunicorn_conf", "zimage_site.wsgi"]
