@@ -93,8 +93,11 @@ class BrokenStorage:
 
 
 @pytest.fixture
-def broker_down(monkeypatch, empty_queue):
+def broker_down(monkeypatch, empty_queue, settings):
+    """The queue and, as when Redis is down, the web's cache unreachable."""
     monkeypatch.setattr(HUEY, "storage", BrokenStorage())
+    settings.CACHES = {"default": {"BACKEND": "zimage_site.cache.TolerantRedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}
     yield
     monkeypatch.undo()
 

@@ -186,8 +186,9 @@ else:
 # API throttling counts requests in the cache: shared through Redis when there
 # is one, so every web process sees the same counts.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": HUEY_NAME}}
+    CACHES = {"default": {"BACKEND": "zimage_site.cache.TolerantRedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": HUEY_NAME,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 
 # --- storage ----------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
