@@ -30,9 +30,23 @@ class DemoProvider(Provider):
         seed = req.seed if req.seed is not None else random.randrange(2**31)
         if "[demo-fail]" in req.prompt:  # lets people see how a failure looks
             raise ProviderError("DemoFailure", "The demo renderer was asked to fail.")
-        data = render(req.prompt, req.width, req.height, seed)
+        rewritten, reasoning = rewrite(req.prompt) if req.prompt_extend else ("", "")
+        data = render(rewritten or req.prompt, req.width, req.height, seed)
         return GenerationResult(image_bytes=data, width=req.width, height=req.height, seed=seed,
+                                rewritten_prompt=rewritten, reasoning=reasoning,
                                 request_id=f"demo-{hashlib.sha1(data).hexdigest()[:12]}")
+
+
+# prompt_extend is charged for, so the demo does it too: visibly and always
+# the same way (no language model here), and draws the rewritten prompt.
+REWRITE_SUFFIX = "soft natural light, rich fine detail, balanced composition, high quality"
+REWRITE_REASONING = ("Demo rewrite: the prompt was kept and a fixed description of light, detail "
+                     "and composition added, as a real provider's prompt_extend would enrich it.")
+
+
+def rewrite(prompt: str) -> tuple[str, str]:
+    """(rewritten prompt, reasoning) for prompt_extend."""
+    return f"{prompt.rstrip().rstrip(',.')}, {REWRITE_SUFFIX}", REWRITE_REASONING
 
 
 def render(prompt: str, width: int, height: int, seed: int) -> bytes:
