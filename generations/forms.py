@@ -1,6 +1,9 @@
 import re
+from datetime import date
 
 from django import forms
+from django.core import validators
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from . import library
@@ -15,6 +18,20 @@ def parse_size(value: str) -> tuple[int, int]:
     if not match:
         raise forms.ValidationError(_("Size must look like 1024x1024 (width x height)."))
     return int(match[1]), int(match[2])
+
+
+class DateField(forms.DateField):
+    """A date that a query can use: a day before and after it must exist, in
+    every time zone (9999-12-31 plus a day overflowed into a 500)."""
+
+    MIN, MAX = date(1900, 1, 1), date(9998, 12, 31)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        message = format_lazy(_("Enter a date between {min} and {max}."),
+                              min=self.MIN.isoformat(), max=self.MAX.isoformat())
+        self.validators += [validators.MinValueValidator(self.MIN, message),
+                            validators.MaxValueValidator(self.MAX, message)]
 
 
 class GenerateForm(forms.Form):
@@ -69,10 +86,10 @@ class GalleryFilterForm(forms.Form):
     provider = forms.ChoiceField(label=_("Provider"), required=False)
     size = forms.CharField(label=_("Size"), required=False,
                            widget=forms.TextInput(attrs={"placeholder": "1024x1024"}))
-    date_from = forms.DateField(label=_("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DateField(label=_("From"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DateField(label=_("To"), required=False,
+                        widget=forms.DateInput(attrs={"type": "date"}))
     tag = forms.CharField(label=_("Tag"), required=False)
     collection = forms.ModelChoiceField(label=_("Collection"), required=False,
                                         queryset=Collection.objects.none(),

@@ -4,14 +4,15 @@ limits for one member."""
 from django import forms
 from django.utils import timezone
 
+from .forms import DateField
 from .models import CreditAccount
 from .quotas import period_start
 from .reports import BUCKETS, GROUPS, Window
 
 
 class UsageFilterForm(forms.Form):
-    start = forms.DateField(required=False, label="From")
-    end = forms.DateField(required=False, label="To (inclusive)")
+    start = DateField(required=False, label="From")
+    end = DateField(required=False, label="To (inclusive)")
     group = forms.ChoiceField(choices=[(g, g) for g in GROUPS], required=False, label="Per")
     bucket = forms.ChoiceField(choices=[(b, b) for b in BUCKETS], required=False, label="By")
 

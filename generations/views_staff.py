@@ -29,7 +29,12 @@ def usage(request):
 
 @staff_member_required
 def usage_csv(request):
-    window = UsageFilterForm(request.GET or None).window()
+    form = UsageFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():  # a file of another window would mislead
+        errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in form.errors.items())
+        return HttpResponse(f"Invalid filter: {errors}\n", status=400,
+                            content_type="text/plain; charset=utf-8")
+    window = form.window()
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="usage-{window.start}-{window.end}-{window.group}.csv"')
