@@ -311,6 +311,10 @@ WEBHOOK_RETRY_BASE = float(os.environ.get("WEBHOOK_RETRY_BASE", "10"))
 WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
 
 REST_FRAMEWORK = {
+    # JSON nested too deeply for the parser answers 400, not 500 (parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["generations.api.parsers.JSONParser",
+                               "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its challenge makes unauthenticated answers 401, not 403.
         "generations.api.authentication.BearerTokenAuthentication",

@@ -115,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(413, f"The request body is over {MAX_BODY} bytes.", "body_too_large")
         try:
             return json.loads(self.rfile.read(length) or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             raise ApiError(400, "The request body is not valid JSON.", "invalid_json") from None
 
     def _finish(self, job: Job) -> dict:
