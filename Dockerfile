@@ -1,4 +1,6 @@
 # One image for both roles: web (default command) and worker (`python manage.py run_huey`).
+# It runs behind a TLS-terminating proxy that sets X-Forwarded-Proto and
+# X-Forwarded-For: https only, HSTS, secure cookies (.env.example's production block).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,7 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VAR_DIR=/app/var \
-    MEDIA_ROOT=/app/media
+    MEDIA_ROOT=/app/media \
+    SECURE_SSL_REDIRECT=1 \
+    SECURE_HSTS_SECONDS=31536000 \
+    SECURE_HSTS_INCLUDE_SUBDOMAINS=1 \
+    SECURE_HSTS_PRELOAD=1 \
+    SESSION_COOKIE_SECURE=1 \
+    CSRF_COOKIE_SECURE=1 \
+    TRUST_X_FORWARDED_PROTO=1
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 zimage

@@ -8,9 +8,11 @@ variable read here is listed in `.env.example`.
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from .cpus import usable_cpus
 
@@ -53,6 +55,25 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- TLS -----------------------------------------------------------------------
+# Off by default (plain http on a developer machine); .env.example's
+# production block turns them on behind a TLS-terminating proxy, and
+# `manage.py check --deploy` is clean with it.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# Only behind a proxy that sets X-Forwarded-Proto (and X-Forwarded-For) itself,
+# overwriting what a client sent: then request.is_secure() and absolute URLs
+# follow the client's scheme, and sign-in throttling counts the client's
+# address, not the proxy's. TRUSTED_PROXY_COUNT: proxies in front of the site
+# that each append to X-Forwarded-For.
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or int(TRUST_X_FORWARDED_PROTO))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -64,6 +85,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "drf_spectacular_sidecar",
+    "axes",
     "generations",
 ]
 
@@ -78,6 +101,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "zimage_site.urls"
@@ -95,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "generations.context.balance",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -250,6 +277,38 @@ STORAGES = {
     },
 }
 
+# --- Content-Security-Policy (django-csp) -----------------------------------------
+# Scripts only from the site or carrying the request's nonce ({{ CSP_NONCE }});
+# no inline event handlers, no eval (htmx's allowEval is off, base.html).
+# Styles may be inline: the templates size placeholders with style
+# attributes, and the admin and DRF's browsable API write small <style> blocks.
+# Images may also come from the S3 endpoint (presigned redirects) and from
+# CSP_EXTRA_IMG_SRC.
+def _storage_img_sources() -> list[str]:
+    if STORAGE_BACKEND != "s3":
+        return []
+    endpoint = os.environ.get("STORAGE_ENDPOINT_URL", "").rstrip("/")
+    if not endpoint:
+        return ["https://*.amazonaws.com"]
+    scheme, _, host = endpoint.partition("://")
+    return [endpoint, f"{scheme}://*.{host}"]  # path and virtual-host addressing
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *_storage_img_sources(), *env_list("CSP_EXTRA_IMG_SRC")],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # --- product settings ---------------------------------------------------------
 IMAGE_MAX_BYTES = int(os.environ.get("IMAGE_MAX_BYTES", str(50 * 1024 * 1024)))
 IMAGE_FETCH_ALLOW_PRIVATE = env_bool("IMAGE_FETCH_ALLOW_PRIVATE", False)
@@ -335,6 +394,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files come from the site (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 TRASH_DAYS = int(os.environ.get("TRASH_DAYS", "30"))
 GALLERY_PAGE_SIZE = int(os.environ.get("GALLERY_PAGE_SIZE", "40"))
@@ -344,6 +409,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: it refuses a locked-out sign-in before any password is checked.
+    "zimage_site.security.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): LOGIN_FAILURE_LIMIT failed sign-ins for one
+# username (existing or not), or from one client address, lock that username
+# or address for LOGIN_LOCKOUT_MINUTES. Counts live in the database, shared by
+# every web process; a successful sign-in clears its own.
+AXES_ENABLED = env_bool("LOGIN_THROTTLE_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES") or 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "zimage_site.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "zimage_site.security.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -366,6 +449,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "huey": {"propagate": False},  # the consumer installs its own handler
+        "axes": {"level": "WARNING"},  # failed sign-ins and lockouts, not every success
     },
 }
 

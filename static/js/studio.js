@@ -1,5 +1,7 @@
 // The little JavaScript the dashboard needs beside htmx: the prompt's
-// character count, Ctrl/Cmd+Enter to submit, and copy-to-clipboard buttons.
+// character count, Ctrl/Cmd+Enter to submit, copy-to-clipboard buttons, and
+// forms sent on change (the language menu). Here, never in inline handlers:
+// the Content-Security-Policy refuses those.
 (function () {
   "use strict";
 
@@ -34,6 +36,10 @@
       button.textContent = "✓";
       setTimeout(function () { button.textContent = label; }, 1200);
     });
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-submit-on-change]")) event.target.form.submit();
   });
 
   document.addEventListener("htmx:afterSettle", updateCount);
