@@ -16,15 +16,30 @@ pytestmark = [
 ]
 
 
-def test_listing_quick_prints_one_table():
+def bench(*args: str) -> list[str]:
+    """A bench script's output lines, on the test run's PostgreSQL server and Redis."""
     db = settings.DATABASES["default"]
     server = (f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
               f"{db['PORT'] or 5432}")
-    out = subprocess.run([sys.executable, "bench/listing.py", "--quick"], cwd=ROOT, timeout=120,
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, timeout=120,
                          capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "BENCH_PG": server,
                               "BENCH_REDIS": settings.REDIS_URL})
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.strip().splitlines()
+    return out.stdout.strip().splitlines()
+
+
+def test_listing_quick_prints_one_table():
+    lines = bench("bench/listing.py", "--quick")
     assert lines[0].startswith("| generations") and len(lines) == 2 + 8
     assert all(line.endswith("| 200  |") for line in lines[2:])
+
+
+def test_web_starvation_small_prints_one_table():
+    lines = bench("bench/web_starvation.py", "--concurrency", "6", "--delay", "1",
+                  "--threads", "4", "--baseline", "1")
+    assert lines[0].startswith("gunicorn_conf.py: 1 process(es) x 4 threads")
+    assert lines[2].startswith("| requests") and len(lines) == 2 + 2 + 3
+    cells = [cell.strip() for cell in lines[-1].strip("|").split("|")]
+    assert cells[0].startswith("POST /v1/images/generations") and cells[1] == "6"
+    assert int(cells[5]) + int(cells[6]) == 6 and cells[7] == "0"  # each answered 200 or 429
