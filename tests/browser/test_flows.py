@@ -6,13 +6,17 @@ from playwright.sync_api import expect
 
 from generations import pipeline, services
 from tests.browser.conftest import screenshot
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def images_loaded(page) -> None:
-    """Every image on the page arrived and decoded (served by the permission-checked views)."""
-    page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    """Every image on the page arrived and decoded (served by the permission-checked views).
+    Polled with `evaluate`: `wait_for_function` compiles its predicate in the
+    page, which the site's Content-Security-Policy (no eval) refuses."""
+    loaded = "[...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    wait_for(lambda: page.evaluate(loaded), timeout=15, what="every image to load")
 
 
 def generate(page, prompt: str) -> None:
