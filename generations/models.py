@@ -319,6 +319,8 @@ class CreditAccount(models.Model):
                 | Q(user__isnull=True, team__isnull=False),
                 name="credit_account_one_owner"),
         ]
+        # Moving credits is its own right: change_creditaccount edits limits only.
+        permissions = [("grant_credits", "Can grant or deduct credits and set allowances")]
 
     def __str__(self):
         return f"{self.owner_label} ({self.balance} credits)"

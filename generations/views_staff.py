@@ -1,10 +1,14 @@
-"""Staff pages: the usage report (and its CSV), and the team admin's page."""
+"""Staff pages: the usage report (and its CSV), and the team admin's page.
+
+Each declares who may open it: the report (every user's generations) needs
+staff status and the permission to view generations; the team page is for a
+team's admins, within the bounds in `staff_forms.MemberLimitsForm`."""
 
 import csv
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,8 +17,12 @@ from . import charts, credits, quotas, reports
 from .models import CreditAccount, TeamMembership
 from .staff_forms import MemberLimitsForm, UsageFilterForm
 
+# Reports read Generation rows only: seeing them is what the report needs.
+REPORT_PERMISSION = "generations.view_generation"
+
 
 @staff_member_required
+@permission_required(REPORT_PERMISSION, raise_exception=True)
 def usage(request):
     form = UsageFilterForm(request.GET or None)
     window = form.window()
@@ -28,6 +36,7 @@ def usage(request):
 
 
 @staff_member_required
+@permission_required(REPORT_PERMISSION, raise_exception=True)
 def usage_csv(request):
     form = UsageFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():  # a file of another window would mislead

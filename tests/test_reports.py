@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -100,6 +101,7 @@ def test_the_page_and_csv_show_the_same_numbers(client, admin_user, usage):
 
 def test_an_empty_period_renders(client, db):
     staff = make_user("staff", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_generation"))
     client.force_login(staff)
     page = client.get(reverse("staff_usage"), {"start": "2020-01-01", "end": "2020-01-31"})
     assert page.status_code == 200 and b"Nothing in this period" in page.content

@@ -1,3 +1,3 @@
 """The customised admin, one module per area; importing registers them."""
 
-from . import accounts, core, integrations, settings  # noqa: F401
+from . import accounts, core, integrations, settings, signin  # noqa: F401

@@ -2,7 +2,9 @@
 
 Balances change only through the actions here (grant, deduct), which write a
 ledger entry and an audit record; limits are edited on the change page, with a
-reason, and audited too."""
+reason, and audited too. Every action declares the permission it needs: the
+ones that move credits (grant, deduct, allowance) the model's own
+`grant_credits`, which `change_creditaccount` does not include."""
 
 from django.contrib import admin
 from django.db.models import Count
@@ -14,6 +16,8 @@ from ..audit import audited_save
 from ..models import CreditAccount, CreditEntry, Team, TeamMembership
 from .actions import form_action
 from .forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
+
+GRANT_CREDITS = "grant_credits"  # CreditAccount's Meta.permissions
 
 
 class CreditEntryInline(admin.TabularInline):
@@ -64,21 +68,26 @@ class CreditAccountAdmin(admin.ModelAdmin):
             quotas.account_update(account=obj, actor=request.user, action="set limits",
                                   reason=form.cleaned_data["reason"], **changes)
 
-    @admin.action(description="Grant credits to the selected accounts")
+    def has_grant_credits_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.{GRANT_CREDITS}")
+
+    @admin.action(description="Grant credits to the selected accounts",
+                  permissions=[GRANT_CREDITS])
     def grant_credits(self, request, queryset):
         return form_action(self, request, queryset, form_class=AmountForm, title="Grant credits",
                            apply=lambda account, data: quotas.account_grant(
                                account=account, amount=data["amount"], actor=request.user,
                                reason=data["reason"]))
 
-    @admin.action(description="Deduct credits from the selected accounts")
+    @admin.action(description="Deduct credits from the selected accounts",
+                  permissions=[GRANT_CREDITS])
     def deduct_credits(self, request, queryset):
         return form_action(self, request, queryset, form_class=AmountForm, title="Deduct credits",
                            apply=lambda account, data: quotas.account_grant(
                                account=account, amount=-data["amount"], actor=request.user,
                                reason=data["reason"]))
 
-    @admin.action(description="Set the monthly allowance")
+    @admin.action(description="Set the monthly allowance", permissions=[GRANT_CREDITS])
     def set_allowance(self, request, queryset):
         return form_action(self, request, queryset, form_class=AllowanceForm,
                            title="Set monthly allowance",
@@ -87,11 +96,11 @@ class CreditAccountAdmin(admin.ModelAdmin):
                                reason=data["reason"], monthly_allowance=data["monthly_allowance"],
                                carry_over=data["carry_over"]))
 
-    @admin.action(description="Freeze: no new generations")
+    @admin.action(description="Freeze: no new generations", permissions=["change"])
     def freeze(self, request, queryset):
         return self._set_frozen(request, queryset, frozen=True)
 
-    @admin.action(description="Unfreeze")
+    @admin.action(description="Unfreeze", permissions=["change"])
     def unfreeze(self, request, queryset):
         return self._set_frozen(request, queryset, frozen=False)
 

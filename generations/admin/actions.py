@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
 from ..credits import InsufficientCredits
@@ -14,7 +14,13 @@ from ..credits import InsufficientCredits
 def form_action(model_admin: admin.ModelAdmin, request, queryset, *, form_class, title: str,
                 apply: Callable):
     """Show `form_class` for the selected rows; once valid, call
-    `apply(obj, cleaned_data)` for each and go back to the list."""
+    `apply(obj, cleaned_data)` for each and go back to the list.
+
+    The changelist offers and runs only the actions the user's permissions
+    allow (each declares them); this checks again, so that an action reached
+    any other way neither shows its form nor changes anything."""
+    if request.POST.get("action") not in model_admin.get_actions(request):
+        raise PermissionDenied
     form = form_class(request.POST if "apply" in request.POST else None)
     if form.is_valid():
         done = 0

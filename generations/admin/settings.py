@@ -4,6 +4,7 @@ asks for a reason and is written to the audit log with before and after."""
 import json
 
 from django.contrib import admin
+from django.contrib.auth import get_permission_codename
 from django.utils.html import format_html
 
 from .. import quotas
@@ -25,7 +26,14 @@ class AuditedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the stock delete has no reason: use the action
 
-    @admin.action(description="Delete the selected rows (asks for a reason)")
+    def has_delete_with_reason_permission(self, request):
+        """The model's delete permission, which `has_delete_permission` hides
+        from the stock delete."""
+        codename = get_permission_codename("delete", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(description="Delete the selected rows (asks for a reason)",
+                  permissions=["delete_with_reason"])
     def delete_with_reason(self, request, queryset):
         return form_action(self, request, queryset, form_class=ReasonForm, title="Delete",
                            apply=lambda obj, data: audited_delete(obj=obj, actor=request.user,
