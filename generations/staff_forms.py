@@ -3,9 +3,11 @@ limits for one member."""
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from .forms import DateField
-from .models import CreditAccount
+from .models import CreditAccount, TeamMembership
 from .quotas import period_start
 from .reports import BUCKETS, GROUPS, Window
 
@@ -25,25 +27,67 @@ class UsageFilterForm(forms.Form):
                       bucket=data.get("bucket") or "day")
 
 
-class MemberLimitsForm(forms.ModelForm):
-    """What a team admin may change for a member of their own team."""
+LIMIT_FIELDS = ("max_concurrent", "max_per_minute", "period_limit")
 
-    reason = forms.CharField(max_length=300, help_text="Why; it goes in the audit log.")
+
+class MemberLimitsForm(forms.ModelForm):
+    """What a team admin may change for a member of their own team: never
+    their own limits nor another team admin's (a site admin sets those), and
+    never beyond the caps a site admin put on them or on the team. Where a
+    cap exists, 0 ("no limit") is beyond it."""
+
+    reason = forms.CharField(max_length=300, label=_lazy("Reason"),
+                             help_text=_lazy("Why; it goes in the audit log."))
 
     class Meta:
         model = CreditAccount
-        fields = ("max_concurrent", "max_per_minute", "period_limit")
+        fields = LIMIT_FIELDS
+        labels = {"max_concurrent": _lazy("Generations at once"),
+                  "max_per_minute": _lazy("Generations per minute"),
+                  "period_limit": _lazy("Credits per month")}
 
-    def __init__(self, *args, pool: CreditAccount, **kwargs):
+    def __init__(self, *args, editor, caps: dict[str, tuple[int, str]], **kwargs):
+        """`caps`: `member_caps(...)` for the editing team admin."""
         super().__init__(*args, **kwargs)
-        self.pool = pool
+        self.editor = editor
+        self.caps = caps
+        for name, (cap, _source) in self.caps.items():
+            self.fields[name].help_text = _("At most %(cap)s (0 = no limit is not allowed).") % {
+                "cap": cap}
 
-    def clean_period_limit(self):
-        """Within the team's pool: no member may be allowed more a month than
-        the team itself is given."""
-        limit = self.cleaned_data["period_limit"]
-        budget = self.pool.monthly_allowance
-        if budget and (not limit or limit > budget):
+    def clean(self):
+        cleaned = super().clean()
+        member = self.instance.user
+        if member == self.editor:
             raise forms.ValidationError(
-                f"Set a monthly limit of at most the team's allowance, {budget} credits.")
-        return limit
+                _("You cannot change your own limits; a site admin sets them."), code="own")
+        if TeamMembership.objects.filter(user=member, is_admin=True).exists():
+            raise forms.ValidationError(
+                _("%(user)s is a team admin: a site admin sets their limits.") % {"user": member},
+                code="team_admin")
+        for name, (cap, source) in self.caps.items():
+            value = cleaned.get(name)
+            if value is not None and (not value or value > cap):
+                self.add_error(name, _cap_message(self.fields[name].label, cap, source))
+        return cleaned
+
+
+def member_caps(*, editor_account: CreditAccount, pool: CreditAccount) -> dict[str, tuple[int, str]]:
+    """For each limit a site admin capped, (the cap, "own" or "team"): the
+    team admin's own limits, and the team's monthly allowance for spending."""
+    caps = {name: (getattr(editor_account, name), "own") for name in LIMIT_FIELDS
+            if getattr(editor_account, name)}
+    budget = pool.monthly_allowance
+    if budget and ("period_limit" not in caps or budget < caps["period_limit"][0]):
+        caps["period_limit"] = (budget, "team")
+    return caps
+
+
+def _cap_message(label, cap: int, source: str) -> str:
+    if source == "team":
+        text = _("%(field)s: at most %(cap)s, the team's monthly allowance; 0 (no limit) is not "
+                 "allowed.")
+    else:
+        text = _("%(field)s: at most %(cap)s, the limit a site admin set on your own account; "
+                 "0 (no limit) is not allowed.")
+    return text % {"field": label, "cap": cap}

@@ -5,6 +5,7 @@ staff status and the permission to view generations; the team page is for a
 team's admins, within the bounds in `staff_forms.MemberLimitsForm`."""
 
 import csv
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -12,10 +13,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from . import charts, credits, quotas, reports
 from .models import CreditAccount, TeamMembership
-from .staff_forms import MemberLimitsForm, UsageFilterForm
+from .staff_forms import MemberLimitsForm, UsageFilterForm, member_caps
 
 # Reports read Generation rows only: seeing them is what the report needs.
 REPORT_PERMISSION = "generations.view_generation"
@@ -56,25 +58,31 @@ def usage_csv(request):
 
 @login_required
 def team(request):
-    """A team admin (no staff rights needed) sets their own members' limits."""
+    """A team admin (no staff rights needed) sets their members' limits, within
+    the caps a site admin set; their own and other team admins' are shown, not
+    editable."""
     membership = TeamMembership.objects.select_related("team").filter(
         user=request.user, is_admin=True).first()
     if membership is None:
         raise PermissionDenied("Only a team's admins manage its members.")
     pool = credits.team_account(membership.team)
     accounts = CreditAccount.objects.filter(
-        user__team_membership__team=membership.team).select_related("user").order_by("user__username")
+        user__team_membership__team=membership.team).select_related(
+        "user__team_membership").order_by("user__username")
+    caps = member_caps(editor_account=credits.account_for(request.user), pool=pool)
+    limits_form = partial(MemberLimitsForm, editor=request.user, caps=caps)
     if request.method == "POST":
         account = get_object_or_404(accounts, pk=request.POST.get("account"))
-        form = MemberLimitsForm(request.POST, instance=account, pool=pool)
+        form = limits_form(request.POST, instance=account)
         if form.is_valid():
             quotas.account_update(account=account, actor=request.user, action="team limits",
                                   reason=form.cleaned_data["reason"],
                                   **{f: form.cleaned_data[f] for f in MemberLimitsForm.Meta.fields})
-            messages.success(request, f"Limits of {account.user} saved.")
+            messages.success(request, _("Limits of %(user)s saved.") % {"user": account.user})
             return redirect("staff_team")
         messages.error(request, f"{account.user}: " + " ".join(
             str(e) for errors in form.errors.values() for e in errors))
     return render(request, "staff/team.html", {
         "team": membership.team, "pool": pool,
-        "members": [(a, MemberLimitsForm(instance=a, pool=pool)) for a in accounts]})
+        "members": [(a, None if a.user.team_membership.is_admin else limits_form(instance=a))
+                    for a in accounts]})
