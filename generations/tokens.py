@@ -26,10 +26,28 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_create(*, user, name: str, expires_days: int | None = None) -> tuple[ApiToken, str]:
-    """A new token and its only readable copy, to show once."""
-    raw = PREFIX + secrets.token_urlsafe(32)
+class TokenOutlivesParent(ValueError):
+    """A token may not be made to outlive the token that asks for it."""
+
+
+def api_token_create(*, user, name: str, expires_days: int | None = None,
+                     parent: ApiToken | None = None) -> tuple[ApiToken, str]:
+    """A new token and its only readable copy, to show once.
+
+    `parent`: the token the request that asks for this one came with. A token
+    that expires makes only tokens that expire no later than itself: without
+    `expires_days` the new one gets the parent's expiry; asking for a later
+    one raises TokenOutlivesParent. A token without expiry may make any."""
     expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
+    limit = parent.expires_at if parent is not None else None
+    if limit is not None:
+        if expires_at is None:
+            expires_at = limit
+        elif expires_at > limit:
+            raise TokenOutlivesParent(
+                f"A token may not outlive the token that creates it; this one expires at "
+                f"{limit.isoformat()}. Ask for fewer days or leave expires_days out.")
+    raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12],
                                     token_hash=token_hash(raw), expires_at=expires_at)
     return token, raw

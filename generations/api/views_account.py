@@ -1,8 +1,9 @@
 """The account side over REST: me, ledger, tokens, webhook secret, prompts,
 providers and quotes. Everything is scoped to `request.user`."""
 
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, mixins, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -60,13 +61,20 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def get_queryset(self):
         return ApiToken.objects.filter(user=self.request.user)
 
-    @extend_schema(responses={201: NewApiTokenSerializer})
+    @extend_schema(responses={201: NewApiTokenSerializer},
+                   description="A request made with a token that expires may create only "
+                   "tokens that expire no later than it (no expires_days: the same expiry).")
     def create(self, request):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        token, raw = tokens.api_token_create(user=request.user, **body.validated_data)
+        parent = request.auth if isinstance(request.auth, ApiToken) else None
+        try:
+            token, raw = tokens.api_token_create(user=request.user, parent=parent,
+                                                 **body.validated_data)
+        except tokens.TokenOutlivesParent as exc:
+            raise serializers.ValidationError({"expires_days": [str(exc)]}) from exc
         data = NewApiTokenSerializer(token, context={"raw_token": raw}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return _secret(Response(data, status=status.HTTP_201_CREATED))
 
     def perform_destroy(self, instance):
         tokens.api_token_revoke(token=instance)
@@ -75,13 +83,20 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 class WebhookSecretView(APIView):
     @extend_schema(responses=WebhookSecretSerializer, summary="Your webhook signing secret")
     def get(self, request):
-        return Response(WebhookSecretSerializer(webhooks.webhook_secret_get(user=request.user)).data)
+        secret = webhooks.webhook_secret_get(user=request.user)
+        return _secret(Response(WebhookSecretSerializer(secret).data))
 
     @extend_schema(request=None, responses=WebhookSecretSerializer,
                    summary="Replace your webhook signing secret")
     def post(self, request):
         secret = webhooks.webhook_secret_rotate(user=request.user)
-        return Response(WebhookSecretSerializer(secret).data)
+        return _secret(Response(WebhookSecretSerializer(secret).data))
+
+
+def _secret(response: Response) -> Response:
+    """An answer that holds a secret: no cache, shared or the browser's, may keep a copy."""
+    add_never_cache_headers(response)
+    return response
 
 
 class PromptViewSet(viewsets.ModelViewSet):
