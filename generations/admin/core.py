@@ -1,8 +1,30 @@
 """Generations, prompts and the ledger's entries: read-only where the site owns the data."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 
 from ..models import CreditEntry, Generation, Prompt
+
+
+class BoundedDatesChangeList(ChangeList):
+    """Django's list page, answering a date drill-down past the calendar's end
+    (`?created_at__year=9999&created_at__month=12&created_at__day=31`) with its
+    "incorrect lookup" page instead of a 500: Django catches a bad date but not
+    the overflow of the day after the last one."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class BoundedDates:
+    """For a ModelAdmin with a `date_hierarchy`."""
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedDatesChangeList
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,7 +41,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Generation)
-class GenerationAdmin(admin.ModelAdmin):
+class GenerationAdmin(BoundedDates, admin.ModelAdmin):
     list_display = ("created_at", "owner", "short_prompt", "provider", "size", "status",
                     "credits_cost", "provider_price", "error_code")
     list_filter = ("status", "provider", "prompt_extend")

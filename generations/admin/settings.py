@@ -11,7 +11,7 @@ from .. import quotas
 from ..audit import audited_delete, audited_save
 from ..models import AuditLog, PriceRule, ProviderConfig
 from .actions import form_action
-from .core import ReadOnlyAdmin
+from .core import BoundedDates, ReadOnlyAdmin
 from .forms import PriceRuleForm, ProviderConfigForm, ReasonForm
 
 
@@ -65,7 +65,7 @@ class ProviderConfigAdmin(AuditedAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
+class AuditLogAdmin(BoundedDates, ReadOnlyAdmin):
     list_display = ("created_at", "actor", "action", "object_type", "object_id", "reason")
     list_filter = ("action", "object_type")
     search_fields = ("reason", "object_id", "actor__username")

@@ -63,3 +63,16 @@ def test_a_team_admin_caps_a_member_within_the_pool(client, owner, other, team):
     account.refresh_from_db()
     assert account.period_limit == 200
     assert client.post(reverse("staff_team"), {**data, "account": outsider.pk}).status_code == 404
+
+
+@pytest.mark.parametrize("model", ["generation", "auditlog"])
+@pytest.mark.parametrize("drill", [
+    "created_at__year=9999&created_at__month=12&created_at__day=31",
+    "created_at__year=9999&created_at__month=12",
+    "created_at__year=9999",
+])
+def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(client, admin_user, model,
+                                                                  drill):
+    client.force_login(admin_user)
+    response = client.get(f"/admin/generations/{model}/?{drill}")
+    assert response.status_code == 302 and response.url.endswith("?e=1")
