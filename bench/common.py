@@ -145,7 +145,7 @@ def consumer(*, workers: int, worker_type: str = "thread", env: dict | None = No
 
 def consumer_label(workers: int, processes: int = 0) -> str:
     """How a thread consumer runs `workers`: over `processes` (0: the site's
-    HUEY_WORKER_PROCESSES), threads in each, as generations.consumer spreads them."""
+    HUEY_WORKER_PROCESSES), threads in each, as generations.runtime.consumer spreads them."""
     from django.conf import settings
 
     count = min(processes or settings.HUEY_WORKER_PROCESSES, workers)
@@ -171,7 +171,7 @@ def users(count: int, *, credits: int = 1_000_000) -> list:
     """`count` new users with `credits` each."""
     from django.contrib.auth import get_user_model
 
-    from generations import credits as ledger
+    from generations.billing import ledger as ledger
 
     made = []
     for _ in range(count):
@@ -183,7 +183,7 @@ def users(count: int, *, credits: int = 1_000_000) -> list:
 
 def users_with_tokens(count: int, *, credits: int = 1_000_000) -> list[str]:
     """`count` new users with credits and one API token each; their raw tokens."""
-    from generations.tokens import api_token_create
+    from generations.api.tokens import api_token_create
 
     return [api_token_create(user=user, name="bench")[1] for user in users(count, credits=credits)]
 

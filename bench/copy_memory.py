@@ -93,28 +93,28 @@ def copy(url: str, default_transfer: bool) -> None:
     from django.core.files import File
     from django.core.files.storage import default_storage
 
-    from generations import storage
+    from generations.images import ingest
 
     if default_transfer:
         from boto3.s3.transfer import TransferConfig
 
         default_storage.transfer_config = TransferConfig()
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
-        storage.fetch(url, tmp, max_bytes=50 * 1024 * 1024, allow_private=True)
+        ingest.fetch(url, tmp, max_bytes=50 * 1024 * 1024, allow_private=True)
         tmp.seek(0)
-        storage._save(f"bench/{os.getpid()}-{time.time_ns()}.png", File(tmp))
+        ingest._save(f"bench/{os.getpid()}-{time.time_ns()}.png", File(tmp))
 
 
 def thumbnail(path: str) -> None:
-    from generations import storage
+    from generations.images import ingest
 
-    with open(path, "rb") as f, storage.decode(f) as image:
-        storage.thumbnail(image)
+    with open(path, "rb") as f, ingest.decode(f) as image:
+        ingest.thumbnail(image)
 
 
 def store(url: str, side: int) -> None:
+    from generations.images.ingest import store_image
     from generations.providers import GenerationResult
-    from generations.storage import store_image
 
     store_image(base_name=f"bench/{os.getpid()}-{time.time_ns()}",
                 result=GenerationResult(image_url=url), expect=(side, side), internal=True)

@@ -75,7 +75,7 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     deep = Generation.objects.filter(owner=user).order_by("-created_at")[args.rows // 2]
-    from generations.gallery import encode_cursor
+    from generations.dashboard.gallery import encode_cursor
 
     cases = [("first page", "/gallery/"),
              (f"page at row {args.rows // 2}", f"/gallery/?cursor={encode_cursor(deep)}"),

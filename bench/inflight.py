@@ -1,6 +1,6 @@
 """In flight: 256 generations on a provider that takes 5 s per image, through
 ONE Huey consumer whose thread workers are spread over the site's default
-number of processes (one per core: generations.consumer), or `--processes`.
+number of processes (one per core: generations.runtime.consumer), or `--processes`.
 
     python bench/inflight.py [--quick] [--workers 64] [--processes 1]
 
@@ -29,10 +29,11 @@ def create(count: int, slow: float) -> float:
     """Queue `count` generations before any consumer runs; the seconds it took."""
     from django.contrib.auth import get_user_model
 
-    from generations import credits, services
+    from generations.billing import ledger
+    from generations.lifecycle import services
 
     user = get_user_model().objects.create_user(username="inflight")
-    credits.grant(user=user, amount=10 * count, note="benchmark funds")
+    ledger.grant(user=user, amount=10 * count, note="benchmark funds")
     t0 = time.monotonic()
     for i in range(count):
         services.generation_create(user=user, prompt=f"[slow:{slow}] lighthouse {i}",
@@ -96,7 +97,7 @@ def main() -> None:
 
 
 def pool_label(args) -> str:
-    """The consumer's pool, shared out among its processes (generations.consumer)."""
+    """The consumer's pool, shared out among its processes (generations.runtime.consumer)."""
     from django.conf import settings
 
     size = settings.DATABASE_POOL_MAX_SIZE

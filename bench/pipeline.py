@@ -10,7 +10,7 @@ the same download and upload by a plain httpx + boto3 script.
   consumer; images/s from the first create to the last stored. The floor: N
   downloads + uploads on as many threads as the consumer has workers.
 - one row per way of running the consumer's workers: the site's default
-  (spread over one process per core, threads in each: generations.consumer),
+  (spread over one process per core, threads in each: generations.runtime.consumer),
   all of them threads of one process (HUEY_WORKER_PROCESSES=1, sharing one
   interpreter lock), and Huey's process workers (one task per process).
 """
@@ -54,7 +54,7 @@ def fake_provider(png: bytes):
 
 
 def site_latency(user, count: int) -> list[float]:
-    from generations import services
+    from generations.lifecycle import services
     from generations.models import Generation
 
     seconds = []
@@ -70,7 +70,7 @@ def site_latency(user, count: int) -> list[float]:
 
 def create_and_wait(user, count: int, label: str) -> float:
     """Create `count` generations at once; seconds until every one has ended."""
-    from generations import services
+    from generations.lifecycle import services
     from generations.models import Generation
 
     t0 = time.monotonic()

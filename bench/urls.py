@@ -5,7 +5,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from generations.tokens import api_token_authenticate
+from generations.api.tokens import api_token_authenticate
 from zimage_site.urls import urlpatterns as site_urlpatterns
 
 

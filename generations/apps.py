@@ -9,8 +9,8 @@ class GenerationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .config_cache import config_changed
-        from .models import PriceRule, ProviderConfig
+        from generations.models import PriceRule, ProviderConfig
+        from generations.runtime.config_cache import config_changed
 
         for model in (ProviderConfig, PriceRule):
             post_save.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}")

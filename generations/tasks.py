@@ -1,4 +1,6 @@
-"""Huey tasks: thin. Load by id, call a service."""
+"""Huey tasks: thin. Each imports its service inside its body and calls it;
+the services import these tasks (to enqueue them) at module level, so nothing
+here is imported back and there is no import cycle (tests/test_architecture.py)."""
 
 import logging
 import threading
@@ -6,13 +8,13 @@ import threading
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import copying, library, pipeline, quotas, recovery, webhooks
-
 log = logging.getLogger(__name__)
 
 
 @db_task()
 def run_generation(generation_id: str) -> None:
+    from generations.lifecycle import pipeline
+
     delay = pipeline.generation_run(generation_id=generation_id)
     if delay is not None:
         run_generation.schedule((generation_id,), delay=delay)
@@ -20,7 +22,9 @@ def run_generation(generation_id: str) -> None:
 
 @db_task()
 def store_generation(generation_id: str) -> None:
-    delay = copying.generation_store(generation_id=generation_id)
+    from generations.lifecycle import store
+
+    delay = store.generation_store(generation_id=generation_id)
     if delay is not None:
         store_generation.schedule((generation_id,), delay=delay)
 
@@ -28,6 +32,8 @@ def store_generation(generation_id: str) -> None:
 @db_task()
 def poll_generation(generation_id: str) -> None:
     """One look at a submit+poll provider's job; scheduled again, never waited for."""
+    from generations.lifecycle import pipeline
+
     delay = pipeline.generation_poll(generation_id=generation_id)
     if delay is not None:
         poll_generation.schedule((generation_id,), delay=delay)
@@ -35,6 +41,8 @@ def poll_generation(generation_id: str) -> None:
 
 @db_periodic_task(crontab(minute="*"))
 def recover_generations() -> None:
+    from generations.lifecycle import recovery
+
     counts = recovery.generations_recover()
     if any(counts.values()):
         log.warning("recovery: %s", counts)
@@ -47,6 +55,8 @@ _started = threading.Lock()
 def recover_at_start() -> None:
     """A consumer restarted after a crash recovers at once, not at the next minute.
     Runs once per process (the hook fires for every worker)."""
+    from generations.lifecycle import recovery
+
     if _started.acquire(blocking=False):
         log.info("recovery at start: %s", recovery.generations_recover())
 
@@ -55,12 +65,16 @@ def recover_at_start() -> None:
 def grant_monthly_allowances() -> None:
     """Often, not once a month: a run missed while no consumer was up is made
     good by the next one, and a second run in a period grants nothing."""
+    from generations.billing import quotas
+
     quotas.allowance_run()
 
 
 @db_task()
 def deliver_webhook(delivery_id: int) -> None:
-    delay = webhooks.webhook_attempt(delivery_id=delivery_id)
+    from generations.webhooks import deliveries
+
+    delay = deliveries.webhook_attempt(delivery_id=delivery_id)
     if delay is not None:
         deliver_webhook.schedule((delivery_id,), delay=delay)
 
@@ -68,6 +82,8 @@ def deliver_webhook(delivery_id: int) -> None:
 @db_periodic_task(crontab(hour="3", minute="17"))
 def purge_trash() -> None:
     """Trash older than TRASH_DAYS is deleted for good, files included."""
+    from generations.lifecycle import library
+
     count = library.trash_purge(older_than=library.trash_retention())
     if count:
         log.info("purged %d generations from the trash", count)

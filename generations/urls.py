@@ -1,7 +1,6 @@
 from django.urls import path
 
-from . import views_staff
-from .views import credits, detail, gallery, generate, library, public, tokens
+from generations.dashboard.views import credits, detail, gallery, generate, library, public, staff, tokens
 
 urlpatterns = [
     path("", generate.home, name="home"),
@@ -40,7 +39,7 @@ urlpatterns = [
     path("s/<str:token>/", public.shared, name="shared"),
     path("s/<str:token>/image/<uuid:pk>", public.shared_image, name="shared_image"),
     path("s/<str:token>/thumbnail/<uuid:pk>", public.shared_thumbnail, name="shared_thumbnail"),
-    path("staff/usage/", views_staff.usage, name="staff_usage"),
-    path("staff/usage.csv", views_staff.usage_csv, name="staff_usage_csv"),
-    path("staff/team/", views_staff.team, name="staff_team"),
+    path("staff/usage/", staff.usage, name="staff_usage"),
+    path("staff/usage.csv", staff.usage_csv, name="staff_usage_csv"),
+    path("staff/team/", staff.team, name="staff_team"),
 ]

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from generations import credits
+from generations.billing import ledger
 from tests.fakes import FAKES
 from tests.helpers import Consumer, SeaweedFS
 
@@ -35,7 +35,7 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _fresh_config_cache():
     """A test's rolled-back provider configs and prices must not outlive it."""
-    from generations.config_cache import config_cache_clear
+    from generations.runtime.config_cache import config_cache_clear
 
     config_cache_clear()
     yield
@@ -46,7 +46,7 @@ def make_user(username, *, credits_amount=0, **extra):
     user = get_user_model().objects.create_user(username=username, password="pw-" + username,
                                                 **extra)
     if credits_amount:
-        credits.grant(user=user, amount=credits_amount, note="test funds")
+        ledger.grant(user=user, amount=credits_amount, note="test funds")
     return user
 
 
@@ -58,7 +58,7 @@ def owner(db):
 @pytest.fixture
 def done(owner):
     """A succeeded demo generation of `owner`, stored with its thumbnail."""
-    from generations import pipeline, services
+    from generations.lifecycle import pipeline, services
 
     gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
                                      provider="demo", seed=1)

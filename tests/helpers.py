@@ -155,7 +155,7 @@ class SeaweedFS:
         bytes or more go through boto3's upload_fileobj, smaller ones are one PutObject."""
         from boto3.s3.transfer import TransferConfig
 
-        return {"BACKEND": "generations.s3storage.S3Storage", "OPTIONS": {
+        return {"BACKEND": "generations.images.s3.S3Storage", "OPTIONS": {
             "bucket_name": self.BUCKET, "endpoint_url": self.endpoint,
             "access_key": self.ACCESS_KEY, "secret_key": self.SECRET_KEY,
             "region_name": "us-east-1", "addressing_style": "path",

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import CreditEntry, Generation
 from tests.helpers import ROOT, database_url
 
@@ -38,7 +38,7 @@ def test_generate_wait_exits_non_zero_with_the_error(owner, consumer):
     done = manage("generate", "boom [demo-fail]", "--wait", "--user", "alice")
     assert done.returncode == 1
     assert "failed: DemoFailure: The demo renderer was asked to fail." in done.stderr
-    assert credits.balance(user=owner).available == 100
+    assert ledger.balance(user=owner).available == 100
 
 
 def test_generate_refuses_bad_input_and_writes_nothing(owner):
@@ -59,10 +59,10 @@ def test_bootstrap_admin_prints_a_one_time_password_once(db, capsys, monkeypatch
     password = out.split("one-time password: ")[1].split()[0]
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
-    assert credits.balance(user=admin).available == 100
+    assert ledger.balance(user=admin).available == 100
     call_command("bootstrap_admin")
     assert "exists" in capsys.readouterr().out
-    assert credits.balance(user=admin).available == 100  # not granted twice
+    assert ledger.balance(user=admin).available == 100  # not granted twice
 
 
 def test_bootstrap_admin_takes_the_password_from_the_environment(db, capsys, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from generations import services
+from generations.lifecycle import services
 from generations.models import PriceRule, ProviderConfig
 from generations.providers import InvalidRequest
 

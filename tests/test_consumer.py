@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from generations import credits, services
+from generations.billing import ledger
+from generations.lifecycle import services
 from generations.models import CreditEntry, Generation
 from tests.fakes.dashscope import image_key
 from tests.fakes.server import png_bytes
@@ -27,8 +28,8 @@ def test_it_runs_a_demo_generation_in_the_consumer(owner, consumer):
     gen = finished(create(owner, provider="demo", seed=3))
     assert gen.status == "succeeded", gen.error_message
     assert default_storage.exists(gen.image.name) and default_storage.exists(gen.thumbnail.name)
-    assert credits.balance(user=owner) == credits.Balance(available=98, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=98, held=0)
+    assert ledger.ledger_problems() == []
 
 
 SPREAD = {"HUEY_WORKER_PROCESSES": "2"}  # the default on Redis + PostgreSQL with 2 cores
@@ -50,8 +51,8 @@ def test_its_workers_are_spread_over_processes_each_running_threads(owner, consu
     for gen in map(finished, gens):
         assert gen.status == "succeeded", gen.error_message
         assert default_storage.exists(gen.image.name) and default_storage.exists(gen.thumbnail.name)
-    assert credits.balance(user=owner) == credits.Balance(available=92, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=92, held=0)
+    assert ledger.ledger_problems() == []
 
 
 def test_sigint_lets_every_thread_finish_its_generation(owner, consumer, dashscope_env):
@@ -110,7 +111,7 @@ def test_it_stores_exactly_what_dashscope_served(owner, consumer, dashscope_env)
         assert f.read() == served
     assert gen.rewritten_prompt == "rewritten: a red fox in snow"
     assert gen.reasoning and gen.request_id.startswith("r-") and gen.seed_used == 42
-    assert credits.balance(user=owner) == credits.Balance(available=95, held=0)  # 1.57 MP + extend
+    assert ledger.balance(user=owner) == ledger.Balance(available=95, held=0)  # 1.57 MP + extend
 
 
 @pytest.mark.parametrize("code", ["DataInspectionFailed", "InvalidParameter",
@@ -121,7 +122,7 @@ def test_permanent_errors_fail_with_the_code_and_release(owner, consumer, dashsc
     assert (gen.status, gen.error_code) == ("failed", code)
     assert f"fake {code}" in gen.error_message
     assert gen.attempts == 1  # not retried
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     assert set(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True)) == \
         {"hold", "release"}
 
@@ -132,15 +133,15 @@ def test_transient_errors_succeed_after_backoff(owner, consumer, dashscope_env, 
     gen = finished(create(owner, provider="dashscope", prompt=f"fox [error:{code}] [times:2]"))
     assert gen.status == "succeeded", gen.error_message
     assert gen.attempts == 3
-    assert credits.balance(user=owner) == credits.Balance(available=98, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=98, held=0)
 
 
 def test_transient_errors_give_up_after_the_bound(owner, consumer, dashscope_env):
     consumer(env={**dashscope_env, "PROVIDER_RETRY_BASE": "0.1", "PROVIDER_MAX_ATTEMPTS": "3"})
     gen = finished(create(owner, provider="dashscope", prompt="fox [error:InternalError]"))
     assert (gen.status, gen.error_code, gen.attempts) == ("failed", "InternalError", 3)
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
+    assert ledger.ledger_problems() == []
 
 
 def test_many_at_once_all_end_and_the_ledger_adds_up(owner, consumer, dashscope_env):
@@ -149,5 +150,5 @@ def test_many_at_once_all_end_and_the_ledger_adds_up(owner, consumer, dashscope_
     for gen in gens:
         finished(gen)
     assert Generation.objects.filter(status="succeeded").count() == 10
-    assert credits.balance(user=owner) == credits.Balance(available=80, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=80, held=0)
+    assert ledger.ledger_problems() == []

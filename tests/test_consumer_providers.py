@@ -5,7 +5,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from generations import credits, services
+from generations.billing import ledger
+from generations.lifecycle import services
 from generations.models import CreditEntry
 from generations.providers.registry import REGISTRY
 from tests.fakes import FAKES
@@ -49,8 +50,8 @@ def test_each_provider_end_to_end(name, owner, consumer, fake_env):
     wait_finished(throttled)
     assert (throttled.status, throttled.attempts) == ("succeeded", 3), throttled.error_message
     spent = sum(g.credits_cost for g in owner.generations.filter(status="succeeded"))
-    assert credits.balance(user=owner) == credits.Balance(available=100 - spent, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=100 - spent, held=0)
+    assert ledger.ledger_problems() == []
 
 
 def test_a_throttled_call_waits_what_retry_after_says(owner, consumer, fake_env, fake_servers):

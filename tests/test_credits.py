@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from generations import credits, services
+from generations.billing import ledger
+from generations.lifecycle import services
 from generations.models import CreditAccount, CreditEntry, Generation
 from tests.conftest import make_user
 
@@ -17,56 +18,56 @@ def new_generation(user, cost=5):
 
 def test_it_holds_then_captures(owner):
     gen = new_generation(owner)
-    credits.hold(generation=gen, amount=5)
-    assert credits.balance(user=owner) == credits.Balance(available=95, held=5)
-    credits.capture(generation=gen)
-    assert credits.balance(user=owner) == credits.Balance(available=95, held=0)
-    assert credits.ledger_problems() == []
+    ledger.hold(generation=gen, amount=5)
+    assert ledger.balance(user=owner) == ledger.Balance(available=95, held=5)
+    ledger.capture(generation=gen)
+    assert ledger.balance(user=owner) == ledger.Balance(available=95, held=0)
+    assert ledger.ledger_problems() == []
 
 
 def test_it_releases_a_hold(owner):
     gen = new_generation(owner)
-    credits.hold(generation=gen, amount=5)
-    credits.release(generation=gen)
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    ledger.hold(generation=gen, amount=5)
+    ledger.release(generation=gen)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_it_settles_only_once(owner):
     gen = new_generation(owner)
-    credits.hold(generation=gen, amount=5)
-    assert credits.capture(generation=gen) is not None
-    assert credits.release(generation=gen) is None  # a task run twice changes nothing
-    assert credits.capture(generation=gen) is None
-    assert credits.balance(user=owner).available == 95
+    ledger.hold(generation=gen, amount=5)
+    assert ledger.capture(generation=gen) is not None
+    assert ledger.release(generation=gen) is None  # a task run twice changes nothing
+    assert ledger.capture(generation=gen) is None
+    assert ledger.balance(user=owner).available == 95
     assert CreditEntry.objects.filter(generation=gen).count() == 2
 
 
 def test_it_refuses_a_hold_beyond_the_balance_and_writes_nothing(owner):
     gen = new_generation(owner, cost=101)
     entries = CreditEntry.objects.count()
-    with pytest.raises(credits.InsufficientCredits, match="costs 101 credits but only 100"):
-        credits.hold(generation=gen, amount=101)
+    with pytest.raises(ledger.InsufficientCredits, match="costs 101 credits but only 100"):
+        ledger.hold(generation=gen, amount=101)
     assert CreditEntry.objects.count() == entries
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_it_refuses_a_deduction_below_zero(owner, admin_user):
-    with pytest.raises(credits.InsufficientCredits):
-        credits.adjust(user=owner, amount=-101, actor=admin_user, note="oops")
-    entry = credits.adjust(user=owner, amount=-40, actor=admin_user, note="refund to card")
+    with pytest.raises(ledger.InsufficientCredits):
+        ledger.adjust(user=owner, amount=-101, actor=admin_user, note="oops")
+    entry = ledger.adjust(user=owner, amount=-40, actor=admin_user, note="refund to card")
     assert entry.actor == admin_user and entry.kind == "adjustment"
-    assert credits.balance(user=owner).available == 60
+    assert ledger.balance(user=owner).available == 60
 
 
 def test_it_requires_a_reason_for_adjustments(owner, admin_user):
     with pytest.raises(ValueError, match="reason"):
-        credits.adjust(user=owner, amount=10, actor=admin_user, note=" ")
+        ledger.adjust(user=owner, amount=10, actor=admin_user, note=" ")
 
 
 def test_it_makes_grants_idempotent_by_key(owner):
-    credits.grant(user=owner, amount=10, idempotency_key="k1")
-    credits.grant(user=owner, amount=10, idempotency_key="k1")
-    assert credits.balance(user=owner).available == 110
+    ledger.grant(user=owner, amount=10, idempotency_key="k1")
+    ledger.grant(user=owner, amount=10, idempotency_key="k1")
+    assert ledger.balance(user=owner).available == 110
 
 
 def test_it_keeps_entries_append_only(owner):
@@ -105,11 +106,11 @@ def test_it_lets_only_one_of_two_racing_holds_take_the_last_credits(way):
         barrier.wait()
         try:
             if way == "hold":
-                credits.hold(generation=new_generation(user, cost=cost), amount=cost)
+                ledger.hold(generation=new_generation(user, cost=cost), amount=cost)
             else:
                 services.generation_create(user=user, claim=True, **args)
             outcomes.append("won")
-        except credits.InsufficientCredits:
+        except ledger.InsufficientCredits:
             outcomes.append("lost")
         finally:
             connection.close()
@@ -120,6 +121,6 @@ def test_it_lets_only_one_of_two_racing_holds_take_the_last_credits(way):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["lost", "won"]
-    assert credits.balance(user=user) == credits.Balance(available=0, held=cost)
+    assert ledger.balance(user=user) == ledger.Balance(available=0, held=cost)
     assert CreditEntry.objects.filter(kind="hold").count() == 1
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []

@@ -7,7 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from generations import credits, gallery, library, pipeline, services
+from generations.billing import ledger
+from generations.dashboard import gallery
+from generations.lifecycle import library, pipeline, services, status
 from generations.models import Collection, Generation, Prompt, Tag, Team, TeamMembership
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -230,7 +232,7 @@ def test_it_remixes_with_the_same_or_a_new_seed(client, owner, done):
     same, new = Generation.objects.exclude(pk=done.pk).order_by("created_at")
     assert same.seed == done.seed_used and new.seed is None
     assert (same.prompt, same.width, same.provider) == (done.prompt, done.width, done.provider)
-    assert credits.balance(user=owner).available == 100 - 2 - 2 - 2
+    assert ledger.balance(user=owner).available == 100 - 2 - 2 - 2
 
 
 def test_it_deletes_with_undo_and_purges_files(client, owner, done):
@@ -249,7 +251,7 @@ def test_it_deletes_with_undo_and_purges_files(client, owner, done):
     assert "a fox" not in client.get(reverse("trash")).content.decode()
     client.post(reverse("generation_restore", args=[done.pk]))
     assert "a fox" not in client.get(reverse("gallery")).content.decode()
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_the_periodic_purge_keeps_recent_trash(owner, done):
@@ -365,10 +367,10 @@ def test_a_chinese_reader_gets_the_failure_in_chinese(client, owner):
                                           provider="demo")
 
     timed_out = queued("slow fox")
-    services.generation_fail(generation=timed_out, code="Timeout", message=(
+    status.generation_fail(generation=timed_out, code="Timeout", message=(
         "The provider did not answer in time. Gave up after 3 attempts."))
     novel = queued("odd fox")
-    services.generation_fail(generation=novel, code="SomethingNew", message="A new kind of trouble.")
+    status.generation_fail(generation=novel, code="SomethingNew", message="A new kind of trouble.")
     client.force_login(owner)
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     card = client.get(reverse("generation_card", args=[timed_out.pk])).content.decode()

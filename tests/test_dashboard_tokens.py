@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from generations import tokens
+from generations.api import tokens
 from generations.models import ApiToken
 
 

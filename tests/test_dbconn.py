@@ -5,9 +5,9 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from generations import services
-from generations.dbconn import connection_release_idle
+from generations.lifecycle import services
 from generations.models import Generation
+from generations.runtime.dbconn import connection_release_idle
 from tests.helpers import wait_for
 
 pooled = pytest.mark.skipif(not settings.DATABASE_POOL_MAX_SIZE,

@@ -1,6 +1,6 @@
 """The demo provider does what prompt_extend charges for: it rewrites."""
 
-from generations import pipeline, services
+from generations.lifecycle import pipeline, services
 from generations.providers.base import GenerationRequest
 from generations.providers.demo import REWRITE_SUFFIX
 from generations.providers.registry import get_provider

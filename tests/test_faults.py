@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from generations import credits, services
+from generations.billing import ledger
+from generations.lifecycle import services, status
 from generations.models import CreditEntry, Generation, PendingImage
 from tests.conftest import make_user
 from tests.helpers import wait_for
@@ -37,7 +38,7 @@ def reach(gen, *statuses, timeout=40):
 def assert_settled_once(gen):
     kinds = sorted(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True))
     assert kinds == (["capture", "hold"] if gen.status == "succeeded" else ["hold", "release"])
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_sigkill_during_the_provider_call_then_restart(owner, consumer, dashscope_env):
@@ -119,7 +120,7 @@ def test_bad_images_fail_and_refund(owner, consumer, dashscope_env, marker, code
     consumer(env={**dashscope_env, **FAST})
     gen = reach(create(owner, prompt=f"fox {marker}"), "failed")
     assert gen.error_code == code and not gen.image
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     assert_settled_once(gen)
 
 
@@ -133,10 +134,10 @@ def test_a_provider_timing_out_is_retried(owner, consumer, dashscope_env):
 def test_canceling_a_running_generation_discards_and_refunds(owner, consumer, dashscope_env):
     consumer(env={**dashscope_env, **FAST})
     gen = reach(create(owner, prompt="fox [slow:2]"), "running")
-    assert services.generation_cancel(generation=gen) == "cancel_requested"
+    assert status.generation_cancel(generation=gen) == "cancel_requested"
     reach(gen, "canceled")
     assert not gen.image
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     assert_settled_once(gen)
 
 
@@ -154,7 +155,7 @@ def test_200_concurrent_creates_never_overdraw():
                     services.generation_create(user=user, prompt=f"p{n}-{i}", width=1024,
                                                height=1024, provider="demo")
                     key = "ok"
-                except credits.InsufficientCredits:
+                except ledger.InsufficientCredits:
                     key = "short"
                 with lock:
                     outcomes[key] += 1
@@ -168,6 +169,6 @@ def test_200_concurrent_creates_never_overdraw():
         t.join()
     assert outcomes == {"ok": 48, "short": 152}
     for user in users:
-        assert credits.balance(user=user) == credits.Balance(available=1, held=24)
+        assert ledger.balance(user=user) == ledger.Balance(available=1, held=24)
     assert Generation.objects.count() == 48
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []

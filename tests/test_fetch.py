@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from generations import fetch
+from generations.images import fetch
+from generations.images.ingest import StoreError, store_image
 from generations.providers import GenerationResult
-from generations.storage import StoreError, store_image
 from tests.fakes.server import FakeHandler, FakeServer, png_bytes
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from generations.tokens import api_token_create
+from generations.api.tokens import api_token_create
 from tests.helpers import ROOT, database_url, port_open, wait_for
 
 COMMAND = "gunicorn -c python:zimage_site.gunicorn_conf zimage_site.wsgi"

@@ -35,7 +35,7 @@ def test_the_committed_mo_matches_the_po():
 def test_a_provider_sub_code_gets_its_own_sentence_before_its_familys():
     from django.utils import translation
 
-    from generations.error_texts import error_text
+    from generations.models.error_texts import error_text
 
     with translation.override("zh-hans"):
         assert error_text("Throttling.RateQuota", "x") == "服务商正在限制请求频率。"  # the family's

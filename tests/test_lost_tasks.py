@@ -14,7 +14,9 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from rest_framework.test import APIClient
 
-from generations import credits, recovery, services, tokens
+from generations.api import tokens
+from generations.billing import ledger
+from generations.lifecycle import recovery, services
 from generations.models import Generation
 from tests.helpers import wait_finished
 
@@ -58,8 +60,8 @@ def test_a_flushed_queue_is_refilled_once_and_the_images_are_made(owner, empty_q
     consumer()
     for gen in gens:
         assert wait_finished(gen).status == "succeeded"
-    assert credits.balance(user=owner).held == 0
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner).held == 0
+    assert ledger.ledger_problems() == []
 
 
 def test_a_consumer_started_after_the_loss_recovers_at_once(owner, empty_queue, consumer):
@@ -79,7 +81,7 @@ def test_a_lost_row_past_its_time_fails_and_is_refunded(owner, empty_queue, sett
     assert recovery.generations_recover()["requeued"] == 1
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "QueueTimeout")
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     assert run_ids() == []
 
 
@@ -115,15 +117,15 @@ def test_a_create_while_the_broker_is_down_answers_202_and_runs_once_it_is_back(
     assert page.status_code in (200, 302), page.content
     gens = list(Generation.objects.order_by("created_at"))
     assert [g.status for g in gens] == ["queued", "queued"]
-    assert credits.balance(user=owner).held == sum(g.credits_cost for g in gens)
+    assert ledger.balance(user=owner).held == sum(g.credits_cost for g in gens)
 
     monkeypatch.undo()  # the broker is back
     age(*gens)
     consumer()
     for gen in gens:
         assert wait_finished(gen).status == "succeeded"
-    assert credits.balance(user=owner).held == 0
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner).held == 0
+    assert ledger.ledger_problems() == []
 
 
 def test_recovery_leaves_a_row_a_worker_has_just_taken(owner, empty_queue):

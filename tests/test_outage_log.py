@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from generations import outage_log
+from generations.runtime import outage_log
 from tests.helpers import wait_for
 
 

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from generations import copying, credits, pipeline, services
+from generations.billing import ledger
+from generations.lifecycle import pipeline, services, status, store
 from generations.models import CreditEntry, Generation
 from generations.providers import InvalidRequest
 from generations.providers.demo import render
@@ -21,7 +22,7 @@ def create(user, **kw):
 def test_it_prices_and_holds_at_create(owner):
     gen = create(owner, prompt_extend=True)
     assert gen.status == "queued" and gen.credits_cost == 3
-    assert credits.balance(user=owner) == credits.Balance(available=97, held=3)
+    assert ledger.balance(user=owner) == ledger.Balance(available=97, held=3)
     assert gen.seed is None and 0 <= gen.seed_used < 2**31  # picked so it can be made again
 
 
@@ -37,8 +38,8 @@ def test_it_runs_a_demo_generation_to_a_stored_image(owner):
     assert (gen.image_width, gen.image_height, gen.image_bytes) == (1024, 1024, len(expected))
     assert gen.image.name == f"generations/{owner.pk}/{gen.created_at:%Y/%m}/{gen.pk}.png"
     assert default_storage.exists(gen.thumbnail.name) and gen.thumbnail.name.endswith(".webp")
-    assert credits.balance(user=owner) == credits.Balance(available=98, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=98, held=0)
+    assert ledger.ledger_problems() == []
 
 
 def test_it_fails_and_refunds_a_provider_error(owner):
@@ -46,7 +47,7 @@ def test_it_fails_and_refunds_a_provider_error(owner):
     pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "DemoFailure")
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     kinds = sorted(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True))
     assert kinds == ["hold", "release"]
 
@@ -56,7 +57,7 @@ def test_running_twice_charges_and_stores_once(owner):
     pipeline.generation_run(generation_id=gen.pk)
     assert pipeline.generation_run(generation_id=gen.pk) is None
     assert CreditEntry.objects.filter(generation=gen).count() == 2
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -74,14 +75,14 @@ def test_bad_input_is_refused_before_anything_is_written(owner, kwargs, field):
 
 
 def test_short_credits_write_nothing(owner):
-    credits.adjust(user=owner, amount=-99, actor=None, note="spend it")
-    with pytest.raises(credits.InsufficientCredits):
+    ledger.adjust(user=owner, amount=-99, actor=None, note="spend it")
+    with pytest.raises(ledger.InsufficientCredits):
         create(owner)
     assert Generation.objects.count() == 0
 
 
 def test_the_concurrency_limit_is_enforced_at_create(owner):
-    credits.account_for(owner).__class__.objects.filter(user=owner).update(max_concurrent=1)
+    ledger.account_for(owner).__class__.objects.filter(user=owner).update(max_concurrent=1)
     create(owner)
     with pytest.raises(services.LimitExceeded, match="1 generations in progress"):
         create(owner)
@@ -89,10 +90,10 @@ def test_the_concurrency_limit_is_enforced_at_create(owner):
 
 def test_cancel_releases_a_queued_generation_at_once(owner):
     gen = create(owner)
-    assert services.generation_cancel(generation=gen)
+    assert status.generation_cancel(generation=gen)
     gen.refresh_from_db()
     assert gen.status == "canceled"
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     pipeline.generation_run(generation_id=gen.pk)  # a task already queued does nothing
     gen.refresh_from_db()
     assert gen.status == "canceled" and not gen.image
@@ -111,14 +112,14 @@ def test_a_cancel_during_a_retryable_error_stops_the_retries(owner, monkeypatch)
     gen = create(owner)
 
     def throttled(self, req):
-        services.generation_cancel(generation=gen)  # the owner cancels mid-call
+        status.generation_cancel(generation=gen)  # the owner cancels mid-call
         raise ProviderError("Throttling", "slow down", retryable=True)
 
     monkeypatch.setattr(DemoProvider, "generate", throttled)
     assert pipeline.generation_run(generation_id=gen.pk) is None  # no retry scheduled
     gen.refresh_from_db()
     assert gen.status == "canceled"
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_what_the_owner_changes_during_the_provider_call_is_kept(owner, monkeypatch):
@@ -145,15 +146,15 @@ def test_a_cancel_during_the_call_discards_an_image_in_hand(owner, monkeypatch):
     real = DemoProvider.generate
 
     def canceled_meanwhile(self, req):
-        services.generation_cancel(generation=gen)
+        status.generation_cancel(generation=gen)
         return real(self, req)
 
     monkeypatch.setattr(DemoProvider, "generate", canceled_meanwhile)
     pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     assert gen.status == "canceled" and not gen.image
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    assert not default_storage.exists(f"{copying.storage_base_name(gen)}.png")  # not kept
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
+    assert not default_storage.exists(f"{store.storage_base_name(gen)}.png")  # not kept
 
 
 def test_an_image_in_hand_is_stored_without_a_stash_in_the_database(owner, monkeypatch):
@@ -174,13 +175,13 @@ def test_a_crash_while_storing_fails_and_refunds_instead_of_leaving_it_in_flight
     def crash(**kwargs):
         raise RuntimeError("a bug in the copy")
 
-    monkeypatch.setattr(copying, "store_image", crash)
+    monkeypatch.setattr(store, "store_image", crash)
     gen = create(owner)
     pipeline.generation_run(generation_id=gen.pk)  # bytes in hand (demo): stored first
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "InternalError")
     assert "credits were returned" in gen.error_message
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 @pytest.mark.postgres
@@ -198,11 +199,11 @@ def test_a_copy_of_a_recorded_url_succeeds_and_captures_in_one_statement(owner):
         url = server.add_image("made.png", png_bytes(1024, 1024, "made"))
         Generation.objects.filter(pk=gen.pk).update(status="storing", source_url=url)
         with CaptureQueriesContext(connection) as queries:
-            assert copying.generation_store(generation_id=gen.pk) is None
+            assert store.generation_store(generation_id=gen.pk) is None
     writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
     assert len(writes) == 1 and "UPDATE \"generations_generation\"" in writes[0]
     gen.refresh_from_db()
     assert gen.status == "succeeded" and default_storage.exists(gen.image.name) and gen.thumbnail
     assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
         "hold", "capture"]
-    assert credits.balance(user=owner).held == 0 and credits.ledger_problems() == []
+    assert ledger.balance(user=owner).held == 0 and ledger.ledger_problems() == []

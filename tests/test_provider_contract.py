@@ -2,7 +2,8 @@
 
 import pytest
 
-from generations import credits, pipeline, services
+from generations.billing import ledger
+from generations.lifecycle import pipeline, services
 from generations.providers import GenerationRequest, ProviderError, ProviderSettings
 from generations.providers.base import aspect_ratio
 from generations.providers.registry import REGISTRY
@@ -57,7 +58,7 @@ def test_it_makes_an_image_that_stores(name, owner, fake, fake_env):
     gen.refresh_from_db()
     assert gen.status == "succeeded", gen.error_message
     assert gen.image and gen.sha256 and gen.image_bytes and gen.request_id
-    assert credits.balance(user=owner) == credits.Balance(available=100 - gen.credits_cost, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100 - gen.credits_cost, held=0)
 
 
 @pytest.mark.parametrize("name, marker, code, retryable", ERROR_CASES)
@@ -104,4 +105,4 @@ def test_it_fails_and_refunds_an_image_url_that_is_no_image(name, owner, fake, f
         pass
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "NotAnImage")
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)

@@ -7,9 +7,10 @@ from uuid import uuid4
 import pytest
 from django.utils import timezone
 
-from generations import credits, pipeline, services
+from generations.billing import ledger
+from generations.lifecycle import pipeline, services
+from generations.lifecycle.slots import ProviderBusy, provider_slot
 from generations.models import Generation, ProviderConfig, ProviderSlot
-from generations.slots import ProviderBusy, provider_slot
 from tests.fakes import dashscope as fake_dashscope
 from tests.fakes.server import FakeServer
 from tests.helpers import wait_for
@@ -59,7 +60,7 @@ def test_two_consumers_never_exceed_the_provider_limit(owner, consumer, counting
     assert counting_dashscope.peak == 2
     assert all("run_generation" in c.output() for c in (first, second))  # both took part
     assert not ProviderSlot.objects.filter(holder__isnull=False).exists()
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def new_generation(user):

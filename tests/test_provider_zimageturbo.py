@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from generations import credits, pipeline, services
+from generations.billing import ledger
+from generations.lifecycle import pipeline, services, status
 from generations.providers import GenerationRequest, InvalidRequest, ProviderError, ProviderSettings
 from generations.providers.zimageturbo import ZImageTurboProvider
 from tests.fakes.zimageturbo import API_KEY, CONSUMED_CREDITS, SIZES
@@ -118,7 +119,7 @@ def test_a_failed_task_fails_and_refunds(owner, fake_env, prompt, code):
     assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", code)
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_a_rate_limited_poll_asks_again_later(owner, fake_env, settings):
@@ -141,7 +142,7 @@ def test_a_task_that_never_finishes_times_out_and_refunds(owner, fake_env, setti
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "Timeout")
     assert "did not finish within 0 seconds" in gen.error_message
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_a_result_for_a_generation_reaped_meanwhile_is_not_charged(owner, fake_env, monkeypatch):
@@ -151,11 +152,11 @@ def test_a_result_for_a_generation_reaped_meanwhile_is_not_charged(owner, fake_e
     poll = ZImageTurboProvider.poll
 
     def reaped_during_the_call(self, task_id):
-        services.generation_fail(generation=gen, code="WorkerLost", message="reaped")
+        status.generation_fail(generation=gen, code="WorkerLost", message="reaped")
         return poll(self, task_id)
     monkeypatch.setattr(ZImageTurboProvider, "poll", reaped_during_the_call)
     assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()
     assert (gen.status, gen.error_code, gen.image.name) == ("failed", "WorkerLost", "")
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
+    assert ledger.ledger_problems() == []

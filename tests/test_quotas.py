@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from generations import credits, pricing, quotas, services
+from generations.billing import ledger, pricing, quotas
+from generations.lifecycle import services, status
 from generations.models import CreditAccount, CreditEntry, Generation, PriceRule, ProviderConfig, Team
 from generations.models import TeamMembership as Membership
 from tests.conftest import make_user
@@ -33,7 +34,7 @@ def test_it_refuses_a_frozen_account_with_a_clear_message(owner):
     with pytest.raises(quotas.AccountFrozen, match="frozen by an admin"):
         create(owner)
     assert Generation.objects.count() == 0
-    assert credits.balance(user=owner).available == 100
+    assert ledger.balance(user=owner).available == 100
 
 
 def test_it_refuses_more_than_the_per_minute_limit(owner):
@@ -61,7 +62,7 @@ def test_it_enforces_the_monthly_hard_limit(owner):
     with pytest.raises(services.LimitExceeded, match="above your limit of 5 credits"):
         create(owner)
     gen = Generation.objects.first()
-    services.generation_fail(generation=gen, code="X", message="x")  # refunded: not spent
+    status.generation_fail(generation=gen, code="X", message="x")  # refunded: not spent
     create(owner)
 
 
@@ -71,63 +72,63 @@ def test_it_enforces_the_monthly_hard_limit(owner):
 def team(owner):
     team = Team.objects.create(name="studio")
     Membership.objects.create(team=team, user=owner)
-    credits.grant(account=credits.team_account(team), amount=50, note="budget")
+    ledger.grant(account=ledger.team_account(team), amount=50, note="budget")
     return team
 
 
 def test_a_team_member_draws_from_the_pool_first_and_settles_there(owner, team):
-    pool = credits.team_account(team)
+    pool = ledger.team_account(team)
     gen = create(owner)
     assert CreditEntry.objects.get(generation=gen, kind="hold").account == pool
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (48, 2)
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    credits.capture(generation=gen)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
+    ledger.capture(generation=gen)
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (48, 0)
     failed = create(owner)
-    services.generation_fail(generation=failed, code="X", message="x")
+    status.generation_fail(generation=failed, code="X", message="x")
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (48, 0)
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_an_image_made_in_the_web_process_is_captured_on_the_pool_that_held_it(owner, team):
-    from generations import pipeline
+    from generations.lifecycle import pipeline
 
     gen = create(owner, claim=True)  # as the OpenAI endpoint does
     assert (gen.status, gen.attempts) == ("running", 1)  # claimed, never queued
     pipeline.generation_run_now(generation=gen)
     assert gen.status == "succeeded" and gen.image  # the answer needs no read back
-    pool = credits.team_account(team)
+    pool = ledger.team_account(team)
     assert (pool.balance, pool.held) == (48, 0)
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
         "hold", "capture"]
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_own_first_falls_back_to_the_pool_and_a_frozen_pool_is_skipped(owner, team):
     team.draw_order = Team.DrawOrder.OWN_FIRST
     team.save()
-    pool = credits.team_account(team)
+    pool = ledger.team_account(team)
     assert CreditEntry.objects.get(generation=create(owner), kind="hold").account.user == owner
-    credits.adjust(user=owner, amount=-98, actor=None, note="spend it")  # 0 left of its own
+    ledger.adjust(user=owner, amount=-98, actor=None, note="spend it")  # 0 left of its own
     assert CreditEntry.objects.get(generation=create(owner), kind="hold").account == pool
     CreditAccount.objects.filter(pk=pool.pk).update(frozen=True)
-    with pytest.raises(credits.InsufficientCredits):
+    with pytest.raises(ledger.InsufficientCredits):
         create(owner)
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="the one-statement create is PostgreSQL's")
 def test_a_plain_create_and_its_success_write_in_one_statement_each(owner, team):
-    """generations.credits_fast: no BEGIN, lock, INSERTs and UPDATEs, but the
+    """generations.billing.ledger_pg: no BEGIN, lock, INSERTs and UPDATEs, but the
     same books; a limit set sends the create through the full path's checks."""
-    from generations import pipeline
+    from generations.lifecycle import pipeline
 
-    pool = credits.team_account(team)
+    pool = ledger.team_account(team)
     before = pool.balance
     with CaptureQueriesContext(connection) as queries:
         gen = create(owner, claim=True)
@@ -147,7 +148,7 @@ def test_a_plain_create_and_its_success_write_in_one_statement_each(owner, team)
         "hold", "capture"]
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (before - gen.credits_cost, 0)
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
     set_account(owner, max_per_minute=1)
     with pytest.raises(quotas.LimitExceeded, match="at most 1 images a minute"):
         create(owner)
@@ -182,7 +183,7 @@ def allowance_entries(user):
     (datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)),
 ])
 def test_the_allowance_resets_at_the_start_of_the_next_month(owner, now, expected):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     assert quotas.allowance_resets_at(account, now=now) is None  # no allowance, no reset
     account.monthly_allowance = 500
     assert quotas.allowance_resets_at(account, now=now) == expected
@@ -192,10 +193,10 @@ def test_the_allowance_is_granted_once_per_period_even_when_run_twice_or_late(ow
     set_account(owner, monthly_allowance=30)
     quotas.allowance_run()
     quotas.allowance_run()
-    assert credits.balance(user=owner).available == 130
+    assert ledger.balance(user=owner).available == 130
     quotas.allowance_run(now=next_period())
     quotas.allowance_run(now=next_period())
-    assert credits.balance(user=owner).available == 160
+    assert ledger.balance(user=owner).available == 160
     assert allowance_entries(owner).count() == 2
 
 
@@ -203,30 +204,30 @@ def test_unused_allowance_expires_without_touching_held_credits(owner):
     set_account(owner, monthly_allowance=30, carry_over=False)
     quotas.allowance_run()
     create(owner)  # 2 credits held, counted as spent from the allowance
-    credits.capture(generation=create(owner))  # 2 more spent
+    ledger.capture(generation=create(owner))  # 2 more spent
     quotas.allowance_run(now=next_period())
     expired = allowance_entries(owner).get(amount__lt=0)
     assert expired.amount == -26 and "expired" in expired.note
-    assert credits.balance(user=owner) == credits.Balance(available=100 + 30 - 4 - 26 + 30, held=2)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100 + 30 - 4 - 26 + 30, held=2)
     quotas.allowance_run(now=next_period())
     assert allowance_entries(owner).count() == 3
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_expiry_never_goes_below_zero(owner, admin_user):
     set_account(owner, monthly_allowance=30, carry_over=False)
     quotas.allowance_run()
-    credits.adjust(user=owner, amount=-125, actor=admin_user, note="spent elsewhere")
+    ledger.adjust(user=owner, amount=-125, actor=admin_user, note="spent elsewhere")
     quotas.allowance_run(now=next_period())
     assert allowance_entries(owner).get(amount__lt=0).amount == -5
-    assert credits.balance(user=owner).available == 30
+    assert ledger.balance(user=owner).available == 30
 
 
 def test_carried_over_allowance_stays(owner):
     set_account(owner, monthly_allowance=10)
     quotas.allowance_run()
     quotas.allowance_run(now=next_period())
-    assert credits.balance(user=owner).available == 120
+    assert ledger.balance(user=owner).available == 120
 
 
 # --- low-balance mail -----------------------------------------------------------------
@@ -237,14 +238,14 @@ def test_low_balance_mail_is_sent_once_per_crossing(owner, admin_user,
     owner.save()
     set_account(owner, low_balance_threshold=50)
     with django_capture_on_commit_callbacks(execute=True):
-        credits.adjust(user=owner, amount=-60, actor=admin_user, note="a")
-        credits.adjust(user=owner, amount=-5, actor=admin_user, note="b")
+        ledger.adjust(user=owner, amount=-60, actor=admin_user, note="a")
+        ledger.adjust(user=owner, amount=-5, actor=admin_user, note="b")
         create(owner)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["alice@example.com"] and "down to 33" in mail.outbox[0].body
     with django_capture_on_commit_callbacks(execute=True):
-        credits.grant(user=owner, amount=100)  # back above: the next fall mails again
-        credits.adjust(user=owner, amount=-100, actor=admin_user, note="c")
+        ledger.grant(user=owner, amount=100)  # back above: the next fall mails again
+        ledger.adjust(user=owner, amount=-100, actor=admin_user, note="c")
     assert len(mail.outbox) == 2
 
 
@@ -274,7 +275,7 @@ def test_price_rules_replace_the_defaults_and_never_change_the_past(owner):
     before.refresh_from_db()
     after.refresh_from_db()
     assert (before.credits_cost, after.credits_cost) == (2, 8)
-    assert credits.balance(user=owner).held == 10
+    assert ledger.balance(user=owner).held == 10
 
 
 @pytest.mark.parametrize("value, ok", [

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations import credits, pipeline, recovery, services
+from generations.billing import ledger
+from generations.lifecycle import pipeline, recovery, services
 from generations.models import Generation
 
 
@@ -28,7 +29,7 @@ def test_a_storing_generation_whose_url_expired_fails_refunded_and_says_so(gen, 
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "ImageExpired")
     assert "expired before the image could be copied" in gen.error_message
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_a_stuck_running_generation_is_tried_again_while_attempts_remain(gen, settings,
@@ -46,8 +47,8 @@ def test_a_stuck_running_generation_with_no_attempts_left_fails_refunded(gen, ow
     recovery.generations_recover()
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "WorkerLost")
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
+    assert ledger.ledger_problems() == []
 
 
 def test_a_stuck_generation_its_owner_canceled_is_canceled(gen, owner, settings):
@@ -55,7 +56,7 @@ def test_a_stuck_generation_its_owner_canceled_is_canceled(gen, owner, settings)
     recovery.generations_recover()
     gen.refresh_from_db()
     assert gen.status == "canceled"
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_a_live_worker_keeps_its_generation(gen, settings):

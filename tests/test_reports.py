@@ -10,7 +10,8 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import credits, reports, services
+from generations.billing import ledger, reports
+from generations.lifecycle import services
 from generations.models import CreditEntry, Generation, PriceRule, Team, TeamMembership
 from tests.conftest import make_user
 
@@ -18,7 +19,7 @@ from tests.conftest import make_user
 def finish(gen, status, code=""):
     Generation.objects.filter(pk=gen.pk).update(status=status, error_code=code,
                                                 finished_at=timezone.now())
-    (credits.capture if status == "succeeded" else credits.release)(generation=gen)
+    (ledger.capture if status == "succeeded" else ledger.release)(generation=gen)
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_the_totals_add_up_to_the_ledger(usage):
     assert totals["credits"] == captured_in_ledger() == 3 * 2 + 3 + 5
     assert (totals["generations"], totals["images"], totals["failed"]) == (8, 5, 2)
     assert totals["provider_cost"] == Decimal("0.12")
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 @pytest.mark.parametrize("group, expected", [

@@ -7,7 +7,8 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from generations import credits, pipeline, services
+from generations.billing import ledger
+from generations.lifecycle import pipeline, services
 from generations.models import Generation
 from generations.providers import InvalidRequest
 from generations.providers.base import retry_after_seconds
@@ -55,7 +56,7 @@ def test_it_stops_retrying_at_the_attempt_bound(owner, fake_env, settings):
     gen.refresh_from_db()
     assert (gen.status, gen.error_code, gen.attempts) == ("failed", "server_error", 2)
     assert gen.error_message.endswith("Gave up after 2 attempts.")
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_it_stops_retrying_at_the_time_bound(owner, fake_env, settings):

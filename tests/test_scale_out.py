@@ -21,8 +21,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from generations.api.tokens import api_token_create
 from generations.models import CreditEntry, Generation
-from generations.tokens import api_token_create
 from tests.conftest import make_user
 from tests.helpers import ROOT, database_url, port_open, wait_for
 from tests.helpers_s3 import S3_ENV

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from generations import tokens
+from generations.api import tokens
 from tests.conftest import make_user
 from tests.helpers import ROOT
 

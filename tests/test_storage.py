@@ -13,8 +13,8 @@ from django.core.files.storage import default_storage
 from django.test import override_settings
 from PIL import Image
 
+from generations.images.ingest import StoreError, decode, store_image
 from generations.providers import GenerationResult
-from generations.storage import StoreError, decode, store_image
 from tests.fakes.server import png_bytes
 
 

@@ -9,7 +9,8 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from generations import copying, library, services, thumbnails
+from generations.images import thumbnails
+from generations.lifecycle import library, services, store
 from generations.models import Generation
 from tests.test_views import fetch
 
@@ -33,7 +34,7 @@ def test_its_first_showing_makes_the_thumbnail_beside_the_image(client, owner, s
     assert thumb.format == "WEBP" and max(thumb.size) == 384
     after = Generation.objects.values().get(pk=stored.pk)
     name = after["thumbnail"]
-    assert name == f"{copying.storage_base_name(stored)}_thumb.webp"
+    assert name == f"{store.storage_base_name(stored)}_thumb.webp"
     assert {**after, "thumbnail": ""} == before  # no other field touched
     with default_storage.open(name) as f:
         assert f.read() == shown
@@ -58,12 +59,12 @@ def test_an_original_that_cannot_be_decoded_is_shown_as_it_is(client, owner, sto
     default_storage.delete(stored.image.name)
     default_storage.save(stored.image.name, ContentFile(b"\x89PNG\r\n\x1a\n broken"))
     client.force_login(owner)
-    with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
+    with caplog.at_level(logging.WARNING, logger="generations.images.thumbnails"):
         shown = fetch(client, reverse("generation_thumbnail", args=[stored.pk]))
     assert shown == b"\x89PNG\r\n\x1a\n broken"  # never a broken link
     assert "no thumbnail for generation" in caplog.text and "not a readable image" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
+    with caplog.at_level(logging.WARNING, logger="generations.images.thumbnails"):
         again = fetch(client, reverse("generation_thumbnail", args=[stored.pk]))
     assert again == shown and caplog.text == ""  # not decoded and logged on every showing
     stored.refresh_from_db()
@@ -74,7 +75,7 @@ def test_a_missing_original_is_logged_not_raised_and_tried_again(stored, caplog)
     with default_storage.open(stored.image.name) as f:
         original = f.read()
     default_storage.delete(stored.image.name)
-    with caplog.at_level(logging.WARNING, logger="generations.thumbnails"):
+    with caplog.at_level(logging.WARNING, logger="generations.images.thumbnails"):
         assert thumbnails.thumbnail_make(generation=stored) == ""
     assert "no thumbnail for generation" in caplog.text
     assert Generation.objects.get(pk=stored.pk).thumbnail == ""
@@ -93,7 +94,7 @@ def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatc
     thumbnails.thumbnail_make(generation=stored)
     gen = Generation.objects.get(pk=stored.pk)
     assert gen.thumbnail == "" and gen.purged_at is not None
-    assert not default_storage.exists(f"{copying.storage_base_name(stored)}_thumb.webp")
+    assert not default_storage.exists(f"{store.storage_base_name(stored)}_thumb.webp")
 
 
 def test_only_a_succeeded_generation_with_an_image_gets_one(owner):
@@ -115,5 +116,5 @@ def test_one_recorded_meanwhile_by_another_request_is_kept_and_ours_removed(stor
     monkeypatch.setattr(thumbnails, "thumbnail_save", other_request_first)
     assert thumbnails.thumbnail_make(generation=stored) == theirs
     assert Generation.objects.get(pk=stored.pk).thumbnail.name == theirs
-    assert not default_storage.exists(f"{copying.storage_base_name(stored)}_thumb.webp")
+    assert not default_storage.exists(f"{store.storage_base_name(stored)}_thumb.webp")
     assert default_storage.exists(theirs)

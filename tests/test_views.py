@@ -2,7 +2,7 @@ import httpx
 from django.conf import settings
 from django.urls import reverse
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import Generation
 
 
@@ -72,7 +72,7 @@ def test_the_generate_form_queues_and_holds(client, owner):
     assert response.status_code == 302
     gen = Generation.objects.get()
     assert gen.prompt == "小狐狸在雪中" and gen.status == "queued"
-    assert credits.balance(user=owner).held == 2
+    assert ledger.balance(user=owner).held == 2
 
 
 def test_the_generate_form_explains_a_bad_size(client, owner):

@@ -4,7 +4,7 @@ reached.
 The web uses the cache for throttling counters and remembered thumbnail
 failures: nothing that is worth an error page when Redis is down. A create
 made during a Redis outage is kept in the database and started by recovery
-once the queue is back (generations.services.generation_enqueue), so the
+once the queue is back (generations.lifecycle.services.generation_enqueue), so the
 cache must not turn that request into a 500 first."""
 
 import logging

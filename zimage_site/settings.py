@@ -120,7 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "generations.context.balance",
+                "generations.dashboard.context.balance",
                 "csp.context_processors.nonce",
             ],
         },
@@ -181,7 +181,7 @@ HUEY_WORKERS_DEFAULT = 128 if REDIS_URL and DATABASE_POOL_MAX_SIZE else 8
 # ledger) holds the interpreter lock, so one process of threads uses about one
 # core (docs/benchmarks.md, 2): on Redis and the pool the workers are spread
 # over one forked process per core (at most 8), each running its share as
-# threads on its share of the pool (generations.consumer). 1 keeps them all
+# threads on its share of the pool (generations.runtime.consumer). 1 keeps them all
 # in one process.
 _CPUS = usable_cpus()  # the cores this process may use: affinity and a container's CPU quota
 HUEY_WORKER_PROCESSES = int(os.environ.get("HUEY_WORKER_PROCESSES")
@@ -201,11 +201,11 @@ _huey_common = {
     },
 }
 if REDIS_URL:
-    HUEY = {**_huey_common, "huey_class": "generations.consumer.RedisHuey", "url": REDIS_URL}
+    HUEY = {**_huey_common, "huey_class": "generations.runtime.consumer.RedisHuey", "url": REDIS_URL}
 else:
     HUEY = {
         **_huey_common,
-        "huey_class": "generations.consumer.SqliteHuey",
+        "huey_class": "generations.runtime.consumer.SqliteHuey",
         "filename": os.environ.get("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
     }
 
@@ -230,7 +230,7 @@ if STORAGE_BACKEND == "s3":
     from botocore.config import Config
 
     _default_storage = {
-        "BACKEND": "generations.s3storage.S3Storage",
+        "BACKEND": "generations.images.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": os.environ.get("STORAGE_BUCKET", "zimage"),
             "endpoint_url": os.environ.get("STORAGE_ENDPOINT_URL") or None,

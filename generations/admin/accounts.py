@@ -11,11 +11,11 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import credits, quotas
-from ..audit import audited_save
-from ..models import CreditAccount, CreditEntry, Team, TeamMembership
-from .actions import form_action
-from .forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
+from generations.admin.actions import form_action
+from generations.admin.forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
+from generations.billing import ledger, quotas
+from generations.billing.audit import audited_save
+from generations.models import CreditAccount, CreditEntry, Team, TeamMembership
 
 GRANT_CREDITS = "grant_credits"  # CreditAccount's Meta.permissions
 
@@ -147,4 +147,4 @@ class TeamAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # The draw order decides which credits pay: audited like the limits.
         audited_save(obj=obj, actor=request.user, reason=form.cleaned_data["reason"])
-        credits.team_account(obj)  # the pool exists from the start, empty
+        ledger.team_account(obj)  # the pool exists from the start, empty

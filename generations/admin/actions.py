@@ -8,7 +8,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
-from ..credits import InsufficientCredits
+from generations.billing.ledger import InsufficientCredits
 
 
 def form_action(model_admin: admin.ModelAdmin, request, queryset, *, form_class, title: str,

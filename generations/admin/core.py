@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 
-from ..models import CreditEntry, Generation, Prompt
+from generations.models import CreditEntry, Generation, Prompt
 
 
 class BoundedDatesChangeList(ChangeList):

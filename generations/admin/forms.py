@@ -2,8 +2,8 @@
 
 from django import forms
 
-from ..models import CreditAccount, PriceRule, ProviderConfig, Team
-from ..providers.registry import REGISTRY
+from generations.models import CreditAccount, PriceRule, ProviderConfig, Team
+from generations.providers.registry import REGISTRY
 
 REASON_HELP = "Why you make this change; it goes in the audit log (and the ledger for credits)."
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from ..models import ApiToken, WebhookDelivery
+from generations.models import ApiToken, WebhookDelivery
 
 
 @admin.register(ApiToken)

@@ -7,12 +7,12 @@ from django.contrib import admin
 from django.contrib.auth import get_permission_codename
 from django.utils.html import format_html
 
-from .. import quotas
-from ..audit import audited_delete, audited_save
-from ..models import AuditLog, PriceRule, ProviderConfig
-from .actions import form_action
-from .core import BoundedDates, ReadOnlyAdmin
-from .forms import PriceRuleForm, ProviderConfigForm, ReasonForm
+from generations.admin.actions import form_action
+from generations.admin.core import BoundedDates, ReadOnlyAdmin
+from generations.admin.forms import PriceRuleForm, ProviderConfigForm, ReasonForm
+from generations.billing import quotas
+from generations.billing.audit import audited_delete, audited_save
+from generations.models import AuditLog, PriceRule, ProviderConfig
 
 
 class AuditedAdmin(admin.ModelAdmin):

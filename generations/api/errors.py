@@ -10,10 +10,10 @@ from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .. import services
-from ..credits import InsufficientCredits
-from ..idempotency import IdempotencyConflict
-from ..providers import InvalidRequest
+from generations.billing.ledger import InsufficientCredits
+from generations.lifecycle import services
+from generations.lifecycle.idempotency import IdempotencyConflict
+from generations.providers import InvalidRequest
 
 
 class ApiError(exceptions.APIException):

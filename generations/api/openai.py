@@ -26,15 +26,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import pipeline, services
-from ..dbconn import connection_release_idle
-from ..models import Generation
-from ..serving import serve_image
-from .authentication import BearerTokenAuthentication
-from .errors import ApiError, error_body, translate
-from .serializers import SizeField
-from .throttling import UserThrottle
-from .views import idempotency_key
+from generations.api.authentication import BearerTokenAuthentication
+from generations.api.errors import ApiError, error_body, translate
+from generations.api.serializers import SizeField
+from generations.api.throttling import UserThrottle
+from generations.api.views import idempotency_key
+from generations.images.serving import serve_image
+from generations.lifecycle import pipeline, services, status
+from generations.models import Generation
+from generations.runtime.dbconn import connection_release_idle
 
 MODEL = "z-image-turbo"
 SIGNER_SALT = "generations.openai.image-url"
@@ -193,7 +193,7 @@ def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
     if generation.status == Generation.Status.FAILED:
         internal = generation.error_code in ("InternalError", "WorkerLost", "StorageUnavailable")
         raise ApiError(500 if internal else 502, generation.error_code, generation.error_message)
-    if services.generation_cancel(generation=generation):
+    if status.generation_cancel(generation=generation):
         raise ApiError(504, "timeout", "No worker took the request in time; it was canceled "
                        "and nothing was charged.")
     raise ApiError(504, "timeout", f"The image was not ready in time; it is still being made as "

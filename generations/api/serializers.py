@@ -8,10 +8,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..forms import SIZE_RE
-from ..models import Generation, Prompt
-from ..providers import InvalidRequest
-from ..webhooks import webhook_url_check
+from generations.dashboard.forms import SIZE_RE
+from generations.models import Generation, Prompt
+from generations.providers import InvalidRequest
+from generations.webhooks.targets import webhook_url_check
 
 MAX_TAGS = 20
 
@@ -142,7 +142,7 @@ class OwnPromptField(serializers.PrimaryKeyRelatedField):
     """A saved prompt id; another user's prompt is as unknown as a missing one."""
 
     def get_queryset(self):
-        return Prompt.objects.filter(owner=self.context["request"].user)
+        return Prompt.objects.owned_by(self.context["request"].user)
 
 
 class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):

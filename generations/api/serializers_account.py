@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..models import ApiToken, CreditEntry, Prompt
+from generations.models import ApiToken, CreditEntry, Prompt
 
 
 class LimitsSerializer(serializers.Serializer):

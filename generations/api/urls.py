@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views, views_account
+from generations.api import views, views_account
 
 app_name = "api"
 

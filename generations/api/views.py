@@ -1,4 +1,4 @@
-"""Generations over REST: thin views over `generations.services`."""
+"""Generations over REST: thin views over `generations.lifecycle.services`."""
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -6,16 +6,17 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import services
-from ..models import Generation, Tag
-from ..serving import serve_image, serve_thumbnail
-from .errors import ApiError
-from .serializers import (
+from generations.api.errors import ApiError
+from generations.api.serializers import (
     GenerationCreateSerializer,
     GenerationFilterSerializer,
     GenerationSerializer,
     RemixSerializer,
 )
+from generations.images.serving import serve_image, serve_thumbnail
+from generations.lifecycle import services
+from generations.lifecycle.status import generation_cancel
+from generations.models import Generation, Tag
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -84,7 +85,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         generation = self.get_object()
-        if not services.generation_cancel(generation=generation):
+        if not generation_cancel(generation=generation):
             raise ApiError(409, "not_cancelable", "Only a queued generation can be canceled; "
                            f"this one is {generation.status}.")
         generation.refresh_from_db()

@@ -7,11 +7,9 @@ from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import credits, quotas, tokens, webhooks
-from ..catalog import generation_quote_for, provider_catalog
-from ..models import ApiToken, CreditEntry, Prompt
-from .serializers import GenerationCreateSerializer
-from .serializers_account import (
+from generations.api import tokens
+from generations.api.serializers import GenerationCreateSerializer
+from generations.api.serializers_account import (
     ApiTokenSerializer,
     CreditEntrySerializer,
     MeSerializer,
@@ -21,6 +19,11 @@ from .serializers_account import (
     QuoteSerializer,
     WebhookSecretSerializer,
 )
+from generations.billing import ledger as credits
+from generations.billing import quotas
+from generations.lifecycle.catalog import generation_quote_for, provider_catalog
+from generations.models import ApiToken, CreditEntry, Prompt
+from generations.webhooks import deliveries
 
 
 class MeView(APIView):
@@ -59,7 +62,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     queryset = ApiToken.objects.none()  # typing for the schema; get_queryset scopes
 
     def get_queryset(self):
-        return ApiToken.objects.filter(user=self.request.user)
+        return ApiToken.objects.owned_by(self.request.user)
 
     @extend_schema(responses={201: NewApiTokenSerializer},
                    description="A request made with a token that expires may create only "
@@ -83,13 +86,13 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 class WebhookSecretView(APIView):
     @extend_schema(responses=WebhookSecretSerializer, summary="Your webhook signing secret")
     def get(self, request):
-        secret = webhooks.webhook_secret_get(user=request.user)
+        secret = deliveries.webhook_secret_get(user=request.user)
         return _secret(Response(WebhookSecretSerializer(secret).data))
 
     @extend_schema(request=None, responses=WebhookSecretSerializer,
                    summary="Replace your webhook signing secret")
     def post(self, request):
-        secret = webhooks.webhook_secret_rotate(user=request.user)
+        secret = deliveries.webhook_secret_rotate(user=request.user)
         return _secret(Response(WebhookSecretSerializer(secret).data))
 
 
@@ -104,7 +107,7 @@ class PromptViewSet(viewsets.ModelViewSet):
     queryset = Prompt.objects.none()  # typing for the schema; get_queryset scopes
 
     def get_queryset(self):
-        return Prompt.objects.filter(owner=self.request.user)
+        return Prompt.objects.owned_by(self.request.user)
 
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)

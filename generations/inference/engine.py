@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from .metrics import Metrics
-from .schema import ApiError, Job
+from generations.inference.metrics import Metrics
+from generations.inference.schema import ApiError, Job
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .engine import Engine
-from .loader import LoadOptions, load_pipeline
-from .metrics import Metrics
-from .schema import TURBO_STEPS, ApiError, Job, Limits, parse_generation
+from generations.inference.engine import Engine
+from generations.inference.loader import LoadOptions, load_pipeline
+from generations.inference.metrics import Metrics
+from generations.inference.schema import TURBO_STEPS, ApiError, Job, Limits, parse_generation
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Provider registry: an explicit dict, no auto-discovery."""
 
-from .base import (
+from generations.providers.base import (
     Capabilities,
     GenerationRequest,
     GenerationResult,
@@ -9,9 +9,9 @@ from .base import (
     ProviderError,
     ProviderSettings,
 )
-from .dashscope import DashScopeProvider
-from .demo import DemoProvider
-from .registry import REGISTRY, available_providers, default_provider_name, get_provider
+from generations.providers.dashscope import DashScopeProvider
+from generations.providers.demo import DemoProvider
+from generations.providers.registry import REGISTRY, available_providers, default_provider_name, get_provider
 
 __all__ = [
     "REGISTRY", "Capabilities", "DashScopeProvider", "DemoProvider", "GenerationRequest",

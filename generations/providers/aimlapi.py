@@ -6,8 +6,8 @@ body: `image_size {width, height}` (each side 512..2048, a multiple of 32),
 `meta.usage.tokens_used`, kept as the provider's cost figure.
 """
 
-from .base import RECOMMENDED_SIZES, Capabilities, GenerationRequest
-from .openai_compat import OpenAICompatProvider
+from generations.providers.base import RECOMMENDED_SIZES, Capabilities, GenerationRequest
+from generations.providers.openai_compat import OpenAICompatProvider
 
 # The recommended sizes that are multiples of 32, and AIML's named sizes
 # (square, portrait/landscape 4:3 and 16:9) with 1536x864 / 864x1536.

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import httpx
 
-from ..fetch import kept_client, tls_context
+from generations.images.fetch import kept_client, tls_context
 
 
 class ProviderError(Exception):

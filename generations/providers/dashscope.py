@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import httpx
 
-from .base import (
+from generations.providers.base import (
     RECOMMENDED_SIZES,
     Capabilities,
     GenerationRequest,

@@ -13,8 +13,14 @@ import textwrap
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageDraw, ImageFont
 
-from .base import Capabilities, GenerationRequest, GenerationResult, Provider, ProviderError
-from .dashscope import PRESETS
+from generations.providers.base import (
+    Capabilities,
+    GenerationRequest,
+    GenerationResult,
+    Provider,
+    ProviderError,
+)
+from generations.providers.dashscope import PRESETS
 
 
 class DemoProvider(Provider):

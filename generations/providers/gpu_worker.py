@@ -16,7 +16,7 @@ import time
 import httpx
 from django.utils.translation import gettext_lazy as _
 
-from .base import (
+from generations.providers.base import (
     Capabilities,
     GenerationRequest,
     GenerationResult,

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 from django.utils.translation import gettext_lazy as _
 
-from .base import (
+from generations.providers.base import (
     RECOMMENDED_SIZES,
     Capabilities,
     GenerationRequest,

@@ -2,13 +2,13 @@
 
 from django.conf import settings as django_settings
 
-from .aimlapi import AimlApiProvider
-from .base import InvalidRequest, Provider, ProviderSettings, env
-from .dashscope import DashScopeProvider
-from .demo import DemoProvider
-from .gpu_worker import GpuWorkerProvider
-from .openai_compat import OpenAICompatProvider
-from .zimageturbo import ZImageTurboProvider
+from generations.providers.aimlapi import AimlApiProvider
+from generations.providers.base import InvalidRequest, Provider, ProviderSettings, env
+from generations.providers.dashscope import DashScopeProvider
+from generations.providers.demo import DemoProvider
+from generations.providers.gpu_worker import GpuWorkerProvider
+from generations.providers.openai_compat import OpenAICompatProvider
+from generations.providers.zimageturbo import ZImageTurboProvider
 
 REGISTRY: dict[str, type[Provider]] = {
     "dashscope": DashScopeProvider,
@@ -31,8 +31,8 @@ _UNLOADED = object()
 def provider_configs() -> dict:
     """Every admin ProviderConfig row by name, in one query (a create looks at
     all of them to pick the default), kept a moment (see config_cache)."""
-    from ..config_cache import config_cached
-    from ..models import ProviderConfig
+    from generations.models import ProviderConfig
+    from generations.runtime.config_cache import config_cached
 
     return config_cached("provider_configs",
                          lambda: {config.name: config for config in ProviderConfig.objects.all()})

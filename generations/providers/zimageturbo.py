@@ -11,7 +11,7 @@ presets are one nominal size of about 1 MP per ratio (what we price); the
 stored image is checked for its ratio only and its real size is recorded.
 """
 
-from .base import (
+from generations.providers.base import (
     Capabilities,
     GenerationRequest,
     GenerationResult,

@@ -4,7 +4,7 @@ a team admin reaches only their own team's members."""
 import pytest
 from django.urls import reverse
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import AuditLog, CreditAccount, Team, TeamMembership
 from tests.conftest import make_user
 
@@ -22,11 +22,11 @@ def test_a_non_staff_user_is_sent_to_the_login(client, owner, name):
 
 def test_a_non_staff_user_cannot_post_an_admin_action(client, owner):
     client.force_login(owner)
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     client.post(reverse("admin:generations_creditaccount_changelist"), {
         "action": "grant_credits", "_selected_action": [account.pk], "apply": "1",
         "amount": "1000", "reason": "me"})
-    assert credits.balance(user=owner).available == 100
+    assert ledger.balance(user=owner).available == 100
 
 
 def test_the_team_page_is_for_team_admins_only(client, owner, other):
@@ -41,17 +41,17 @@ def team(owner, other):
     team = Team.objects.create(name="studio")
     TeamMembership.objects.create(team=team, user=owner, is_admin=True)
     TeamMembership.objects.create(team=team, user=other)
-    pool = credits.team_account(team)
+    pool = ledger.team_account(team)
     CreditAccount.objects.filter(pk=pool.pk).update(monthly_allowance=1000)
     return team
 
 
 def test_a_team_admin_caps_a_member_within_the_pool(client, owner, other, team):
     client.force_login(owner)
-    outsider = credits.account_for(make_user("carol"))
+    outsider = ledger.account_for(make_user("carol"))
     page = client.get(reverse("staff_team"))
     assert page.status_code == 200 and b"bob" in page.content and b"carol" not in page.content
-    account = credits.account_for(other)
+    account = ledger.account_for(other)
     data = {"account": account.pk, "max_concurrent": "1", "max_per_minute": "3",
             "period_limit": "200", "reason": "new joiner"}
     assert client.post(reverse("staff_team"), data).status_code == 302

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import AuditLog, CreditAccount, CreditEntry, Team
 
 CHANGELIST = "admin:generations_creditaccount_changelist"
@@ -29,33 +29,33 @@ def audit(action):
 
 
 def test_grant_writes_a_ledger_entry_and_an_audit_record(staff, owner, other, admin_user):
-    accounts = [credits.account_for(owner), credits.account_for(other)]
+    accounts = [ledger.account_for(owner), ledger.account_for(other)]
     response = run_action(staff, "grant_credits", accounts, amount="25", reason="welcome bonus")
     assert response.status_code == 302
     for user in (owner, other):
-        assert credits.balance(user=user).available == 125
+        assert ledger.balance(user=user).available == 125
         entry = CreditEntry.objects.filter(account__user=user).first()
         assert (entry.kind, entry.amount, entry.actor, entry.note) == (
             "grant", 25, admin_user, "welcome bonus")
     log = audit("grant")
     assert (log.actor, log.before, log.after, log.reason) == (
         admin_user, {"balance": 100}, {"balance": 125}, "welcome bonus")
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_deduct_is_an_adjustment_and_refuses_below_zero(staff, owner, admin_user):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     run_action(staff, "deduct_credits", [account], amount="40", reason="refund to card")
     entry = CreditEntry.objects.filter(account=account).first()
     assert (entry.kind, entry.amount, entry.actor) == ("adjustment", -40, admin_user)
     assert audit("deduct").after == {"balance": 60}
     response = run_action(staff, "deduct_credits", [account], amount="61", reason="too much")
-    assert credits.balance(user=owner).available == 60
+    assert ledger.balance(user=owner).available == 60
     assert "only 60 are available" in " ".join(m.message for m in response.wsgi_request._messages)
 
 
 def test_every_action_requires_a_reason(staff, owner):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     for action, data in [("grant_credits", {"amount": "5"}), ("freeze", {}),
                          ("set_allowance", {"monthly_allowance": "10"})]:
         response = run_action(staff, action, [account], reason="  ", **data)
@@ -66,7 +66,7 @@ def test_every_action_requires_a_reason(staff, owner):
 
 
 def test_set_allowance_freeze_and_unfreeze_are_audited(staff, owner, admin_user):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     run_action(staff, "set_allowance", [account], monthly_allowance="300", reason="pro plan")
     account.refresh_from_db()
     assert (account.monthly_allowance, account.carry_over) == (300, False)
@@ -81,7 +81,7 @@ def test_set_allowance_freeze_and_unfreeze_are_audited(staff, owner, admin_user)
 
 
 def test_limits_are_edited_with_a_reason_and_audited(staff, owner, admin_user):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     url = reverse("admin:generations_creditaccount_change", args=[account.pk])
     assert staff.get(url).status_code == 200
     data = {"max_concurrent": "2", "max_per_minute": "5", "period_limit": "500",
@@ -113,11 +113,11 @@ def test_a_team_is_onboarded_with_a_pool_and_a_budget(staff, owner, admin_user):
                reason="monthly budget")
     pool.refresh_from_db()
     assert (pool.balance, pool.monthly_allowance, pool.carry_over) == (500, 1000, True)
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []
 
 
 def test_a_team_pool_shows_no_per_user_limits(staff, owner):
-    pool = credits.team_account(Team.objects.create(name="studio"))
+    pool = ledger.team_account(Team.objects.create(name="studio"))
     url = reverse("admin:generations_creditaccount_change", args=[pool.pk])
     page = staff.get(url)
     assert page.status_code == 200 and b'name="period_limit"' not in page.content

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from generations import services
+from generations.lifecycle import services
 from generations.models import AuditLog, PriceRule, ProviderConfig
 from generations.providers import InvalidRequest
 

@@ -11,7 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import credits, quotas, services, tokens
+from generations.api import tokens
+from generations.billing import ledger, quotas
+from generations.lifecycle import services
 from generations.models import (
     CreditAccount,
     PriceRule,
@@ -63,11 +65,11 @@ def view_only(client, db):
 def rows(owner, other, admin_user):
     """At least one row of every registered model, so a forged action has
     something to select; an expired sign-in attempt for axes' clean-up."""
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     quotas.account_grant(account=account, amount=5, actor=admin_user, reason="audited")
     team = Team.objects.create(name="studio")
     TeamMembership.objects.create(team=team, user=other)
-    credits.team_account(team)
+    ledger.team_account(team)
     Group.objects.create(name="editors")
     generation = services.generation_create(
         user=owner, prompt="a fox", width=1024, height=1024, provider="demo", seed=1
@@ -137,7 +139,7 @@ def run(client, model, action, objs, **data):
 
 
 def test_granting_credits_needs_its_own_permission_not_change(client, owner):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     client.force_login(staff_with("view_creditaccount", "change_creditaccount"))
     run(client, "creditaccount", "grant_credits", [account], apply="1", amount="1000", reason="x")
     run(client, "creditaccount", "set_allowance", [account], apply="1", monthly_allowance="500", reason="x")
@@ -149,7 +151,7 @@ def test_granting_credits_needs_its_own_permission_not_change(client, owner):
 
 
 def test_the_grant_credits_permission_grants_deducts_and_sets_allowances(client, owner):
-    account = credits.account_for(owner)
+    account = ledger.account_for(owner)
     client.force_login(staff_with("view_creditaccount", "grant_credits"))
     page = run(client, "creditaccount", "grant_credits", [account])
     assert page.status_code == 200 and b'name="amount"' in page.content

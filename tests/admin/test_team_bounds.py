@@ -4,7 +4,7 @@ never their own or another team admin's (issue 18, finding 2)."""
 import pytest
 from django.urls import reverse
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import CreditAccount, Team, TeamMembership
 from tests.conftest import make_user
 
@@ -18,20 +18,20 @@ def team(owner, other):
     team = Team.objects.create(name="studio")
     TeamMembership.objects.create(team=team, user=owner, is_admin=True)
     TeamMembership.objects.create(team=team, user=other)
-    credits.team_account(team)
-    CreditAccount.objects.filter(pk=credits.account_for(owner).pk).update(
+    ledger.team_account(team)
+    CreditAccount.objects.filter(pk=ledger.account_for(owner).pk).update(
         max_concurrent=1, max_per_minute=1, period_limit=10
     )
     return team
 
 
 def post_limits(client, user, *limits, reason="x"):
-    data = {"account": credits.account_for(user).pk, "reason": reason}
+    data = {"account": ledger.account_for(user).pk, "reason": reason}
     return client.post(reverse("staff_team"), {**data, **dict(zip(LIMITS, map(str, limits), strict=True))})
 
 
 def limits_of(user):
-    account = credits.account_for(user)
+    account = ledger.account_for(user)
     return tuple(getattr(account, name) for name in LIMITS)
 
 

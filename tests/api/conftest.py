@@ -3,7 +3,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from generations import pipeline, services, tokens
+from generations.api import tokens
+from generations.lifecycle import pipeline, services
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from generations import tokens
+from generations.api import tokens
 from generations.models import Prompt
 from tests.api.conftest import make_generation
 

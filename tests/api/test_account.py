@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import CreditAccount, Generation, Prompt, WebhookSecret
 from tests.api.conftest import make_generation
 
@@ -46,7 +46,7 @@ def test_the_credits_page_shows_the_allowance_and_next_reset_the_api_shows(clien
 
 def test_credit_entries_are_only_ones_own(api, owner, other):
     make_generation(owner)
-    credits.grant(user=other, amount=5, note="theirs")
+    ledger.grant(user=other, amount=5, note="theirs")
     entries = api.get("/api/v1/credits/entries/").json()["results"]
     assert [(e["kind"], e["amount"]) for e in entries] == [("hold", -2), ("grant", 100)]
 
@@ -92,7 +92,7 @@ def test_quote_prices_and_validates_without_creating(api, owner):
     bad = api.post("/api/v1/quote/", {**body, "size": "4096x4096"}, format="json")
     assert bad.status_code == 400 and "size" in bad.json()["error"]["fields"]
     assert not Generation.objects.exists()
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_it_throttles_per_user_with_retry_after(api, other_api, settings):

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from generations import tokens
+from generations.api import tokens
 from generations.models import ApiToken
 
 ME = "/api/v1/me/"

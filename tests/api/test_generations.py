@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from generations import credits
+from generations.billing import ledger
 from generations.models import CreditAccount, CreditEntry, Generation
 from tests.api.conftest import download, make_generation
 
@@ -23,7 +23,7 @@ def test_it_creates_a_generation_with_202_and_links(api, owner):
     assert links["self"] == f"http://testserver{URL}{data['id']}/"
     assert links["cancel"] == f"http://testserver{URL}{data['id']}/cancel/"
     assert links["image"] is None and links["thumbnail"] is None
-    assert credits.balance(user=owner) == credits.Balance(available=98, held=2)
+    assert ledger.balance(user=owner) == ledger.Balance(available=98, held=2)
 
 
 def test_each_item_of_a_page_links_to_itself(api, owner):
@@ -46,7 +46,7 @@ def test_it_uses_an_own_saved_prompt_but_not_anothers(api, other_api, owner):
 
 
 def test_it_answers_402_and_writes_nothing_when_credits_are_short(api, owner):
-    credits.adjust(user=owner, amount=-99, actor=None, note="spend it")
+    ledger.adjust(user=owner, amount=-99, actor=None, note="spend it")
     entries = CreditEntry.objects.count()
     response = api.post(URL, BODY, format="json")
     assert response.status_code == 402
@@ -81,7 +81,7 @@ def test_it_returns_the_first_generation_for_a_repeated_idempotency_key(api, own
     assert (first.status_code, again.status_code) == (202, 200)
     assert first.json()["id"] == again.json()["id"]
     assert Generation.objects.count() == 1
-    assert credits.balance(user=owner).held == 2  # one hold, not two
+    assert ledger.balance(user=owner).held == 2  # one hold, not two
 
 
 def test_it_refuses_a_reused_idempotency_key_with_another_body(api):
@@ -154,7 +154,7 @@ def test_it_cancels_a_queued_generation_and_refuses_a_finished_one(api, owner):
     queued = make_generation(owner)
     response = api.post(f"{URL}{queued.pk}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "canceled"
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
     again = api.post(f"{URL}{queued.pk}/cancel/")
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_cancelable"
 
@@ -179,7 +179,7 @@ def test_it_deletes_a_finished_generation_with_its_files(api, owner):
     assert not any(storage.exists(name) for name in names)
     assert api.get(f"{URL}{generation.pk}/").status_code == 404
     assert api.get(URL).json()["results"] == []
-    assert credits.ledger_problems() == []  # the row stays for the ledger
+    assert ledger.ledger_problems() == []  # the row stays for the ledger
 
 
 def test_it_refuses_to_delete_an_in_flight_generation(api, owner):
@@ -207,4 +207,4 @@ def test_racing_retries_with_one_key_make_one_generation(owner, transactional_db
         thread.join()
     assert len(results) == 4 and len(set(results)) == 1
     assert Generation.objects.count() == 1 and CreditEntry.objects.filter(kind="hold").count() == 1
-    assert credits.ledger_problems() == []
+    assert ledger.ledger_problems() == []

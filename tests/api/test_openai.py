@@ -12,8 +12,9 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from generations import credits, tokens
 from generations.api import openai as openai_view
+from generations.api import tokens
+from generations.billing import ledger
 from generations.models import Generation
 from tests.helpers import wait_for
 from tests.test_views import fetch
@@ -49,7 +50,7 @@ def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer, se
     assert download.status_code == 200
     assert download.content == stored_bytes(Generation.objects.get(prompt="a blue whale"))
     assert httpx.get(result.data[0].url + "x").status_code in (403, 404)  # tampered (S3: 403)
-    assert credits.balance(user=owner) == credits.Balance(available=97, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=97, held=0)
 
 
 def test_it_answers_without_a_worker_and_the_first_showing_makes_the_thumbnail(sdk, owner,
@@ -59,7 +60,7 @@ def test_it_answers_without_a_worker_and_the_first_showing_makes_the_thumbnail(s
     generation = Generation.objects.get()
     assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
     assert generation.status == "succeeded" and not generation.thumbnail
-    assert credits.balance(user=owner) == credits.Balance(available=99, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=99, held=0)
     client.force_login(owner)  # the dashboard shows it: its thumbnail is made then
     shown = fetch(client, reverse("generation_thumbnail", args=[generation.pk]))
     generation.refresh_from_db()
@@ -101,7 +102,7 @@ def test_a_provider_failure_is_a_5xx_with_the_providers_code(sdk, owner, consume
     assert failure.value.status_code == 502
     assert failure.value.body["code"] == "DemoFailure" and failure.value.body["type"] == \
         "server_error"
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 @pytest.mark.parametrize("kwargs, param", [
@@ -121,7 +122,7 @@ def test_a_wrong_key_is_401_and_short_credits_402(sdk, owner, live_server):
     with pytest.raises(openai.AuthenticationError) as error:
         bad.images.generate(model="z-image-turbo", prompt="a fox")
     assert error.value.body["code"] == "invalid_api_key"
-    credits.adjust(user=owner, amount=-100, actor=None, note="spent")
+    ledger.adjust(user=owner, amount=-100, actor=None, note="spent")
     with pytest.raises(openai.APIStatusError) as short:
         sdk.images.generate(model="z-image-turbo", prompt="a fox")
     assert short.value.status_code == 402 and short.value.body["type"] == "insufficient_quota"
@@ -139,7 +140,7 @@ def test_queued_without_a_worker_it_times_out_cancels_and_refunds(owner, setting
     response = client.post("/v1/images/generations", {"prompt": "a fox"}, format="json")
     assert response.status_code == 504 and response.json()["error"]["code"] == "timeout"
     assert Generation.objects.get().status == "canceled"
-    assert credits.balance(user=owner) == credits.Balance(available=100, held=0)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
 def test_an_sdk_retrying_a_timed_out_request_gets_the_first_image_and_pays_once(
@@ -152,7 +153,7 @@ def test_an_sdk_retrying_a_timed_out_request_gets_the_first_image_and_pays_once(
                                  response_format="b64_json")
     generation = Generation.objects.get()  # one image made, however many tries
     assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
-    assert credits.balance(user=owner).available == 100 - generation.credits_cost
+    assert ledger.balance(user=owner).available == 100 - generation.credits_cost
 
 
 def test_the_same_prompt_sent_again_not_as_a_retry_makes_a_new_image(sdk, owner):

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 
-from generations import tokens
+from generations.api import tokens
 from tests.api.conftest import make_generation
 from zimage_site.wsgi import application
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from generations import tokens
+from generations.api import tokens
 from generations.models import ApiToken
 
 

@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from huey.contrib.djhuey import HUEY
 
-from generations import pipeline, services, webhooks
+from generations.lifecycle import pipeline, status
 from generations.models import WebhookDelivery
+from generations.webhooks import deliveries, targets
 from tests.api.conftest import client_for, make_generation
 from tests.helpers import wait_for
 
@@ -95,7 +96,7 @@ def test_it_gives_up_after_the_last_attempt(owner, receiver, settings):
     hook = receiver(statuses=(503,))
     generation = make_generation(owner, webhook_url=hook.url)
     delivery = WebhookDelivery.objects.create(generation=generation, url=hook.url)
-    delays = [webhooks.webhook_attempt(delivery_id=delivery.pk) for _ in range(4)]
+    delays = [deliveries.webhook_attempt(delivery_id=delivery.pk) for _ in range(4)]
     assert delays[0] < delays[1] * 2 and delays[2:] == [None, None]  # backoff, then done
     delivery.refresh_from_db()
     assert (delivery.attempts, delivery.last_status) == (3, 503)
@@ -106,18 +107,18 @@ def test_it_refuses_to_deliver_to_private_addresses(owner, receiver, settings):
     hook = receiver()
     generation = make_generation(owner)
     delivery = WebhookDelivery.objects.create(generation=generation, url=hook.url)
-    assert webhooks.webhook_attempt(delivery_id=delivery.pk) is None
+    assert deliveries.webhook_attempt(delivery_id=delivery.pk) is None
     delivery.refresh_from_db()
     assert delivery.gave_up_at and "private" in delivery.last_error and hook.received == []
 
 
 def test_a_webhook_host_that_rebinds_to_a_private_address_is_never_reached(
         owner, receiver, monkeypatch, rebinding_dns):
-    monkeypatch.setattr(webhooks, "_not_global", lambda a: a == "127.0.0.1")
+    monkeypatch.setattr(targets, "not_global", lambda a: a == "127.0.0.1")
     hook = receiver()
     url = hook.url.replace("127.0.0.1", "rebind.test")
     delivery = WebhookDelivery.objects.create(generation=make_generation(owner), url=url)
-    webhooks.webhook_attempt(delivery_id=delivery.pk)
+    deliveries.webhook_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert hook.received == [] and rebinding_dns == ["127.0.0.2"]  # one lookup, one address
     assert delivery.last_error.startswith("ConnectError") and not delivery.gave_up_at
@@ -129,12 +130,12 @@ def test_each_end_schedules_one_delivery(owner, settings, django_capture_on_comm
     url = "http://127.0.0.1:9/hook"
     with django_capture_on_commit_callbacks(execute=True):
         canceled = make_generation(owner, webhook_url=url)
-        services.generation_cancel(generation=canceled)
+        status.generation_cancel(generation=canceled)
         failed = make_generation(owner, prompt="[demo-fail]", webhook_url=url)
         pipeline.generation_run(generation_id=failed.pk)
         succeeded = make_generation(owner, run=True, webhook_url=url)
         make_generation(owner, run=True)  # no webhook_url: nothing
-        services.generation_cancel(generation=canceled)  # ends once only
+        status.generation_cancel(generation=canceled)  # ends once only
     ids = set(WebhookDelivery.objects.values_list("generation", flat=True))
     assert ids == {canceled.pk, failed.pk, succeeded.pk}
     assert WebhookDelivery.objects.count() == 3
@@ -145,7 +146,7 @@ def test_no_delivery_when_webhooks_are_disabled(owner, settings,
                                                 django_capture_on_commit_callbacks):
     settings.WEBHOOKS_ENABLED, settings.WEBHOOK_ALLOW_PRIVATE = False, True
     with django_capture_on_commit_callbacks(execute=True):
-        services.generation_cancel(generation=make_generation(
+        status.generation_cancel(generation=make_generation(
             owner, webhook_url="http://127.0.0.1:9/hook"))
     assert not WebhookDelivery.objects.exists()
 
@@ -153,4 +154,4 @@ def test_no_delivery_when_webhooks_are_disabled(owner, settings,
 def test_signature_is_hmac_sha256_over_timestamp_and_body():
     body = b'{"id":"x"}'
     expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert webhooks.signature("s3cret", 1700000000, body) == f"v1={expected}"
+    assert deliveries.signature("s3cret", 1700000000, body) == f"v1={expected}"

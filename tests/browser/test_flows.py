@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from generations import pipeline, services
+from generations.lifecycle import pipeline, services
 from tests.browser.conftest import screenshot
 from tests.helpers import wait_for
 

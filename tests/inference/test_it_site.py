@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 from django.core.files.storage import default_storage
 
-from generations import credits, services
+from generations.billing import ledger
+from generations.lifecycle import services
 from generations.providers.gpu_worker import GpuWorkerProvider
 from tests.helpers import wait_for
 
@@ -41,5 +42,5 @@ def test_it_generates_through_the_site_and_stores_the_same_image_for_the_same_se
     assert (first.image_width, first.image_height, first.content_type) == (256, 192, "image/png")
     assert default_storage.exists(first.image.name) and default_storage.exists(first.thumbnail.name)
     assert first.source_url == ""  # bytes, not a link that could expire
-    assert credits.balance(user=owner).held == 0
-    assert credits.ledger_problems() == []
+    assert ledger.balance(user=owner).held == 0
+    assert ledger.ledger_problems() == []

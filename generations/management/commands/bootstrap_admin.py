@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from generations import credits
+from generations.billing import ledger
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         user = users.create_superuser(username=username, email="", password=password)
-        credits.grant(user=user, amount=settings.STARTING_CREDITS, note="starting credits",
+        ledger.grant(user=user, amount=settings.STARTING_CREDITS, note="starting credits",
                       idempotency_key=f"starting-credits:{user.pk}")
         self.stdout.write(self.style.SUCCESS(f"created admin '{username}' with "
                                              f"{settings.STARTING_CREDITS} credits"))

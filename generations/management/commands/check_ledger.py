@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.credits import ledger_problems
+from generations.billing.ledger import ledger_problems
 
 
 class Command(BaseCommand):

@@ -3,12 +3,12 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from generations import services
-from generations.credits import InsufficientCredits
-from generations.forms import parse_size
+from generations.billing.ledger import InsufficientCredits
+from generations.dashboard.forms import parse_size
+from generations.images.ingest import location
+from generations.lifecycle import services
 from generations.models import Generation
 from generations.providers import InvalidRequest
-from generations.storage import location
 
 
 class Command(BaseCommand):

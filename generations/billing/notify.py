@@ -1,0 +1,32 @@
+"""E-mails to users about their account, through Django's e-mail backend."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+log = logging.getLogger(__name__)
+
+
+def low_balance(*, account_id: int) -> None:
+    """Tell the account's owner (a team pool: its team admins) that credits run low.
+    Called after commit; a mail server being down must not break a generation."""
+    from generations.models import CreditAccount
+
+    account = CreditAccount.objects.select_related("user", "team").get(pk=account_id)
+    if account.team_id:
+        users = [m.user for m in account.team.memberships.filter(is_admin=True).select_related("user")]
+    else:
+        users = [account.user]
+    recipients = [u.email for u in users if u.email]
+    if not recipients:
+        return
+    try:
+        send_mail(
+            subject="Z-Image Studio: credits running low",
+            message=(f"The credit balance of {account.owner_label} is down to {account.balance}. "
+                     f"Ask an admin for more credits, or wait for the monthly allowance.\n\n"
+                     f"{settings.SITE_URL}/"),
+            from_email=None, recipient_list=recipients)
+    except OSError:
+        log.exception("could not send the low-balance e-mail for account %s", account_id)

@@ -1,0 +1,20 @@
+"""Lookups shared by the dashboard views (responses for stored files: `serving`)."""
+
+from django.shortcuts import get_object_or_404
+
+from generations.models import Collection, Generation
+
+
+def own(request, pk) -> Generation:
+    """Another user's generation is a 404: its existence is not revealed."""
+    return get_object_or_404(Generation.objects.owned_by(request.user), pk=pk)
+
+
+def readable(request, pk) -> Generation:
+    """Own, or shared read-only with the user's team; else 404."""
+    return get_object_or_404(Generation.objects.readable_by(request.user), pk=pk)
+
+
+def own_collection(request, pk) -> Collection:
+    return get_object_or_404(Collection.objects.owned_by(request.user), pk=pk)
+

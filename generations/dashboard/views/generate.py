@@ -1,0 +1,152 @@
+"""The Generate page: form, live quote, submit, and the live card."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
+
+from generations.billing import ledger, pricing
+from generations.billing.ledger import InsufficientCredits
+from generations.dashboard.forms import GenerateForm
+from generations.dashboard.views.common import own, readable
+from generations.lifecycle import services, status
+from generations.models import Generation, Prompt
+from generations.providers import InvalidRequest
+from generations.providers.registry import available_providers, default_provider_name, get_provider
+
+RECENT = 12
+
+
+def provider_context(name: str, size: str = "1024x1024") -> dict:
+    """What the form shows for one provider: limits, sizes, prompt_extend.
+    `size` stays chosen when this provider offers it; else its first preset is."""
+    usable = {p.name: p for p in available_providers()}
+    provider = usable.get(name) or usable.get(default_provider_name()) or get_provider("demo")
+    caps = provider.capabilities
+    presets = [{"value": f"{w}x{h}", "w": w, "h": h,
+                "box_w": round(28 * w / max(w, h)), "box_h": round(28 * h / max(w, h))}
+               for w, h in caps.presets or ((1024, 1024),)]
+    values = [p["value"] for p in presets]
+    chosen = size if size in values or size == "custom" else values[0]
+    return {"provider": provider, "caps": caps, "presets": presets, "chosen_size": chosen,
+            "extend_price": pricing.PROMPT_EXTEND_SURCHARGE}
+
+
+@login_required
+def home(request):
+    if request.method == "POST":
+        return create(request)
+    initial = {"size": "1024x1024", "seed_mode": "random"}
+    wanted = request.GET.get("prompt", "")
+    saved = Prompt.objects.owned_by(request.user).filter(pk=wanted).first() if wanted.isdigit() else None
+    if saved:
+        initial.update(prompt=saved.text, saved_prompt=saved.pk)
+    form = GenerateForm(user=request.user, initial=initial)
+    return _page(request, form)
+
+
+def _page(request, form, status=200):
+    recent = Generation.objects.owned_by(request.user).live()[:RECENT]
+    name = form["provider"].value() or default_provider_name()
+    return render(request, "generations/home.html", {
+        "form": form, "generations": recent,
+        **provider_context(name, form["size"].value() or "")}, status=status)
+
+
+def create(request):
+    form = GenerateForm(request.POST, user=request.user)
+    generation = form.is_valid() and _create(request, form)
+    if request.htmx:
+        if not generation:
+            response = render(request, "generations/_form_errors.html", {"form": form})
+            return reswap(retarget(response, "#form-errors"), "innerHTML")
+        response = render(request, "generations/_card_live.html",
+                          {"g": generation, "clear_errors": True})
+        return trigger_client_event(response, "generationCreated")  # the quote refreshes
+    if generation:
+        messages.success(request, _("Queued."))
+        return redirect("home")
+    return _page(request, form, status=400)
+
+
+def _create(request, form) -> Generation | None:
+    data = form.cleaned_data
+    try:
+        return services.generation_create(
+            user=request.user, prompt=data["prompt"], width=data["width"], height=data["height"],
+            seed=data["seed"], prompt_extend=data["prompt_extend"], provider=data["provider"],
+            saved_prompt=data["saved_prompt"])
+    except InvalidRequest as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    except (InsufficientCredits, services.LimitExceeded) as exc:
+        form.add_error(None, str(exc))
+    return None
+
+
+@login_required
+@require_POST
+def quote(request):
+    """The price of what the form holds now, and the balance after it."""
+    form = GenerateForm(request.POST, user=request.user)
+    context = {"balance": ledger.balance(user=request.user)}
+    form.is_valid()
+    data = form.cleaned_data
+    if {"provider", "width", "height"} <= data.keys() and not form.has_error("seed"):
+        try:
+            _, cost = services.generation_quote(
+                provider=data["provider"], prompt=data.get("prompt") or "·", width=data["width"],
+                height=data["height"], seed=data.get("seed"),
+                prompt_extend=data.get("prompt_extend", False))
+            context.update(cost=cost, after=context["balance"].available - cost)
+        except InvalidRequest as exc:
+            context["problem"] = exc.message
+    else:
+        context["problem"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return render(request, "generations/_quote.html", context)
+
+
+@login_required
+def provider_options(request):
+    response = render(request, "generations/_provider_options.html",
+                      {"form": GenerateForm(user=request.user),
+                       **provider_context(request.GET.get("provider", ""),
+                                          request.GET.get("size", ""))})
+    return trigger_client_event(response, "optionsLoaded")  # the quote refreshes
+
+
+@login_required
+def card(request, pk):
+    """The card partial that in-flight cards poll every second. On a detail
+    page (`?reload=1`) a finished one reloads the page to show every field."""
+    g = readable(request, pk)
+    if g.is_finished and request.GET.get("reload"):
+        return HttpResponseClientRefresh()
+    return render(request, "generations/_card_live.html", {"g": g})
+
+
+@login_required
+def status_json(request, pk):
+    g = own(request, pk)
+    return JsonResponse({"id": str(g.pk), "status": g.status, "finished": g.is_finished,
+                         "error_code": g.error_code, "error_message": g.error_message})
+
+
+@login_required
+@require_POST
+def cancel(request, pk):
+    g = own(request, pk)
+    canceled = status.generation_cancel(generation=g)
+    if request.htmx:  # the card's own button: answer with the card as it is now
+        g.refresh_from_db()
+        return render(request, "generations/_card_live.html", {"g": g})
+    if canceled == "canceled":
+        messages.info(request, _("Canceled; the credits were returned."))
+    elif canceled == "cancel_requested":
+        messages.info(request, _("Cancel requested: if no image has been made yet, it is "
+                                 "discarded and the credits returned."))
+    else:
+        messages.warning(request, _("Too late to cancel: the image is already made."))
+    return redirect("home")

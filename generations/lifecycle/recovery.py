@@ -1,0 +1,129 @@
+"""Crash recovery: nothing stays in flight forever.
+
+A queue message lost (a broker unreachable at create, a consumer killed
+between taking a message and claiming its row, a claim that could not get a
+database connection) leaves a row `queued` with nothing to wake it; a worker
+killed mid-call leaves a row `running`; one killed mid-copy (or a storage
+outage longer than the scheduled retries) leaves it `storing`. These
+passes run periodically and when a consumer starts. They only touch rows older
+than a timeout, so they never steal work from a live worker on another
+machine, and every step is a conditional update, so running them twice (or on
+several consumers at once) is harmless.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from generations.lifecycle import pipeline, services, status, store
+from generations.models import Generation
+from generations.providers.registry import get_provider
+
+log = logging.getLogger(__name__)
+Status = Generation.Status
+
+
+def generations_recover() -> dict[str, int]:
+    return {"requeued": _rescue_queued(), "reaped": _reap_running(), "rescued": _rescue_storing()}
+
+
+def _rescue_queued() -> int:
+    """Queued past QUEUED_RESCUE_AFTER with no run message waiting in the
+    queue or its schedule: the message was lost. Send it again, or fail and
+    refund a generation older than QUEUED_EXPIRE. Rows that do have a message
+    (thousands may wait legitimately behind a batch) are left alone, and a
+    resent row is touched, so a pass never floods the queue with copies."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.QUEUED_RESCUE_AFTER)
+    stale = Generation.objects.filter(status=Status.QUEUED, updated_at__lt=cutoff)
+    candidates = list(stale.order_by("updated_at").values_list("pk", "created_at")[:RESCUE_BATCH])
+    if not candidates:
+        return 0
+    waiting = _ids_in_queue()
+    expired = now - timedelta(seconds=settings.QUEUED_EXPIRE)
+    count = 0
+    for pk, created_at in candidates:
+        if str(pk) in waiting:
+            continue
+        if created_at < expired:
+            gen = Generation.objects.filter(pk=pk, status=Status.QUEUED).first()
+            if gen is not None:
+                status.generation_fail(generation=gen, code="QueueTimeout", message=(
+                    "No worker could start this image in time; your credits were returned."))
+                count += 1
+        elif stale.filter(pk=pk).update(updated_at=now):  # one recovery pass wins the row
+            log.warning("generation %s queued with no task in the queue: sending it again", pk)
+            services.generation_enqueue(pk)
+            count += 1
+    return count
+
+
+RESCUE_BATCH = 1000  # rows looked at per pass; the next pass takes the rest
+
+
+def _ids_in_queue() -> set[str]:
+    """Generation ids with a run message waiting, now or scheduled."""
+    from huey.contrib.djhuey import HUEY
+
+    tasks = [*HUEY.pending(), *HUEY.scheduled()]
+    return {str(task.args[0]) for task in tasks if task.name.endswith("run_generation") and task.args}
+
+
+def _reap_running() -> int:
+    """Running past REAPER_TIMEOUT: the provider's answer was never recorded.
+    Try again while attempts remain (the user still gets the image), else fail
+    and refund."""
+    cutoff = timezone.now() - timedelta(seconds=settings.REAPER_TIMEOUT)
+    count = 0
+    for pk in Generation.objects.filter(status=Status.RUNNING, started_at__lt=cutoff
+                                        ).values_list("pk", flat=True):
+        with transaction.atomic():
+            gen = Generation.objects.select_for_update().get(pk=pk)
+            if gen.status != Status.RUNNING or gen.updated_at >= cutoff:
+                continue  # a live worker (or a live chain of polls) has it
+            count += 1
+            log.warning("generation %s stuck in running since %s", pk, gen.started_at)
+            _reap(gen)
+    return count
+
+
+def _reap(gen: Generation) -> None:
+    """Inside a transaction, with the row locked."""
+    if status.cancel_if_requested(gen):
+        return
+    if _submitted(gen):
+        # The job runs at the provider: look again, never submit a second one.
+        transaction.on_commit(lambda: pipeline.generation_schedule_poll(gen.pk, 0))
+    elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
+        status.move(gen.pk, sources=Status.RUNNING, target=Status.QUEUED)
+        transaction.on_commit(lambda: services.generation_enqueue(gen.pk))
+    else:
+        status.generation_fail(generation=gen, code="WorkerLost", message=(
+            "The worker handling this image stopped; your credits were returned."))
+
+
+def _submitted(gen: Generation) -> bool:
+    """A submit+poll job the provider has accepted (its task id is recorded)."""
+    return bool(gen.request_id) and get_provider(gen.provider).capabilities.mode == "poll"
+
+
+def _rescue_storing() -> int:
+    """Storing with no progress for STORE_RESCUE_AFTER: copy again, or end it
+    failed and refunded once the source has expired."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.STORE_RESCUE_AFTER)
+    count = 0
+    for gen in Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff):
+        count += 1
+        if now >= store.store_deadline(gen):
+            status.generation_fail(generation=gen, code="ImageExpired", message=(
+                "The provider's image link expired before the image could be copied; "
+                "your credits were returned."))
+        else:
+            log.warning("rescuing generation %s stuck in storing", gen.pk)
+            store.generation_schedule_store(gen.pk, 0)
+    return count
+

@@ -1,0 +1,29 @@
+"""The app's models, by concern; imported here so Django and
+`from generations.models import ...` find them."""
+
+from generations.models.billing import (
+    AuditLog,
+    CreditAccount,
+    CreditEntry,
+    PriceRule,
+    Team,
+    TeamMembership,
+)
+from generations.models.generation import (
+    Collection,
+    CollectionQuerySet,
+    Generation,
+    GenerationQuerySet,
+    PendingImage,
+    Prompt,
+    Tag,
+)
+from generations.models.integrations import ApiToken, WebhookDelivery, WebhookSecret
+from generations.models.providers import ProviderConfig, ProviderSlot, looks_like_env_name
+
+__all__ = [
+    "ApiToken", "AuditLog", "Collection", "CollectionQuerySet", "CreditAccount", "CreditEntry",
+    "Generation", "GenerationQuerySet", "PendingImage", "PriceRule", "Prompt", "ProviderConfig",
+    "ProviderSlot", "Tag", "Team", "TeamMembership", "WebhookDelivery", "WebhookSecret",
+    "looks_like_env_name",
+]
