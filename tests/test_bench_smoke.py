@@ -43,3 +43,10 @@ def test_web_starvation_small_prints_one_table():
     cells = [cell.strip() for cell in lines[-1].strip("|").split("|")]
     assert cells[0].startswith("POST /v1/images/generations") and cells[1] == "6"
     assert int(cells[5]) + int(cells[6]) == 6 and cells[7] == "0"  # each answered 200 or 429
+
+
+def test_faults_small_run_meets_both_cases():
+    lines = bench("bench/faults.py", "--n-slow", "3", "--normal", "3", "--slow-host", "10",
+                  "--creates", "2")
+    assert lines[0].startswith("| case") and len(lines) == 2 + 2
+    assert all(line.endswith("| yes |") for line in lines[2:])
