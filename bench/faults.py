@@ -55,7 +55,7 @@ HEADERS = ["case", "create codes", "created", "succeeded / failed / canceled", "
 
 
 def make_user():
-    from generations.tokens import api_token_create
+    from generations.api.tokens import api_token_create
 
     [user] = common.users(1, credits=1_000_000)
     return user, api_token_create(user=user, name="faults")[1]
@@ -154,7 +154,7 @@ def outcome(name: str, gens, weed, logs: list[str], wall: float, codes: str = "-
 
 
 def slow_host_case(args, weed) -> list:
-    from generations import services
+    from generations.lifecycle import services
     from generations.models import Generation
 
     log = f"{LOGS}/consumer-slow.log"
@@ -187,7 +187,7 @@ def broker_down_case(args, weed) -> list:
     import httpx
     from django.db.models import Sum
 
-    from generations import credits
+    from generations.billing import ledger
     from generations.models import Generation
 
     web_log = f"{LOGS}/web-broker-down.log"
@@ -215,7 +215,7 @@ def broker_down_case(args, weed) -> list:
         codes = Counter(pool.map(create, range(args.creates)))
     gens = list(Generation.objects.filter(owner=user))
     queued = sum(g.status == "queued" for g in gens)
-    held = credits.balance(user=user).held
+    held = ledger.balance(user=user).held
     cost = Generation.objects.filter(owner=user).aggregate(s=Sum("credits_cost"))["s"] or 0
     before_ok = (codes == {202: args.creates} and len(gens) == args.creates
                  and queued == args.creates and held == cost)
