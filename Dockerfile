@@ -20,10 +20,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 zimage
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
 COPY zimage_site ./zimage_site
 COPY generations ./generations
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0 \

@@ -6,20 +6,23 @@ PY := $(VENV)/bin/python
 # by the `gpu` extra's range (no second download).
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: run test lint clean
+.PHONY: run test lint lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# Stamps: reinstall only when pyproject.toml changes.
-$(VENV)/.site: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+# Stamps: reinstall only when the lock files change. Every package comes
+# pinned from a lock file (`make lock` writes them from the environment).
+$(VENV)/.site: pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(PY)
+$(VENV)/.test: pyproject.toml requirements-dev.lock | $(PY)
 	$(PY) -m pip install -q "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -q -e '.[test,gpu]'
+	$(PY) -m pip install -q -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@ $(VENV)/.site
 
 run: $(VENV)/.site
@@ -33,7 +36,15 @@ test: $(VENV)/.test
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
+
+# After changing dependencies in pyproject.toml: install them, then pin what is installed.
+lock: | $(PY)
+	$(PY) -m pip install -q "torch==$(TORCH_VERSION)"
+	$(PY) -m pip install -q -e '.[test,gpu]'
+	$(PY) bin/lock
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -26,7 +26,7 @@ def audit_record(*, actor, obj: models.Model, action: str, before: dict, after: 
 
 def audited_save(*, obj: models.Model, actor, reason: str) -> AuditLog:
     """Save an admin's edit (a price rule, a provider config) and record it."""
-    previous = type(obj).objects.filter(pk=obj.pk).first() if obj.pk else None
+    previous = type(obj)._default_manager.filter(pk=obj.pk).first() if obj.pk else None
     with transaction.atomic():
         obj.save()
         return audit_record(actor=actor, obj=obj, action="change" if previous else "create",

@@ -96,7 +96,8 @@ def payers_locked(user) -> list[CreditAccount]:
     pool = next((a for a in accounts if a.team_id), None)
     if pool is None:
         return [own]
-    return [pool, own] if pool.team_draw_order == Team.DrawOrder.TEAM_FIRST else [own, pool]
+    first = pool.team_draw_order == Team.DrawOrder.TEAM_FIRST  # type: ignore[attr-defined]  # from the query
+    return [pool, own] if first else [own, pool]
 
 
 @cache

@@ -22,10 +22,11 @@ entry and figures (`credits._append`, `credits._watch_low_balance`).
 from __future__ import annotations
 
 from functools import cache, partial
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import AutoField
+from django.db.models import AutoField, Field
 
 from generations.billing import notify
 from generations.models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
@@ -81,14 +82,15 @@ def generation_succeed_captured(*, generation: Generation, fields: dict,
 
 
 @cache
-def _fields(model, skip: str = "") -> list:
+def _fields(model: Any, skip: str = "") -> list:
     return [f for f in model._meta.local_concrete_fields
             if not isinstance(f, AutoField) and f.name != skip]
 
 
 def _values(obj, skip: str = "") -> list:
     """The column values an ORM INSERT of `obj` would send (defaults, auto_now)."""
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in _fields(type(obj), skip)]
+    fields = _fields(cast(Any, type(obj)), skip)
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
 
 
 def _table(model) -> str:
@@ -110,8 +112,8 @@ def _placeholders(fields, account: str = "") -> str:
 def _succeed_sql(names: tuple[str, ...]) -> tuple[str, list]:
     """The statement, and the generation fields it writes, in its order."""
     qn, entry = connection.ops.quote_name, _table(CreditEntry)
-    fields = [Generation._meta.get_field(name) for name in names]
-    sets = ", ".join(f"{qn(f.column)} = {_placeholders([f])}" for f in fields)
+    fields = [cast(Field, Generation._meta.get_field(name)) for name in names]
+    sets = ", ".join(f"{qn(f.column or f.name)} = {_placeholders([f])}" for f in fields)
     entry_fields = _fields(CreditEntry)
     return f"""
 WITH g AS (

@@ -14,10 +14,10 @@ def low_balance(*, account_id: int) -> None:
     from generations.models import CreditAccount
 
     account = CreditAccount.objects.select_related("user", "team").get(pk=account_id)
-    if account.team_id:
+    if account.team is not None:
         users = [m.user for m in account.team.memberships.filter(is_admin=True).select_related("user")]
     else:
-        users = [account.user]
+        users = [account.user] if account.user else []
     recipients = [u.email for u in users if u.email]
     if not recipients:
         return

@@ -85,8 +85,9 @@ def _check_rate(user, account: CreditAccount) -> None:
         return
     since = timezone.now() - timedelta(minutes=1)
     recent = Generation.objects.filter(owner=user, created_at__gte=since).order_by("created_at")
-    if recent.count() >= limit:
-        wait = (recent.first().created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
+    first = recent.first()
+    if first is not None and recent.count() >= limit:
+        wait = (first.created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
         raise LimitExceeded(f"You may start at most {limit} images a minute; try again in "
                             f"{max(1, round(wait))} seconds.")
 

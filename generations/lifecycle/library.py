@@ -34,7 +34,7 @@ def generation_purge(*, generation: Generation) -> None:
     The row stays because the credit ledger refers to it; its idempotency key
     is freed so a client may reuse it."""
     for field in (generation.image, generation.thumbnail):
-        if field:
+        if field.name:
             default_storage.delete(field.name)
     now = timezone.now()
     Generation.objects.filter(pk=generation.pk, deleted_at=None).update(deleted_at=now)

@@ -60,7 +60,8 @@ def _run_claimed(generation: Generation, *, thumbnail: bool) -> float | None:
         with provider_slot(generation):
             connection_release_idle()  # the call takes seconds; the pool's connection is not needed
             if provider.capabilities.mode == "poll":
-                return _submit(generation, provider)
+                _submit(generation, provider)
+                return None
             result = provider.generate(generation_request(generation))
     except Exception as exc:  # every failure must end or retry the row
         return _call_failed(generation, exc)
@@ -115,7 +116,7 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
     """Retryable errors go back to the queue with backoff, bounded in count
     and in time since creation; the rest end the generation at once."""
     if isinstance(exc, ProviderBusy):  # waiting for a call slot: not an attempt, never a failure
-        return _retry_later(generation, exc, exc.retry_after, attempt_used=False)
+        return _retry_later(generation, exc, exc.retry_after or 0, attempt_used=False)
     message = exc.message
     if exc.retryable:
         delay = backoff(generation.attempts, retry_after=exc.retry_after)

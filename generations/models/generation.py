@@ -3,6 +3,7 @@ the stashed bytes of a copy to try again. `owned_by` / `readable_by` are the
 one place a user's querysets are scoped."""
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from generations.models.error_texts import error_text
+
+if TYPE_CHECKING:
+    from generations.models.billing import CreditEntry
 
 
 class OwnedQuerySet(models.QuerySet):
@@ -96,6 +100,12 @@ class Generation(models.Model):
 
     IN_FLIGHT = (Status.QUEUED, Status.RUNNING, Status.STORING)
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+    # Set on an instance by the code that has just made or run it, never stored.
+    replayed: bool = False  # an idempotent create answered with an earlier generation
+    hold_entry: "CreditEntry | None" = None  # its hold, for a capture that need not read it back
+    tag_names: list[str] | None = None  # its tags, for an answer that need not read them back
+    image_data: bytes | None = None  # the bytes just stored, for an inline answer
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: gen_owner_created and gen_gallery start with it, and
