@@ -35,13 +35,23 @@ def setup_env(name: str, *, s3: bool = False, **extra: str) -> dict[str, str]:
     atexit.register(shutil.rmtree, run_dir, ignore_errors=True)
     db = f"zbench_{name}_{os.getpid()}"
     env = {
-        "DJANGO_SETTINGS_MODULE": "zimage_site.settings", "DATABASE_URL": f"{PG}/{db}",
-        "REDIS_URL": REDIS_URL, "HUEY_NAME": db, "VAR_DIR": run_dir, "DEBUG": "0",
-        "MEDIA_ROOT": f"{run_dir}/media", "IMAGE_FETCH_ALLOW_PRIVATE": "1",
-        "API_THROTTLE_RATE": "", "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-" + db,
-        "STATIC_MANIFEST": "0", **extra}
+        "DJANGO_SETTINGS_MODULE": "zimage_site.settings",
+        "DATABASE_URL": f"{PG}/{db}",
+        "REDIS_URL": REDIS_URL,
+        "HUEY_NAME": db,
+        "VAR_DIR": run_dir,
+        "DEBUG": "0",
+        "MEDIA_ROOT": f"{run_dir}/media",
+        "IMAGE_FETCH_ALLOW_PRIVATE": "1",
+        "API_THROTTLE_RATE": "",
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": "bench-" + db,
+        "STATIC_MANIFEST": "0",
+        **extra,
+    }
     if s3:
         from tests.helpers_s3 import S3_ENV
+
         env.update(S3_ENV)
     os.environ.update(env)
     _psql(f'CREATE DATABASE "{db}"')
@@ -73,14 +83,26 @@ def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
 
 
-def start(args: list[str], *, env: dict | None = None, log: str | None = None,
-          cwd: Path = ROOT, inherit: bool = True) -> subprocess.Popen:
+def start(
+    args: list[str],
+    *,
+    env: dict | None = None,
+    log: str | None = None,
+    cwd: Path = ROOT,
+    inherit: bool = True,
+) -> subprocess.Popen:
     """A child process in its own session, stopped (SIGINT, then SIGKILL) at exit.
     `inherit=False`: only PATH and HOME of this process's environment."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     base = os.environ if inherit else {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
-    proc = subprocess.Popen(args, cwd=cwd, env={**base, **(env or {})}, stdout=out,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env={**base, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     _procs.append(proc)
     return proc
 
@@ -117,24 +139,41 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
-def gunicorn(*, workers: int = 2, threads: int = 1, env: dict | None = None,
-             log: str | None = None) -> int:
+def gunicorn(*, workers: int = 2, threads: int = 1, env: dict | None = None, log: str | None = None) -> int:
     """gunicorn on a free loopback port; returns the port."""
     port = free_port()
     kind = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
-    start([sys.executable, "-m", "gunicorn", "zimage_site.wsgi", "-b", f"127.0.0.1:{port}",
-           "-w", str(workers), *kind, "--keep-alive", "30", "--log-level", "warning"],
-          env=env, log=log)
+    start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "zimage_site.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            *kind,
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        log=log,
+    )
     wait_port(port)
     return port
 
 
-def consumer(*, workers: int, worker_type: str = "thread", env: dict | None = None,
-             log: str | None = None) -> subprocess.Popen:
+def consumer(
+    *, workers: int, worker_type: str = "thread", env: dict | None = None, log: str | None = None
+) -> subprocess.Popen:
     """`manage.py run_huey` with `workers` workers; returns once it has started."""
     log = log or tempfile.mktemp(prefix="huey-", suffix=".log")
-    proc = start([sys.executable, "manage.py", "run_huey", "-w", str(workers), "-k", worker_type],
-                 env=env, log=log)
+    proc = start(
+        [sys.executable, "manage.py", "run_huey", "-w", str(workers), "-k", worker_type], env=env, log=log
+    )
     deadline = time.monotonic() + 60
     while b"consumer started" not in Path(log).read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -209,5 +248,5 @@ def table(headers: list[str], rows: list[list]) -> str:
 
     def line(row):
         return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-                      *map(line, cells)])
+
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])

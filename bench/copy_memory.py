@@ -35,7 +35,7 @@ from bench import common  # noqa: E402
 
 STEPS = {
     "copy-boto3-default": "copy: download + sha256 + upload, boto3's default transfer "
-                          "(8 MB parts x 10 threads)",
+    "(8 MB parts x 10 threads)",
     "copy": "copy: download + sha256 + upload, site setting (5 MB parts, 1 thread)",
     "thumbnail": "decode + verify + WebP thumbnail (from the local temp file)",
     "store_image": "store_image end to end (copy + decode + thumbnail + 2 uploads)",
@@ -43,8 +43,9 @@ STEPS = {
 
 
 def chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(
-        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def big_png(path: Path, side: int, total: int) -> int:
@@ -55,8 +56,7 @@ def big_png(path: Path, side: int, total: int) -> int:
     noise.save(path, "PNG", compress_level=0)
     body = path.read_bytes()
     iend = body.rindex(b"IEND") - 4
-    filler = b"".join(chunk(b"bnCh", os.urandom(1 << 20))
-                      for _ in range(max(0, (total - len(body)) >> 20)))
+    filler = b"".join(chunk(b"bnCh", os.urandom(1 << 20)) for _ in range(max(0, (total - len(body)) >> 20)))
     path.write_bytes(body[:iend] + filler + body[iend:])
     return path.stat().st_size
 
@@ -116,8 +116,12 @@ def store(url: str, side: int) -> None:
     from generations.images.ingest import store_image
     from generations.providers import GenerationResult
 
-    store_image(base_name=f"bench/{os.getpid()}-{time.time_ns()}",
-                result=GenerationResult(image_url=url), expect=(side, side), internal=True)
+    store_image(
+        base_name=f"bench/{os.getpid()}-{time.time_ns()}",
+        result=GenerationResult(image_url=url),
+        expect=(side, side),
+        internal=True,
+    )
 
 
 def child(step: str, url: str, small_url: str, path: str, side: int) -> None:
@@ -126,8 +130,12 @@ def child(step: str, url: str, small_url: str, path: str, side: int) -> None:
 
     django.setup()
     store(small_url, 512)  # warm-up: imports, S3 client, Pillow plugins
-    actions = {"copy-boto3-default": lambda: copy(url, True), "copy": lambda: copy(url, False),
-               "thumbnail": lambda: thumbnail(path), "store_image": lambda: store(url, side)}
+    actions = {
+        "copy-boto3-default": lambda: copy(url, True),
+        "copy": lambda: copy(url, False),
+        "thumbnail": lambda: thumbnail(path),
+        "store_image": lambda: store(url, side),
+    }
     with PeakRSS() as peak:
         t0 = time.monotonic()
         actions[step]()
@@ -137,8 +145,7 @@ def child(step: str, url: str, small_url: str, path: str, side: int) -> None:
 def serve(directory: str) -> str:
     """A plain static file server in its own process (not the worker's RSS)."""
     port = common.free_port()
-    common.start([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d",
-                  directory])
+    common.start([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", directory])
     common.wait_port(port)
     return f"http://127.0.0.1:{port}"
 
@@ -159,14 +166,29 @@ def main() -> None:
     base = serve(directory)
     rows = []
     for step, label in STEPS.items():
-        out = subprocess.run([sys.executable, __file__, "--child", step, f"{base}/big.png",
-                              f"{base}/small.png", f"{directory}/big.png", str(side)],
-                             env={**os.environ, **env}, check=True, capture_output=True,
-                             text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                step,
+                f"{base}/big.png",
+                f"{base}/small.png",
+                f"{directory}/big.png",
+                str(side),
+            ],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append([label, result["mb"], result["s"]])
-    print(common.table([f"step ({size / 1e6:.1f} MB PNG, {side}x{side})",
-                        "peak RSS growth (MB)", "seconds"], rows))
+    print(
+        common.table(
+            [f"step ({size / 1e6:.1f} MB PNG, {side}x{side})", "peak RSS growth (MB)", "seconds"], rows
+        )
+    )
 
 
 if __name__ == "__main__":

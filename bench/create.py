@@ -30,20 +30,38 @@ TARGET_RATE = 300
 def load(spec: dict) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
-    out = subprocess.run([sys.executable, str(Path(__file__).parent / "loadgen.py"), f.name],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "loadgen.py"), f.name],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout)
 
 
 def measure(port: int, tokens: list[str], path: str, *, duration: float, rate: int) -> dict:
-    spec = {"port": port, "method": "POST", "path": path, "body": BODY, "tokens": tokens,
-            "connections": len(tokens), "duration": duration, "rate": rate}
+    spec = {
+        "port": port,
+        "method": "POST",
+        "path": path,
+        "body": BODY,
+        "tokens": tokens,
+        "connections": len(tokens),
+        "duration": duration,
+        "rate": rate,
+    }
     return load(spec)
 
 
 def row(name: str, mode: str, result: dict) -> list:
-    return [name, mode, result["rps"], result["p50_ms"], result["p99_ms"],
-            " ".join(f"{k}:{v}" for k, v in sorted(result["statuses"].items()))]
+    return [
+        name,
+        mode,
+        result["rps"],
+        result["p50_ms"],
+        result["p99_ms"],
+        " ".join(f"{k}:{v}" for k, v in sorted(result["statuses"].items())),
+    ]
 
 
 def main() -> None:
@@ -58,23 +76,39 @@ def main() -> None:
 
     django.setup()
     tokens = common.users_with_tokens(10 if args.quick else args.clients)
-    port = common.gunicorn(workers=args.workers, threads=args.threads,
-                           env={"DJANGO_SETTINGS_MODULE": "bench.settings"})
+    port = common.gunicorn(
+        workers=args.workers, threads=args.threads, env={"DJANGO_SETTINGS_MODULE": "bench.settings"}
+    )
     duration, rate = (2, 50) if args.quick else (10, TARGET_RATE)
     rows = []
-    for name, path in [("floor (token auth only)", "/bench/floor/"),
-                       ("POST /api/v1/generations/", "/api/v1/generations/")]:
+    for name, path in [
+        ("floor (token auth only)", "/bench/floor/"),
+        ("POST /api/v1/generations/", "/api/v1/generations/"),
+    ]:
         measure(port, tokens, path, duration=1, rate=0)  # warm every worker's connections
-        rows.append(row(name, "1 client, one request at a time",
-                        measure(port, tokens[:1], path, duration=duration / 2, rate=0)))
-        rows.append(row(name, f"{len(tokens)} clients, closed loop",
-                        measure(port, tokens, path, duration=duration, rate=0)))
-        rows.append(row(name, f"{len(tokens)} clients, open loop {rate}/s",
-                        measure(port, tokens, path, duration=duration, rate=rate)))
-    server = f"gunicorn -w {args.workers}" + (f" --threads {args.threads}" if args.threads > 1
-                                                else " sync")
-    print(common.table(["endpoint", f"load ({server})", "requests/s", "p50 ms", "p99 ms",
-                        "statuses"], rows))
+        rows.append(
+            row(
+                name,
+                "1 client, one request at a time",
+                measure(port, tokens[:1], path, duration=duration / 2, rate=0),
+            )
+        )
+        rows.append(
+            row(
+                name,
+                f"{len(tokens)} clients, closed loop",
+                measure(port, tokens, path, duration=duration, rate=0),
+            )
+        )
+        rows.append(
+            row(
+                name,
+                f"{len(tokens)} clients, open loop {rate}/s",
+                measure(port, tokens, path, duration=duration, rate=rate),
+            )
+        )
+    server = f"gunicorn -w {args.workers}" + (f" --threads {args.threads}" if args.threads > 1 else " sync")
+    print(common.table(["endpoint", f"load ({server})", "requests/s", "p50 ms", "p99 ms", "statuses"], rows))
 
 
 if __name__ == "__main__":

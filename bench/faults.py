@@ -49,9 +49,19 @@ from bench import common  # noqa: E402
 
 SIZE = (1024, 1024)
 LOGS = tempfile.mkdtemp(prefix="zbench-faults-logs-")  # kept when a row fails
-HEADERS = ["case", "create codes", "created", "succeeded / failed / canceled", "stuck",
-           "stored once", "charged once (check_ledger rc)", "PoolTimeout lines",
-           "normal time to succeed p50 / max (s)", "wall (s)", "ok"]
+HEADERS = [
+    "case",
+    "create codes",
+    "created",
+    "succeeded / failed / canceled",
+    "stuck",
+    "stored once",
+    "charged once (check_ledger rc)",
+    "PoolTimeout lines",
+    "normal time to succeed p50 / max (s)",
+    "wall (s)",
+    "ok",
+]
 
 
 def make_user():
@@ -76,15 +86,18 @@ def stored_once(weed, gens) -> int:
     """Succeeded rows whose image and thumbnail are each in the bucket once,
     with no other object named after the row."""
     keys = Counter()
-    pages = weed.client().get_paginator("list_objects_v2").paginate(
-        Bucket=weed.BUCKET, Prefix="generations/")
+    pages = weed.client().get_paginator("list_objects_v2").paginate(Bucket=weed.BUCKET, Prefix="generations/")
     for key in (o["Key"] for page in pages for o in page.get("Contents", [])):
         keys[key.rsplit("/", 1)[-1][:36]] += 1
     ok = 0
     for g in gens:
         names = [n for n in (g.image.name, g.thumbnail.name) if n]
-        if g.status == "succeeded" and len(names) == 2 and keys[str(g.pk)] == 2 \
-                and all(_exists(weed, n) for n in names):
+        if (
+            g.status == "succeeded"
+            and len(names) == 2
+            and keys[str(g.pk)] == 2
+            and all(_exists(weed, n) for n in names)
+        ):
             ok += 1
     return ok
 
@@ -102,8 +115,9 @@ def _exists(weed, key: str) -> bool:
 def charged_once(gens) -> int:
     from generations.models import CreditEntry
 
-    kinds = Counter(CreditEntry.objects.filter(generation__in=[g.pk for g in gens])
-                    .values_list("generation", "kind"))
+    kinds = Counter(
+        CreditEntry.objects.filter(generation__in=[g.pk for g in gens]).values_list("generation", "kind")
+    )
     settle = {"succeeded": "capture", "failed": "release", "canceled": "release"}
     ok = 0
     for g in gens:
@@ -114,8 +128,9 @@ def charged_once(gens) -> int:
 
 
 def check_ledger() -> int:
-    return subprocess.run([sys.executable, "manage.py", "check_ledger"], cwd=common.ROOT,
-                          capture_output=True).returncode
+    return subprocess.run(
+        [sys.executable, "manage.py", "check_ledger"], cwd=common.ROOT, capture_output=True
+    ).returncode
 
 
 def pool_timeouts(logs: list[str]) -> int:
@@ -124,12 +139,20 @@ def pool_timeouts(logs: list[str]) -> int:
 
 def log_lines(logs: list[str], text: str) -> int:
     """Lines of the logs that contain `text`."""
-    return sum(text in line for log in logs
-               for line in Path(log).read_text(errors="replace").splitlines())
+    return sum(text in line for log in logs for line in Path(log).read_text(errors="replace").splitlines())
 
 
-def outcome(name: str, gens, weed, logs: list[str], wall: float, codes: str = "-",
-            normal: list | None = None, slow_host: float = 0, extra_ok: bool = True) -> list:
+def outcome(
+    name: str,
+    gens,
+    weed,
+    logs: list[str],
+    wall: float,
+    codes: str = "-",
+    normal: list | None = None,
+    slow_host: float = 0,
+    extra_ok: bool = True,
+) -> list:
     """The row for a case, and whether it met every expectation."""
     from generations.models import Generation
 
@@ -141,16 +164,37 @@ def outcome(name: str, gens, weed, logs: list[str], wall: float, codes: str = "-
     timing, timing_ok = "-", True
     if normal is not None:
         by_pk = {g.pk: g for g in gens}
-        waits = [(by_pk[g.pk].finished_at - by_pk[g.pk].created_at).total_seconds()
-                 for g in normal if by_pk[g.pk].finished_at]
+        waits = [
+            (by_pk[g.pk].finished_at - by_pk[g.pk].created_at).total_seconds()
+            for g in normal
+            if by_pk[g.pk].finished_at
+        ]
         timing = f"{common.median(waits):.2f} / {max(waits):.2f}" if waits else "none ended"
         timing_ok = len(waits) == len(normal) and max(waits) < slow_host
     n = len(gens)
-    ok = (extra_ok and timing_ok and states["succeeded"] == n and stuck == 0 and stored == n
-          and charged == n and rc == 0 and timeouts == 0)
-    return [name, codes, n, f"{states['succeeded']} / {states['failed']} / {states['canceled']}",
-            stuck, f"{stored}/{n}", f"{charged}/{n} ({rc})", timeouts, timing,
-            f"{wall:.1f}", "yes" if ok else "NO"]
+    ok = (
+        extra_ok
+        and timing_ok
+        and states["succeeded"] == n
+        and stuck == 0
+        and stored == n
+        and charged == n
+        and rc == 0
+        and timeouts == 0
+    )
+    return [
+        name,
+        codes,
+        n,
+        f"{states['succeeded']} / {states['failed']} / {states['canceled']}",
+        stuck,
+        f"{stored}/{n}",
+        f"{charged}/{n} ({rc})",
+        timeouts,
+        timing,
+        f"{wall:.1f}",
+        "yes" if ok else "NO",
+    ]
 
 
 def slow_host_case(args, weed) -> list:
@@ -158,27 +202,49 @@ def slow_host_case(args, weed) -> list:
     from generations.models import Generation
 
     log = f"{LOGS}/consumer-slow.log"
-    proc = common.consumer(workers=args.workers, log=log, env={
-        "HUEY_WORKER_PROCESSES": "2", "DATABASE_POOL_MAX_SIZE": "16",
-        "DATABASE_POOL_TIMEOUT": "10"})
+    proc = common.consumer(
+        workers=args.workers,
+        log=log,
+        env={"HUEY_WORKER_PROCESSES": "2", "DATABASE_POOL_MAX_SIZE": "16", "DATABASE_POOL_TIMEOUT": "10"},
+    )
     user, _ = make_user()
     started = time.monotonic()
-    slow = [services.generation_create(
-        user=user, prompt=f"a slow lighthouse {i} [imageslow:{args.slow_host:g}]",
-        width=SIZE[0], height=SIZE[1], provider="dashscope") for i in range(args.n_slow)]
+    slow = [
+        services.generation_create(
+            user=user,
+            prompt=f"a slow lighthouse {i} [imageslow:{args.slow_host:g}]",
+            width=SIZE[0],
+            height=SIZE[1],
+            provider="dashscope",
+        )
+        for i in range(args.n_slow)
+    ]
     copying = Generation.objects.filter(pk__in=[g.pk for g in slow], status="storing")
     deadline = time.monotonic() + args.slow_host / 2
     while copying.count() < len(slow) and time.monotonic() < deadline:
         time.sleep(0.1)  # the slow copies are under way before the others come
-    print(f"slow image host: {copying.count()} of {len(slow)} slow copies under way when the "
-          f"{args.normal} others were created", file=sys.stderr)
-    normal = [services.generation_create(
-        user=user, prompt=f"a quick lighthouse {i}", width=SIZE[0], height=SIZE[1],
-        provider="dashscope") for i in range(args.normal)]
+    print(
+        f"slow image host: {copying.count()} of {len(slow)} slow copies under way when the "
+        f"{args.normal} others were created",
+        file=sys.stderr,
+    )
+    normal = [
+        services.generation_create(
+            user=user, prompt=f"a quick lighthouse {i}", width=SIZE[0], height=SIZE[1], provider="dashscope"
+        )
+        for i in range(args.normal)
+    ]
     gens = slow + normal
     wall = wait_ended(gens, timeout=args.slow_host + 90) - started
-    row = outcome(f"slow image host ({args.n_slow} x {args.slow_host:g} s + {args.normal})",
-                  gens, weed, [log], wall, normal=normal, slow_host=args.slow_host)
+    row = outcome(
+        f"slow image host ({args.n_slow} x {args.slow_host:g} s + {args.normal})",
+        gens,
+        weed,
+        [log],
+        wall,
+        normal=normal,
+        slow_host=args.slow_host,
+    )
     common.stop(proc)
     return row
 
@@ -192,22 +258,34 @@ def broker_down_case(args, weed) -> list:
 
     web_log = f"{LOGS}/web-broker-down.log"
     port = common.free_port()
-    common.start([sys.executable, "-m", "gunicorn", "-c", "python:zimage_site.gunicorn_conf",
-                  "zimage_site.wsgi"], log=web_log, env={
-        "REDIS_URL": "redis://127.0.0.1:1/0", "WEB_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "API_THROTTLE_RATE": "120/min",
-        "LOG_LEVEL": "INFO"})
+    common.start(
+        [sys.executable, "-m", "gunicorn", "-c", "python:zimage_site.gunicorn_conf", "zimage_site.wsgi"],
+        log=web_log,
+        env={
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "WEB_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "WEB_THREADS": "4",
+            "API_THROTTLE_RATE": "120/min",
+            "LOG_LEVEL": "INFO",
+        },
+    )
     common.wait_port(port)
     user, token = make_user()
     started = time.monotonic()
 
     def create(i: int) -> int | str:
         try:
-            return httpx.post(f"http://127.0.0.1:{port}/api/v1/generations/", timeout=30,
-                              headers={"Authorization": f"Bearer {token}"},
-                              json={"prompt": f"a lighthouse while the broker is down {i}",
-                                    "size": f"{SIZE[0]}x{SIZE[1]}", "provider": "dashscope"}
-                              ).status_code
+            return httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/generations/",
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "prompt": f"a lighthouse while the broker is down {i}",
+                    "size": f"{SIZE[0]}x{SIZE[1]}",
+                    "provider": "dashscope",
+                },
+            ).status_code
         except httpx.HTTPError as exc:  # no answer at all: shown in the codes column
             return type(exc).__name__
 
@@ -217,23 +295,39 @@ def broker_down_case(args, weed) -> list:
     queued = sum(g.status == "queued" for g in gens)
     held = ledger.balance(user=user).held
     cost = Generation.objects.filter(owner=user).aggregate(s=Sum("credits_cost"))["s"] or 0
-    before_ok = (codes == {202: args.creates} and len(gens) == args.creates
-                 and queued == args.creates and held == cost)
-    print(f"broker down: create codes {dict(codes)}, {len(gens)} rows, {queued} queued, "
-          f"{held} credits held of {cost} priced", file=sys.stderr)
+    before_ok = (
+        codes == {202: args.creates} and len(gens) == args.creates and queued == args.creates and held == cost
+    )
+    print(
+        f"broker down: create codes {dict(codes)}, {len(gens)} rows, {queued} queued, "
+        f"{held} credits held of {cost} priced",
+        file=sys.stderr,
+    )
     if not before_ok:
         print(_tail(web_log), file=sys.stderr)
     time.sleep(args.rescue_after + 0.5)  # past QUEUED_RESCUE_AFTER: the consumer's start pass sends them
     log = f"{LOGS}/consumer-broker-back.log"
-    proc = common.consumer(workers=args.workers, log=log, env={
-        "QUEUED_RESCUE_AFTER": str(args.rescue_after), "HUEY_WORKER_PROCESSES": "2"})
+    proc = common.consumer(
+        workers=args.workers,
+        log=log,
+        env={"QUEUED_RESCUE_AFTER": str(args.rescue_after), "HUEY_WORKER_PROCESSES": "2"},
+    )
     wall = wait_ended(gens, timeout=90) - started
-    codes_label = (" ".join(f"{code} x{n}" for code, n in sorted(codes.items(), key=str))
-                   + f"; {queued} queued, {held}/{cost} credits held; web log: "
-                   f"{log_lines([web_log], 'queue unreachable')} 'queue unreachable'; consumer: "
-                   f"{log_lines([log], 'sending it again')} sent again")
-    row = outcome(f"broker down ({args.creates} API creates, then the broker is back)", gens,
-                  weed, [log], wall, codes=codes_label, extra_ok=before_ok)
+    codes_label = (
+        " ".join(f"{code} x{n}" for code, n in sorted(codes.items(), key=str))
+        + f"; {queued} queued, {held}/{cost} credits held; web log: "
+        f"{log_lines([web_log], 'queue unreachable')} 'queue unreachable'; consumer: "
+        f"{log_lines([log], 'sending it again')} sent again"
+    )
+    row = outcome(
+        f"broker down ({args.creates} API creates, then the broker is back)",
+        gens,
+        weed,
+        [log],
+        wall,
+        codes=codes_label,
+        extra_ok=before_ok,
+    )
     common.stop(proc)
     return row
 
@@ -256,8 +350,13 @@ def main() -> None:
 
     weed = common.seaweed()
     with serve() as fake:
-        common.setup_env("faults", s3=True, DASHSCOPE_BASE_URL=fake.url,
-                         DASHSCOPE_API_KEY=API_KEY, DEFAULT_PROVIDER="dashscope")
+        common.setup_env(
+            "faults",
+            s3=True,
+            DASHSCOPE_BASE_URL=fake.url,
+            DASHSCOPE_API_KEY=API_KEY,
+            DEFAULT_PROVIDER="dashscope",
+        )
         import django
 
         django.setup()

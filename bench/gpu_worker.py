@@ -73,8 +73,13 @@ def measure(engine: Engine, batch: int, args) -> dict:
         torch.cuda.synchronize()
     per_call = (time.perf_counter() - started) / args.repeats
     peak = f"{torch.cuda.max_memory_allocated() / 2**30:.1f}" if cuda else "n/a"
-    return {"batch": batch, "call": per_call, "image": per_call / batch, "per_min": 60 * batch / per_call,
-            "peak": peak}
+    return {
+        "batch": batch,
+        "call": per_call,
+        "image": per_call / batch,
+        "per_min": 60 * batch / per_call,
+        "peak": peak,
+    }
 
 
 def main(argv=None) -> None:
@@ -90,13 +95,17 @@ def main(argv=None) -> None:
         rows += [{"compile": "yes" if compiled else "no", **measure(engine, b, args)} for b in batches]
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else args.device
     model = args.model or ("tiny random" if args.tiny else "full-size random")
-    print(f"Z-Image-Turbo ({model}), {device}, {args.dtype}, {args.size}x{args.size}, {TURBO_STEPS} steps, "
-          f"mean of {args.repeats}; torch {torch.__version__}, diffusers {diffusers_version}")
+    print(
+        f"Z-Image-Turbo ({model}), {device}, {args.dtype}, {args.size}x{args.size}, {TURBO_STEPS} steps, "
+        f"mean of {args.repeats}; torch {torch.__version__}, diffusers {diffusers_version}"
+    )
     print("| compile | batch | s / image | images / min | s / call | peak GPU GiB |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['compile']} | {r['batch']} | {r['image']:.3f} | {r['per_min']:.1f} | {r['call']:.3f} "
-              f"| {r['peak']} |")
+        print(
+            f"| {r['compile']} | {r['batch']} | {r['image']:.3f} | {r['per_min']:.1f} | {r['call']:.3f} "
+            f"| {r['peak']} |"
+        )
 
 
 if __name__ == "__main__":

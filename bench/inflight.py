@@ -36,8 +36,7 @@ def create(count: int, slow: float) -> float:
     ledger.grant(user=user, amount=10 * count, note="benchmark funds")
     t0 = time.monotonic()
     for i in range(count):
-        services.generation_create(user=user, prompt=f"[slow:{slow}] lighthouse {i}",
-                                   width=1024, height=1024)
+        services.generation_create(user=user, prompt=f"[slow:{slow}] lighthouse {i}", width=1024, height=1024)
     return time.monotonic() - t0
 
 
@@ -55,9 +54,11 @@ def drain(t0: float) -> tuple[float, str, dict]:
     pending, peak = Generation.objects.filter(status__in=Generation.IN_FLIGHT), (0, 0)
     with connection.cursor() as cursor:
         while pending.exists() and time.monotonic() - t0 < 120:
-            cursor.execute("SELECT count(*) FILTER (WHERE application_name = %s), count(*) "
-                           "FROM pg_stat_activity WHERE datname = current_database()",
-                           [CONSUMER_APP])
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE application_name = %s), count(*) "
+                "FROM pg_stat_activity WHERE datname = current_database()",
+                [CONSUMER_APP],
+            )
             peak = tuple(map(max, peak, cursor.fetchone()))
             time.sleep(0.1)
     total = time.monotonic() - t0
@@ -75,25 +76,50 @@ def main() -> None:
 
     count, slow = (32, 1.0) if args.quick else (256, 5.0)
     with serve() as fake:
-        common.setup_env("inflight", OPENAI_COMPAT_BASE_URL=fake.url,
-                         OPENAI_COMPAT_API_KEY=API_KEY, DEFAULT_PROVIDER="openai_compat")
+        common.setup_env(
+            "inflight",
+            OPENAI_COMPAT_BASE_URL=fake.url,
+            OPENAI_COMPAT_API_KEY=API_KEY,
+            DEFAULT_PROVIDER="openai_compat",
+        )
         import django
 
         django.setup()
         created = create(count, slow)
         spread = {"HUEY_WORKER_PROCESSES": str(args.processes)} if args.processes else {}
-        common.consumer(workers=args.workers, worker_type="thread",
-                        env={"PGAPPNAME": CONSUMER_APP, **spread})
+        common.consumer(workers=args.workers, worker_type="thread", env={"PGAPPNAME": CONSUMER_APP, **spread})
         total, connections, statuses = drain(time.monotonic())
         peak = max_in_flight(fake.requests, slow)
-    print(common.table(
-        ["generations", "provider time", "consumer", "queue filled in (s)",
-         "consumer start to all stored (s)", "ideal (s)", "peak calls in flight",
-         "DB pool", "peak DB connections (consumer / all)", "statuses"],
-        [[count, f"{slow:g} s", common.consumer_label(args.workers, args.processes), round(created, 2),
-          round(total, 2), round(slow * -(-count // args.workers), 1), peak, pool_label(args),
-          connections,
-          " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))]]))
+    print(
+        common.table(
+            [
+                "generations",
+                "provider time",
+                "consumer",
+                "queue filled in (s)",
+                "consumer start to all stored (s)",
+                "ideal (s)",
+                "peak calls in flight",
+                "DB pool",
+                "peak DB connections (consumer / all)",
+                "statuses",
+            ],
+            [
+                [
+                    count,
+                    f"{slow:g} s",
+                    common.consumer_label(args.workers, args.processes),
+                    round(created, 2),
+                    round(total, 2),
+                    round(slow * -(-count // args.workers), 1),
+                    peak,
+                    pool_label(args),
+                    connections,
+                    " ".join(f"{k}:{v}" for k, v in sorted(statuses.items())),
+                ]
+            ],
+        )
+    )
 
 
 def pool_label(args) -> str:

@@ -35,14 +35,23 @@ def fill(user, total: int, start: int) -> None:
     tag, _ = Tag.objects.get_or_create(owner=user, name="lighthouses")
     now, batch = timezone.now(), 5000
     for first in range(start, total, batch):
-        rows = [Generation(
-            owner=user, prompt=f"A lighthouse at dawn, number {i}", width=1024, height=1024,
-            seed_used=i, provider="demo", status=STATUSES[i % 10], credits_cost=2,
-            created_at=now - timedelta(seconds=total - i),
-            thumbnail=f"generations/{user.pk}/t{i}_thumb.webp" if i % 10 < 8 else "",
-            image=f"generations/{user.pk}/t{i}.png" if i % 10 < 8 else "",
-            error_message="The provider failed." if i % 10 == 8 else "")
-            for i in range(first, min(first + batch, total))]
+        rows = [
+            Generation(
+                owner=user,
+                prompt=f"A lighthouse at dawn, number {i}",
+                width=1024,
+                height=1024,
+                seed_used=i,
+                provider="demo",
+                status=STATUSES[i % 10],
+                credits_cost=2,
+                created_at=now - timedelta(seconds=total - i),
+                thumbnail=f"generations/{user.pk}/t{i}_thumb.webp" if i % 10 < 8 else "",
+                image=f"generations/{user.pk}/t{i}.png" if i % 10 < 8 else "",
+                error_message="The provider failed." if i % 10 == 8 else "",
+            )
+            for i in range(first, min(first + batch, total))
+        ]
         Generation.objects.bulk_create(rows)
         Through = Generation.tags.through
         Through.objects.bulk_create([Through(generation=g, tag=tag) for g in rows[::10]])
@@ -73,10 +82,12 @@ def deep_page(client, pages: int) -> str:
 
 
 def pages(client, depth: int) -> list[tuple[str, str]]:
-    return [("API list, first page (20)", "/api/v1/generations/"),
-            (f"API list, page {depth + 1} by cursor (20)", deep_page(client, depth)),
-            ("API list, page_size=100", "/api/v1/generations/?page_size=100"),
-            ("dashboard home (48 cards)", "/")]
+    return [
+        ("API list, first page (20)", "/api/v1/generations/"),
+        (f"API list, page {depth + 1} by cursor (20)", deep_page(client, depth)),
+        ("API list, page_size=100", "/api/v1/generations/?page_size=100"),
+        ("dashboard home (48 cards)", "/"),
+    ]
 
 
 def main() -> None:

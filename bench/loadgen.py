@@ -22,8 +22,12 @@ import time
 
 def request_bytes(spec: dict, token: str) -> bytes:
     body = (spec.get("body") or "").encode()
-    head = [f"{spec['method']} {spec['path']} HTTP/1.1", "Host: 127.0.0.1",
-            f"Authorization: Bearer {token}", f"Content-Length: {len(body)}"]
+    head = [
+        f"{spec['method']} {spec['path']} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {token}",
+        f"Content-Length: {len(body)}",
+    ]
     if body:
         head.append("Content-Type: application/json")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
@@ -69,10 +73,10 @@ def schedules(spec: dict, t0: float) -> list:
 async def main(spec: dict) -> dict:
     results: list = []
     t0 = time.monotonic() + 0.2
-    tasks = [asyncio.create_task(connection(spec, i, due, results))
-             for i, due in enumerate(schedules(spec, t0))]
-    done, pending = await asyncio.wait(tasks, timeout=spec["duration"] + 0.2
-                                       + (30 if spec["rate"] else 0))
+    tasks = [
+        asyncio.create_task(connection(spec, i, due, results)) for i, due in enumerate(schedules(spec, t0))
+    ]
+    done, pending = await asyncio.wait(tasks, timeout=spec["duration"] + 0.2 + (30 if spec["rate"] else 0))
     for task in pending:
         task.cancel()
     elapsed = time.monotonic() - t0
@@ -82,8 +86,13 @@ async def main(spec: dict) -> dict:
     statuses: dict[str, int] = {}
     for status, _ in results:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return {"sent": len(results), "statuses": statuses, "rps": round(len(results) / elapsed, 1),
-            "p50_ms": ms(latencies, 0.5), "p99_ms": ms(latencies, 0.99)}
+    return {
+        "sent": len(results),
+        "statuses": statuses,
+        "rps": round(len(results) / elapsed, 1),
+        "p50_ms": ms(latencies, 0.5),
+        "p99_ms": ms(latencies, 0.99),
+    }
 
 
 def ms(ordered: list[float], q: float) -> float:

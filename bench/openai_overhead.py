@@ -31,8 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 from bench.create import load  # noqa: E402
 
-BODY = json.dumps({"model": "z-image-turbo", "prompt": "A lighthouse at dawn", "n": 1,
-                   "size": "1024x1024", "response_format": "b64_json"})
+BODY = json.dumps(
+    {
+        "model": "z-image-turbo",
+        "prompt": "A lighthouse at dawn",
+        "n": 1,
+        "size": "1024x1024",
+        "response_format": "b64_json",
+    }
+)
 LITELLM_CONFIG = """model_list:
   - model_name: z-image-turbo
     litellm_params:
@@ -70,17 +77,27 @@ def litellm(binary: str, upstream_url: str) -> tuple[int, str]:
     config = Path(tempfile.mkdtemp(prefix="zbench-litellm-"), "litellm.yaml")
     config.write_text(LITELLM_CONFIG.format(upstream=upstream_url, key=key))
     port = common.free_port()
-    common.start([binary, "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
-                  "--num_workers", "1"], log=str(config.with_suffix(".log")),
-                 env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
-                      "LITELLM_MODE": "PRODUCTION"}, inherit=False)  # no DATABASE_URL for it
+    common.start(
+        [binary, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],
+        log=str(config.with_suffix(".log")),
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION"},
+        inherit=False,
+    )  # no DATABASE_URL for it
     common.wait_port(port, timeout=120)
     return port, key
 
 
 def measure(port: int, token: str, duration: float) -> dict:
-    spec = {"port": port, "method": "POST", "path": "/v1/images/generations", "body": BODY,
-            "tokens": [token], "connections": 1, "duration": duration, "rate": 0}
+    spec = {
+        "port": port,
+        "method": "POST",
+        "path": "/v1/images/generations",
+        "body": BODY,
+        "tokens": [token],
+        "connections": 1,
+        "duration": duration,
+        "rate": 0,
+    }
     load({**spec, "duration": 1})  # warm-up
     return load(spec)
 
@@ -91,11 +108,11 @@ def thumbnail_showings(port: int, token: str, count: int) -> list[list]:
 
     from generations.models import Generation
 
-    pks = list(Generation.objects.filter(thumbnail="").exclude(image="")
-               .values_list("pk", flat=True)[:count])
+    pks = list(Generation.objects.filter(thumbnail="").exclude(image="").values_list("pk", flat=True)[:count])
     rows = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}",
-                      headers={"Authorization": f"Bearer {token}"}) as client:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         for label in ("first request (makes it)", "later request (stored)"):
             ms, statuses = [], {}
             for pk in pks:
@@ -103,9 +120,15 @@ def thumbnail_showings(port: int, token: str, count: int) -> list[list]:
                 status = client.get(f"/api/v1/generations/{pk}/thumbnail/").status_code
                 ms.append((time.perf_counter() - started) * 1000)
                 statuses[status] = statuses.get(status, 0) + 1
-            rows.append([label, len(ms), round(common.median(ms), 2),
-                         round(common.pct(ms, 99), 2),
-                         " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))])
+            rows.append(
+                [
+                    label,
+                    len(ms),
+                    round(common.median(ms), 2),
+                    round(common.pct(ms, 99), 2),
+                    " ".join(f"{k}:{v}" for k, v in sorted(statuses.items())),
+                ]
+            )
     return rows
 
 
@@ -119,9 +142,14 @@ def main() -> None:
     if args.s3:
         common.seaweed()
     with upstream() as fake:
-        common.setup_env("openai", s3=args.s3, OPENAI_COMPAT_BASE_URL=fake.url,
-                         OPENAI_COMPAT_API_KEY="sk-fake", DEFAULT_PROVIDER="openai_compat",
-                         OPENAI_COMPAT_RESPONSE_FORMAT="b64_json")
+        common.setup_env(
+            "openai",
+            s3=args.s3,
+            OPENAI_COMPAT_BASE_URL=fake.url,
+            OPENAI_COMPAT_API_KEY="sk-fake",
+            DEFAULT_PROVIDER="openai_compat",
+            OPENAI_COMPAT_RESPONSE_FORMAT="b64_json",
+        )
         import django
 
         django.setup()
@@ -129,20 +157,37 @@ def main() -> None:
         common.consumer(workers=8)
         site = common.gunicorn(workers=2, threads=4)
         name = "site, S3" if args.s3 else "site"
-        results = {"upstream directly": measure(fake.server_address[1], "sk-fake", duration),
-                   name: measure(site, token, duration)}
+        results = {
+            "upstream directly": measure(fake.server_address[1], "sk-fake", duration),
+            name: measure(site, token, duration),
+        }
         if Path(args.litellm).exists():
             port, key = litellm(args.litellm, fake.url)
             results["LiteLLM proxy"] = measure(port, key, duration)
         showings = thumbnail_showings(site, token, 50 if args.quick else 200)
     floor = results["upstream directly"]["p50_ms"]
-    print(common.table(["path", "requests", "p50 ms", "p99 ms", "overhead p50 ms", "statuses"], [
-        [name, r["sent"], r["p50_ms"], r["p99_ms"], round(r["p50_ms"] - floor, 2),
-         " ".join(f"{k}:{v}" for k, v in sorted(r["statuses"].items()))]
-        for name, r in results.items()]))
+    print(
+        common.table(
+            ["path", "requests", "p50 ms", "p99 ms", "overhead p50 ms", "statuses"],
+            [
+                [
+                    name,
+                    r["sent"],
+                    r["p50_ms"],
+                    r["p99_ms"],
+                    round(r["p50_ms"] - floor, 2),
+                    " ".join(f"{k}:{v}" for k, v in sorted(r["statuses"].items())),
+                ]
+                for name, r in results.items()
+            ],
+        )
+    )
     print()
-    print(common.table(["thumbnail link, answered images", "requests", "p50 ms", "p99 ms",
-                        "statuses"], showings))
+    print(
+        common.table(
+            ["thumbnail link, answered images", "requests", "p50 ms", "p99 ms", "statuses"], showings
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -101,8 +101,7 @@ def floor_copy(s3, url: str) -> float:
 
     t0 = time.monotonic()
     body = httpx.get(url).content
-    s3.put_object(Bucket=BUCKET, Key=f"floor/{uuid.uuid4().hex}.png", Body=body,
-                  ContentType="image/png")
+    s3.put_object(Bucket=BUCKET, Key=f"floor/{uuid.uuid4().hex}.png", Body=body, ContentType="image/png")
     return time.monotonic() - t0
 
 
@@ -117,8 +116,11 @@ def floor(fake, png: bytes, s3, count: int, workers: int) -> tuple[list[float], 
 
 CONSUMERS = {  # name -> (worker type, environment, label for its workers)
     "default": ("thread", {}, lambda workers: f"default: {common.consumer_label(workers)}"),
-    "one-process": ("thread", {"HUEY_WORKER_PROCESSES": "1"},
-                    lambda workers: common.consumer_label(workers, 1)),
+    "one-process": (
+        "thread",
+        {"HUEY_WORKER_PROCESSES": "1"},
+        lambda workers: common.consumer_label(workers, 1),
+    ),
     "process": ("process", {}, lambda workers: f"{workers} processes (Huey process workers)"),
 }
 
@@ -135,8 +137,13 @@ def main() -> None:
     png = big_png()
     weed = common.seaweed()
     with fake_provider(png) as fake:
-        common.setup_env("pipeline", s3=True, OPENAI_COMPAT_BASE_URL=fake.url,
-                         OPENAI_COMPAT_API_KEY=API_KEY, DEFAULT_PROVIDER="openai_compat")
+        common.setup_env(
+            "pipeline",
+            s3=True,
+            OPENAI_COMPAT_BASE_URL=fake.url,
+            OPENAI_COMPAT_API_KEY=API_KEY,
+            DEFAULT_PROVIDER="openai_compat",
+        )
         import django
 
         django.setup()
@@ -150,12 +157,32 @@ def main() -> None:
             common.stop(consumer)
         floor_lat, floor_rate = floor(fake, png, weed.client(), count, args.workers)
     image = f"{len(png) / 1e6:.2f} MB PNG 1024x1024"
-    print(common.table(
-        ["path", "consumer", "image", "p50 create -> stored (ms)", "images/s", "site / floor"],
-        [*(["site: provider -> S3 + thumbnail + ledger", label, image, common.median_ms(lat),
-            round(rate, 1), f"{rate / floor_rate:.0%}"] for label, lat, rate in sites),
-         ["floor: httpx GET + boto3 put_object", f"{args.workers} threads", image,
-          common.median_ms(floor_lat), round(floor_rate, 1), "100%"]]))
+    print(
+        common.table(
+            ["path", "consumer", "image", "p50 create -> stored (ms)", "images/s", "site / floor"],
+            [
+                *(
+                    [
+                        "site: provider -> S3 + thumbnail + ledger",
+                        label,
+                        image,
+                        common.median_ms(lat),
+                        round(rate, 1),
+                        f"{rate / floor_rate:.0%}",
+                    ]
+                    for label, lat, rate in sites
+                ),
+                [
+                    "floor: httpx GET + boto3 put_object",
+                    f"{args.workers} threads",
+                    image,
+                    common.median_ms(floor_lat),
+                    round(floor_rate, 1),
+                    "100%",
+                ],
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

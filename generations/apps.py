@@ -14,5 +14,4 @@ class GenerationsConfig(AppConfig):
 
         for model in (ProviderConfig, PriceRule):
             post_save.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}")
-            post_delete.connect(config_changed, sender=model,
-                                dispatch_uid=f"config-del-{model.__name__}")
+            post_delete.connect(config_changed, sender=model, dispatch_uid=f"config-del-{model.__name__}")

@@ -30,8 +30,11 @@ urlpatterns = [
     path("collections/", library.collections, name="collections"),
     path("collections/<int:pk>/", library.collection, name="collection"),
     path("collections/<int:pk>/share", library.collection_share, name="collection_share"),
-    path("collections/<int:pk>/remove/<uuid:generation_pk>", library.collection_remove,
-         name="collection_remove"),
+    path(
+        "collections/<int:pk>/remove/<uuid:generation_pk>",
+        library.collection_remove,
+        name="collection_remove",
+    ),
     path("collections/<int:pk>/delete", library.collection_delete, name="collection_delete"),
     path("credits/", credits.credits_page, name="credits"),
     path("tokens/", tokens.tokens_page, name="tokens"),

@@ -43,8 +43,7 @@ def _fresh_config_cache():
 
 
 def make_user(username, *, credits_amount=0, **extra):
-    user = get_user_model().objects.create_user(username=username, password="pw-" + username,
-                                                **extra)
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username, **extra)
     if credits_amount:
         ledger.grant(user=user, amount=credits_amount, note="test funds")
     return user
@@ -60,8 +59,9 @@ def done(owner):
     """A succeeded demo generation of `owner`, stored with its thumbnail."""
     from generations.lifecycle import pipeline, services
 
-    gen = services.generation_create(user=owner, prompt="a fox", width=1024, height=1024,
-                                     provider="demo", seed=1)
+    gen = services.generation_create(
+        user=owner, prompt="a fox", width=1024, height=1024, provider="demo", seed=1
+    )
     pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     return gen
@@ -88,6 +88,7 @@ def fake_servers():
 def fake_env(fake_servers, monkeypatch):
     """`fake_env(name)`: point provider `name` at its fake, in this process and
     (through the returned dict) in a consumer; the fake starts counting afresh."""
+
     def point(name: str) -> dict[str, str]:
         server = fake_servers[name]
         server.reset()
@@ -96,6 +97,7 @@ def fake_env(fake_servers, monkeypatch):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return env
+
     return point
 
 
@@ -142,5 +144,6 @@ def rebinding_dns(monkeypatch):
             return real(host, port, *args, **kwargs)
         answers.append("127.0.0.1" if answers else "127.0.0.2")
         return real(answers[-1], port, *args, **kwargs)
+
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return answers

@@ -24,8 +24,10 @@ def database_url() -> str:
     s = connection.settings_dict
     if s["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{s['NAME']}"
-    return (f"postgres://{s['USER']}:{s.get('PASSWORD') or ''}@{s['HOST'] or '127.0.0.1'}:"
-            f"{s['PORT'] or 5432}/{s['NAME']}")
+    return (
+        f"postgres://{s['USER']}:{s.get('PASSWORD') or ''}@{s['HOST'] or '127.0.0.1'}:"
+        f"{s['PORT'] or 5432}/{s['NAME']}"
+    )
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
@@ -40,9 +42,11 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
 
 def wait_finished(generation, timeout: float = 30):
     """Wait until a generation has ended (a consumer process is running it)."""
+
     def done():
         generation.refresh_from_db()
         return generation.is_finished
+
     wait_for(done, timeout=timeout, what=f"generation {generation.pk} to finish")
     return generation
 
@@ -55,11 +59,17 @@ class Consumer:
         full_env = {**os.environ, "DATABASE_URL": database_url(), **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "run_huey", "--workers", str(workers)],
-            cwd=ROOT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=full_env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(lambda: b"consumer started" in self.output_bytes() or self.proc.poll() is not None,
-                 timeout=30, what="the Huey consumer to start")
+        wait_for(
+            lambda: b"consumer started" in self.output_bytes() or self.proc.poll() is not None,
+            timeout=30,
+            what="the Huey consumer to start",
+        )
         if self.proc.poll() is not None:
             raise AssertionError("consumer died at start:\n" + self.output())
 
@@ -108,15 +118,25 @@ class SeaweedFS:
     def start(self) -> None:
         if port_open(self.PORT):
             raise RuntimeError(f"port {self.PORT} is taken: another SeaweedFS is running?")
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": self.ACCESS_KEY,
-               "AWS_SECRET_ACCESS_KEY": self.SECRET_KEY}
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": self.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": self.SECRET_KEY}
         weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
         self.proc = subprocess.Popen(
-            [weed, "mini", f"-dir={self.dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-             "-master.telemetry=false", f"-bucket={self.BUCKET}", "-admin.ui=false",
-             *(f"-{flag}={port}" for flag, port in s3.PORTS.items())],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                weed,
+                "mini",
+                f"-dir={self.dir}",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-master.telemetry=false",
+                f"-bucket={self.BUCKET}",
+                "-admin.ui=false",
+                *(f"-{flag}={port}" for flag, port in s3.PORTS.items()),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         wait_for(self._ready, timeout=60, interval=0.3, what="SeaweedFS S3")
 
     def _ready(self) -> bool:
@@ -132,10 +152,14 @@ class SeaweedFS:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.ACCESS_KEY,
-                            aws_secret_access_key=self.SECRET_KEY, region_name="us-east-1",
-                            config=Config(s3={"addressing_style": "path"},
-                                          retries={"max_attempts": 1}))
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.ACCESS_KEY,
+            aws_secret_access_key=self.SECRET_KEY,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -155,13 +179,22 @@ class SeaweedFS:
         bytes or more go through boto3's upload_fileobj, smaller ones are one PutObject."""
         from boto3.s3.transfer import TransferConfig
 
-        return {"BACKEND": "generations.images.s3.S3Storage", "OPTIONS": {
-            "bucket_name": self.BUCKET, "endpoint_url": self.endpoint,
-            "access_key": self.ACCESS_KEY, "secret_key": self.SECRET_KEY,
-            "region_name": "us-east-1", "addressing_style": "path",
-            "signature_version": "s3v4", "default_acl": None, "querystring_expire": 300,
-            "file_overwrite": False,
-            "transfer_config": TransferConfig(multipart_threshold=multipart_threshold)}}
+        return {
+            "BACKEND": "generations.images.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": self.BUCKET,
+                "endpoint_url": self.endpoint,
+                "access_key": self.ACCESS_KEY,
+                "secret_key": self.SECRET_KEY,
+                "region_name": "us-east-1",
+                "addressing_style": "path",
+                "signature_version": "s3v4",
+                "default_acl": None,
+                "querystring_expire": 300,
+                "file_overwrite": False,
+                "transfer_config": TransferConfig(multipart_threshold=multipart_threshold),
+            },
+        }
 
 
 def make_image(provider, req, *, timeout: float = 10):
@@ -170,5 +203,6 @@ def make_image(provider, req, *, timeout: float = 10):
     if provider.capabilities.mode == "sync":
         return provider.generate(req)
     task_id = provider.submit(req)
-    return wait_for(lambda: provider.poll(task_id), timeout=timeout, interval=0.05,
-                    what=f"{provider.name} task {task_id}")
+    return wait_for(
+        lambda: provider.poll(task_id), timeout=timeout, interval=0.05, what=f"{provider.name} task {task_id}"
+    )

@@ -119,8 +119,8 @@ def makes_credit_entries(call: ast.Call) -> bool:
     """`CreditEntry(...)` or `CreditEntry.objects.create(...)` and its kin."""
     text = ast.unparse(call.func)
     return text == "CreditEntry" or text in {
-        f"CreditEntry.objects.{m}" for m in ("create", "bulk_create", "get_or_create",
-                                             "update_or_create")}
+        f"CreditEntry.objects.{m}" for m in ("create", "bulk_create", "get_or_create", "update_or_create")
+    }
 
 
 def test_only_the_ledger_makes_credit_entries():
@@ -131,8 +131,12 @@ def test_only_the_ledger_makes_credit_entries():
 def test_the_gpu_worker_imports_no_django():
     for name, path in MODULES.items():
         if name.startswith("generations.inference"):
-            imported = {n.module or "" for n in ast.walk(ast.parse(path.read_text()))
-                        if isinstance(n, ast.ImportFrom)} | {
-                a.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Import)
-                for a in n.names}
+            imported = {
+                n.module or "" for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)
+            } | {
+                a.name
+                for n in ast.walk(ast.parse(path.read_text()))
+                if isinstance(n, ast.Import)
+                for a in n.names
+            }
             assert not any(m.startswith(("django", "generations.models")) for m in imported), name

@@ -11,20 +11,26 @@ from tests.helpers import ROOT
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (settings.IS_POSTGRES and settings.REDIS_URL),
-                       reason="the benchmarks run on PostgreSQL and Redis"),
+    pytest.mark.skipif(
+        not (settings.IS_POSTGRES and settings.REDIS_URL), reason="the benchmarks run on PostgreSQL and Redis"
+    ),
 ]
 
 
 def bench(*args: str) -> list[str]:
     """A bench script's output lines, on the test run's PostgreSQL server and Redis."""
     db = settings.DATABASES["default"]
-    server = (f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
-              f"{db['PORT'] or 5432}")
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, timeout=120,
-                         capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "BENCH_PG": server,
-                              "BENCH_REDIS": settings.REDIS_URL})
+    server = (
+        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    )
+    out = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        timeout=120,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "BENCH_PG": server, "BENCH_REDIS": settings.REDIS_URL},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip().splitlines()
 
@@ -36,8 +42,9 @@ def test_listing_quick_prints_one_table():
 
 
 def test_web_starvation_small_prints_one_table():
-    lines = bench("bench/web_starvation.py", "--concurrency", "6", "--delay", "1",
-                  "--threads", "4", "--baseline", "1")
+    lines = bench(
+        "bench/web_starvation.py", "--concurrency", "6", "--delay", "1", "--threads", "4", "--baseline", "1"
+    )
     assert lines[0].startswith("gunicorn_conf.py: 1 process(es) x 4 threads")
     assert lines[2].startswith("| requests") and len(lines) == 2 + 2 + 3
     cells = [cell.strip() for cell in lines[-1].strip("|").split("|")]
@@ -46,7 +53,6 @@ def test_web_starvation_small_prints_one_table():
 
 
 def test_faults_small_run_meets_both_cases():
-    lines = bench("bench/faults.py", "--n-slow", "3", "--normal", "3", "--slow-host", "10",
-                  "--creates", "2")
+    lines = bench("bench/faults.py", "--n-slow", "3", "--normal", "3", "--slow-host", "10", "--creates", "2")
     assert lines[0].startswith("| case") and len(lines) == 2 + 2
     assert all(line.endswith("| yes |") for line in lines[2:])

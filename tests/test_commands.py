@@ -14,8 +14,14 @@ from tests.helpers import ROOT, database_url
 
 def manage(*args, env=None):
     full_env = {**os.environ, "DATABASE_URL": database_url(), **(env or {})}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -86,9 +92,14 @@ def test_run_site_serves_and_stops_both_processes_on_ctrl_c(transactional_db):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url()}
-    proc = subprocess.Popen([sys.executable, "manage.py", "run_site", "--addr", f"127.0.0.1:{port}"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_site", "--addr", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
     def answers():
         try:
@@ -104,8 +115,9 @@ def test_run_site_serves_and_stops_both_processes_on_ctrl_c(transactional_db):
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert proc.wait(timeout=20) == 0
         for pid in pids:
-            wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), timeout=10,
-                     what=f"child {pid} to exit")
+            wait_for(
+                lambda pid=pid: not os.path.exists(f"/proc/{pid}"), timeout=10, what=f"child {pid} to exit"
+            )
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -36,12 +36,10 @@ SPREAD = {"HUEY_WORKER_PROCESSES": "2"}  # the default on Redis + PostgreSQL wit
 
 
 def slow_ones(owner, count: int, seconds: int) -> list:
-    return [create(owner, provider="dashscope", prompt=f"fox {i} [slow:{seconds}]")
-            for i in range(count)]
+    return [create(owner, provider="dashscope", prompt=f"fox {i} [slow:{seconds}]") for i in range(count)]
 
 
-def test_its_workers_are_spread_over_processes_each_running_threads(owner, consumer,
-                                                                    dashscope_env):
+def test_its_workers_are_spread_over_processes_each_running_threads(owner, consumer, dashscope_env):
     started = consumer(env={**dashscope_env, **SPREAD}, workers=4)
     assert "started with 2 process" in started.output()
     assert "Each worker process runs 2 worker threads" in started.output()
@@ -72,14 +70,16 @@ def test_its_worker_processes_end_when_the_consumer_is_killed(consumer):
     children = wait_for(lambda: worker_pids(started.proc.pid), timeout=10, what="worker processes")
     os.kill(started.proc.pid, signal.SIGKILL)  # the consumer alone, not its process group
     started.proc.wait()
-    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=10,
-             what="its worker processes to end")
+    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=10, what="its worker processes to end")
 
 
 def worker_pids(parent: int) -> list[int]:
     """The consumer's child processes (two workers and the scheduler)."""
-    found = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
-             and _parent_of(entry.name) == parent]
+    found = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent_of(entry.name) == parent
+    ]
     return found if len(found) == 3 else []
 
 
@@ -103,8 +103,7 @@ def _alive(pid) -> bool:
 
 def test_it_stores_exactly_what_dashscope_served(owner, consumer, dashscope_env):
     consumer(env=dashscope_env)
-    gen = finished(create(owner, provider="dashscope", seed=42, width=1024, height=1536,
-                          prompt_extend=True))
+    gen = finished(create(owner, provider="dashscope", seed=42, width=1024, height=1536, prompt_extend=True))
     assert gen.status == "succeeded", gen.error_message
     served = png_bytes(1024, 1536, image_key("a red fox in snow", "1024*1536", 42))
     with default_storage.open(gen.image.name) as f:
@@ -114,8 +113,10 @@ def test_it_stores_exactly_what_dashscope_served(owner, consumer, dashscope_env)
     assert ledger.balance(user=owner) == ledger.Balance(available=95, held=0)  # 1.57 MP + extend
 
 
-@pytest.mark.parametrize("code", ["DataInspectionFailed", "InvalidParameter",
-                                  "Throttling.AllocationQuota", "IPInfringementSuspect"])
+@pytest.mark.parametrize(
+    "code",
+    ["DataInspectionFailed", "InvalidParameter", "Throttling.AllocationQuota", "IPInfringementSuspect"],
+)
 def test_permanent_errors_fail_with_the_code_and_release(owner, consumer, dashscope_env, code):
     consumer(env=dashscope_env)
     gen = finished(create(owner, provider="dashscope", prompt=f"fox [error:{code}]"))
@@ -123,8 +124,10 @@ def test_permanent_errors_fail_with_the_code_and_release(owner, consumer, dashsc
     assert f"fake {code}" in gen.error_message
     assert gen.attempts == 1  # not retried
     assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
-    assert set(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True)) == \
-        {"hold", "release"}
+    assert set(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True)) == {
+        "hold",
+        "release",
+    }
 
 
 @pytest.mark.parametrize("code", ["Throttling", "InternalError"])

@@ -12,8 +12,9 @@ from tests.conftest import make_user
 
 
 def new_generation(user, cost=5):
-    return Generation.objects.create(owner=user, prompt="p", width=1024, height=1024,
-                                     provider="demo", credits_cost=cost)
+    return Generation.objects.create(
+        owner=user, prompt="p", width=1024, height=1024, provider="demo", credits_cost=cost
+    )
 
 
 def test_it_holds_then_captures(owner):

@@ -23,8 +23,9 @@ def served(response) -> bool:
 
 
 def make(user, prompt="a fox", **kw):
-    gen = services.generation_create(user=user, prompt=prompt, width=1024, height=1024,
-                                     provider="demo", **{"seed": 1, **kw})
+    gen = services.generation_create(
+        user=user, prompt=prompt, width=1024, height=1024, provider="demo", **{"seed": 1, **kw}
+    )
     pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
     return gen
@@ -45,30 +46,44 @@ def owner_only_urls(gen, album, saved):
     g = [gen.pk]
     tag = library.tags_get_or_create(user=gen.owner, names=["mine"])[0]
     gen.tags.add(tag)
-    return [("get", reverse("generation_card", args=g)),
-            ("post", reverse("generation_untag", args=[gen.pk, tag.pk])),
-            ("get", reverse("generation_status", args=g)),
-            *[("post", reverse(name, args=g)) for name in (
-                "generation_cancel", "generation_remix", "generation_save_prompt",
-                "generation_tag", "generation_collect", "generation_share",
-                "generation_delete", "generation_restore")],
-            ("get", reverse("prompt_edit", args=[saved.pk])),
-            ("post", reverse("prompt_delete", args=[saved.pk])),
-            ("post", reverse("collection_share", args=[album.pk])),
-            ("post", reverse("collection_delete", args=[album.pk])),
-            ("post", reverse("collection_remove", args=[album.pk, gen.pk]))]
+    return [
+        ("get", reverse("generation_card", args=g)),
+        ("post", reverse("generation_untag", args=[gen.pk, tag.pk])),
+        ("get", reverse("generation_status", args=g)),
+        *[
+            ("post", reverse(name, args=g))
+            for name in (
+                "generation_cancel",
+                "generation_remix",
+                "generation_save_prompt",
+                "generation_tag",
+                "generation_collect",
+                "generation_share",
+                "generation_delete",
+                "generation_restore",
+            )
+        ],
+        ("get", reverse("prompt_edit", args=[saved.pk])),
+        ("post", reverse("prompt_delete", args=[saved.pk])),
+        ("post", reverse("collection_share", args=[album.pk])),
+        ("post", reverse("collection_delete", args=[album.pk])),
+        ("post", reverse("collection_remove", args=[album.pk, gen.pk])),
+    ]
 
 
 def readable_urls(gen, album):
     g = [gen.pk]
-    return [reverse("generation_detail", args=g), reverse("generation_image", args=g),
-            reverse("generation_thumbnail", args=g), reverse("collection", args=[album.pk])]
+    return [
+        reverse("generation_detail", args=g),
+        reverse("generation_image", args=g),
+        reverse("generation_thumbnail", args=g),
+        reverse("collection", args=[album.pk]),
+    ]
 
 
 def test_it_shows_every_page_to_the_owner(client, owner, done, album, saved):
     client.force_login(owner)
-    for name in ("home", "gallery", "trash", "team", "prompts", "collections", "credits",
-                 "tokens"):
+    for name in ("home", "gallery", "trash", "team", "prompts", "collections", "credits", "tokens"):
         assert client.get(reverse(name)).status_code == 200, name
     for url in readable_urls(done, album) + [reverse("prompt_edit", args=[saved.pk])]:
         response = client.get(url)
@@ -84,17 +99,18 @@ def test_it_is_a_404_for_another_user_on_every_view(client, other, done, album, 
     assert "a fox" not in client.get(reverse("gallery")).content.decode()
     assert "a cat" not in client.get(reverse("prompts")).content.decode()
     assert "Foxes" not in client.get(reverse("collections")).content.decode()
-    assert client.get(reverse("home") + f"?prompt={saved.pk}").context["form"]["prompt"].value() \
-        in (None, "")
+    assert client.get(reverse("home") + f"?prompt={saved.pk}").context["form"]["prompt"].value() in (None, "")
     assert client.get(reverse("home") + "?prompt=not-a-number").status_code == 200
-    client.post(reverse("home"), {"prompt": "x", "provider": "demo", "size": "1024x1024",
-                                  "saved_prompt": saved.pk})
+    client.post(
+        reverse("home"), {"prompt": "x", "provider": "demo", "size": "1024x1024", "saved_prompt": saved.pk}
+    )
     assert Generation.objects.get(prompt="x").saved_prompt is None
 
 
 def test_it_requires_sign_in_everywhere_but_public_links(client, done, album, saved):
-    for url in readable_urls(done, album) + [reverse(n) for n in (
-            "gallery", "trash", "team", "prompts", "collections", "credits", "tokens")]:
+    for url in readable_urls(done, album) + [
+        reverse(n) for n in ("gallery", "trash", "team", "prompts", "collections", "credits", "tokens")
+    ]:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
 
@@ -171,9 +187,18 @@ def test_it_quotes_the_price_and_the_balance_after(client, owner):
 
 def test_an_htmx_submit_returns_a_live_card(client, owner):
     client.force_login(owner)
-    response = client.post(reverse("home"), {"prompt": "小狐狸", "provider": "demo",
-                                             "size": "custom", "width": 768, "height": 1360,
-                                             "seed_mode": "random"}, **HTMX)
+    response = client.post(
+        reverse("home"),
+        {
+            "prompt": "小狐狸",
+            "provider": "demo",
+            "size": "custom",
+            "width": 768,
+            "height": 1360,
+            "seed_mode": "random",
+        },
+        **HTMX,
+    )
     page = response.content.decode()
     gen = Generation.objects.get()
     assert (gen.width, gen.height, gen.seed) == (768, 1360, None) and gen.seed_used is not None
@@ -185,8 +210,9 @@ def test_an_htmx_submit_returns_a_live_card(client, owner):
 
 def test_an_htmx_submit_with_errors_retargets_the_error_box(client, owner):
     client.force_login(owner)
-    response = client.post(reverse("home"), {"prompt": "x" * 5000, "provider": "demo",
-                                             "size": "1024x1024"}, **HTMX)
+    response = client.post(
+        reverse("home"), {"prompt": "x" * 5000, "provider": "demo", "size": "1024x1024"}, **HTMX
+    )
     assert response["HX-Retarget"] == "#form-errors"
     assert "at most 4000" in response.content.decode()
     assert not Generation.objects.exists()
@@ -201,8 +227,9 @@ def test_a_finished_card_stops_polling(client, owner, done):
 
 
 def test_a_queued_card_cancels_in_place(client, owner):
-    gen = services.generation_create(user=owner, prompt="never mind", width=1024, height=1024,
-                                     provider="demo")
+    gen = services.generation_create(
+        user=owner, prompt="never mind", width=1024, height=1024, provider="demo"
+    )
     client.force_login(owner)
     assert "Cancel</button>" in client.get(reverse("home")).content.decode()
     page = client.post(reverse("generation_cancel", args=[gen.pk]), **HTMX).content.decode()
@@ -210,8 +237,7 @@ def test_a_queued_card_cancels_in_place(client, owner):
 
 
 def test_an_in_flight_detail_page_polls_its_card(client, owner):
-    gen = services.generation_create(user=owner, prompt="slow", width=1024, height=1024,
-                                     provider="demo")
+    gen = services.generation_create(user=owner, prompt="slow", width=1024, height=1024, provider="demo")
     client.force_login(owner)
     page = client.get(reverse("generation_detail", args=[gen.pk])).content.decode()
     assert f'hx-get="{reverse("generation_card", args=[gen.pk])}?reload=1"' in page
@@ -220,8 +246,9 @@ def test_an_in_flight_detail_page_polls_its_card(client, owner):
 
 def test_it_reuses_the_last_seed(client, owner, done):
     client.force_login(owner)
-    client.post(reverse("home"), {"prompt": "again", "provider": "demo", "size": "1024x1024",
-                                  "seed_mode": "reuse"})
+    client.post(
+        reverse("home"), {"prompt": "again", "provider": "demo", "size": "1024x1024", "seed_mode": "reuse"}
+    )
     assert Generation.objects.get(prompt="again").seed == done.seed_used
 
 
@@ -288,8 +315,10 @@ def test_the_prompt_library_prefills_generate(client, owner, saved):
     assert list(night.tags.values_list("name", flat=True)) == ["city"]
     response = client.get(reverse("home"), {"prompt": night.pk})
     assert "城市夜景</textarea>" in response.content.decode()
-    client.post(reverse("home"), {"prompt": "城市夜景", "provider": "demo", "size": "1024x1024",
-                                  "saved_prompt": night.pk})
+    client.post(
+        reverse("home"),
+        {"prompt": "城市夜景", "provider": "demo", "size": "1024x1024", "saved_prompt": night.pk},
+    )
     assert Generation.objects.get().saved_prompt == night
 
 
@@ -310,8 +339,10 @@ def test_the_credits_page_shows_the_ledger_and_the_usage_chart(client, owner, do
 
 def test_the_gallery_pages_by_cursor_without_gaps(client, owner, settings):
     settings.GALLERY_PAGE_SIZE = 3
-    gens = [services.generation_create(user=owner, prompt=f"p{i:02d}", width=512, height=512,
-                                       provider="demo") for i in range(8)]
+    gens = [
+        services.generation_create(user=owner, prompt=f"p{i:02d}", width=512, height=512, provider="demo")
+        for i in range(8)
+    ]
     client.force_login(owner)
     seen, url = [], reverse("gallery")
     while url:
@@ -325,9 +356,18 @@ def test_the_gallery_pages_by_cursor_without_gaps(client, owner, settings):
 def test_the_gallery_costs_the_same_queries_for_10_or_40_images(client, owner, settings):
     def count(n):
         Generation.objects.all().delete()
-        Generation.objects.bulk_create(Generation(
-            owner=owner, prompt=f"p{i}", width=512, height=512, provider="demo",
-            status="succeeded", thumbnail=f"t/{i}.webp") for i in range(n))
+        Generation.objects.bulk_create(
+            Generation(
+                owner=owner,
+                prompt=f"p{i}",
+                width=512,
+                height=512,
+                provider="demo",
+                status="succeeded",
+                thumbnail=f"t/{i}.webp",
+            )
+            for i in range(n)
+        )
         with CaptureQueriesContext(connection) as queries:
             assert client.get(reverse("gallery")).status_code == 200
         return len(queries)
@@ -363,12 +403,14 @@ def test_it_shows_a_failure_in_plain_words(client, owner):
 
 def test_a_chinese_reader_gets_the_failure_in_chinese(client, owner):
     def queued(prompt):
-        return services.generation_create(user=owner, prompt=prompt, width=512, height=512,
-                                          provider="demo")
+        return services.generation_create(user=owner, prompt=prompt, width=512, height=512, provider="demo")
 
     timed_out = queued("slow fox")
-    status.generation_fail(generation=timed_out, code="Timeout", message=(
-        "The provider did not answer in time. Gave up after 3 attempts."))
+    status.generation_fail(
+        generation=timed_out,
+        code="Timeout",
+        message=("The provider did not answer in time. Gave up after 3 attempts."),
+    )
     novel = queued("odd fox")
     status.generation_fail(generation=novel, code="SomethingNew", message="A new kind of trouble.")
     client.force_login(owner)
@@ -379,8 +421,9 @@ def test_a_chinese_reader_gets_the_failure_in_chinese(client, owner):
     detail = client.get(reverse("generation_detail", args=[timed_out.pk])).content.decode()
     assert "服务商未能及时响应。" in detail
     # A code with no translation yet: the message as it was written.
-    assert "A new kind of trouble." in client.get(
-        reverse("generation_card", args=[novel.pk])).content.decode()
+    assert (
+        "A new kind of trouble." in client.get(reverse("generation_card", args=[novel.pk])).content.decode()
+    )
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     card = client.get(reverse("generation_card", args=[timed_out.pk])).content.decode()
     assert "Gave up after 3 attempts." in card and "服务商" not in card

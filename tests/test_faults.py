@@ -18,8 +18,12 @@ from tests.helpers import wait_for
 from tests.helpers_s3 import S3_ENV
 
 pytestmark = pytest.mark.slow
-FAST = {"REAPER_TIMEOUT": "1", "STORE_RESCUE_AFTER": "1", "PROVIDER_RETRY_BASE": "0.2",
-        "STORE_RETRY_BASE": "0.3"}
+FAST = {
+    "REAPER_TIMEOUT": "1",
+    "STORE_RESCUE_AFTER": "1",
+    "PROVIDER_RETRY_BASE": "0.2",
+    "STORE_RETRY_BASE": "0.3",
+}
 
 
 def create(user, **kw):
@@ -31,6 +35,7 @@ def reach(gen, *statuses, timeout=40):
     def check():
         gen.refresh_from_db()
         return gen.status in statuses
+
     wait_for(check, timeout=timeout, what=f"{gen.pk} to reach {statuses} (is {gen.status})")
     return gen
 
@@ -70,8 +75,11 @@ def test_storage_down_for_a_while_then_back(owner, consumer, seaweed):
     try:
         consumer(env={**S3_ENV, **FAST, "STORE_RETRY_MAX_DELAY": "1"})
         gen = create(owner, provider="demo", seed=11)
-        wait_for(lambda: Generation.objects.get(pk=gen.pk).store_attempts >= 3, timeout=40,
-                 what="several failed copies")
+        wait_for(
+            lambda: Generation.objects.get(pk=gen.pk).store_attempts >= 3,
+            timeout=40,
+            what="several failed copies",
+        )
         assert reach(gen, "storing").error_code == "StorageUnavailable"
         assert PendingImage.objects.filter(generation=gen).exists()  # bytes kept meanwhile
     finally:
@@ -85,20 +93,28 @@ def test_storage_down_for_a_while_then_back(owner, consumer, seaweed):
     assert_settled_once(gen)
 
 
-def test_a_hanging_store_times_out_holds_no_connection_and_catches_up(owner, consumer, seaweed,
-                                                                      client):
+def test_a_hanging_store_times_out_holds_no_connection_and_catches_up(owner, consumer, seaweed, client):
     """The S3 server stops answering (SIGSTOP: connections open, nothing
     read) while images are copied: uploads time out within
     STORAGE_READ_TIMEOUT and are retried, and once it answers again every
     image is stored and charged once, showing no leftover storage error."""
-    env = {**S3_ENV, **FAST, "STORE_RETRY_MAX_DELAY": "1", "STORAGE_CONNECT_TIMEOUT": "1",
-           "STORAGE_READ_TIMEOUT": "1", "STORAGE_MAX_ATTEMPTS": "1"}
+    env = {
+        **S3_ENV,
+        **FAST,
+        "STORE_RETRY_MAX_DELAY": "1",
+        "STORAGE_CONNECT_TIMEOUT": "1",
+        "STORAGE_READ_TIMEOUT": "1",
+        "STORAGE_MAX_ATTEMPTS": "1",
+    }
     worker = consumer(env=env)
     os.killpg(seaweed.proc.pid, signal.SIGSTOP)
     try:
         gens = [create(owner, provider="demo", seed=i) for i in range(6)]
-        wait_for(lambda: Generation.objects.filter(store_attempts__gte=2).count() == 6,
-                 timeout=40, what="every copy to time out twice")
+        wait_for(
+            lambda: Generation.objects.filter(store_attempts__gte=2).count() == 6,
+            timeout=40,
+            what="every copy to time out twice",
+        )
     finally:
         os.killpg(seaweed.proc.pid, signal.SIGCONT)
     for gen in gens:
@@ -110,12 +126,15 @@ def test_a_hanging_store_times_out_holds_no_connection_and_catches_up(owner, con
     assert b"Could not write to storage" not in client.get(f"/g/{gens[0].pk}/").content
 
 
-@pytest.mark.parametrize("marker, code", [
-    ("[image:404]", "ImageDownloadFailed"),
-    ("[image:html]", "NotAnImage"),
-    ("[image:huge]", "ImageTooLarge"),
-    ("[image:wrongsize]", "WrongImageSize"),
-])
+@pytest.mark.parametrize(
+    "marker, code",
+    [
+        ("[image:404]", "ImageDownloadFailed"),
+        ("[image:html]", "NotAnImage"),
+        ("[image:huge]", "ImageTooLarge"),
+        ("[image:wrongsize]", "WrongImageSize"),
+    ],
+)
 def test_bad_images_fail_and_refund(owner, consumer, dashscope_env, marker, code):
     consumer(env={**dashscope_env, **FAST})
     gen = reach(create(owner, prompt=f"fox {marker}"), "failed")
@@ -152,8 +171,9 @@ def test_200_concurrent_creates_never_overdraw():
             for i in range(10):
                 user = users[(n + i) % 4]
                 try:
-                    services.generation_create(user=user, prompt=f"p{n}-{i}", width=1024,
-                                               height=1024, provider="demo")
+                    services.generation_create(
+                        user=user, prompt=f"p{n}-{i}", width=1024, height=1024, provider="demo"
+                    )
                     key = "ok"
                 except ledger.InsufficientCredits:
                     key = "short"

@@ -12,8 +12,12 @@ from tests.fakes.server import FakeHandler, FakeServer, png_bytes
 
 
 def store_url(url, **kw):
-    return store_image(base_name="generations/1/2026/11/fetched", expect=(64, 48),
-                       result=GenerationResult(image_url=url), **kw)
+    return store_image(
+        base_name="generations/1/2026/11/fetched",
+        expect=(64, 48),
+        result=GenerationResult(image_url=url),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -21,9 +25,21 @@ def strict(settings):
     settings.IMAGE_FETCH_ALLOW_PRIVATE = False
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.9", "172.16.5.5",
-                                     "169.254.169.254", "100.64.0.1", "::1", "fe80::1",
-                                     "::ffff:127.0.0.1", "0.0.0.0"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.9",
+        "172.16.5.5",
+        "169.254.169.254",
+        "100.64.0.1",
+        "::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+    ],
+)
 def test_it_blocks_private_and_metadata_addresses(address):
     assert fetch.is_blocked_address(address)
 
@@ -63,8 +79,7 @@ def test_every_redirect_hop_is_checked(strict, monkeypatch):
             store_url(f"{server.url}/r?to=http://127.0.0.2:{server.server_address[1]}/x.png")
 
 
-def test_a_name_that_rebinds_to_a_private_address_is_never_reached(strict, monkeypatch,
-                                                                  rebinding_dns):
+def test_a_name_that_rebinds_to_a_private_address_is_never_reached(strict, monkeypatch, rebinding_dns):
     # A check that resolved the name and then let the client resolve it again
     # would pass 127.0.0.2 and connect to 127.0.0.1, where the image waits.
     monkeypatch.setattr(fetch, "is_blocked_address", lambda a: a == "127.0.0.1")
@@ -77,9 +92,14 @@ def test_a_name_that_rebinds_to_a_private_address_is_never_reached(strict, monke
 
 
 def test_a_name_with_a_private_address_among_public_ones_is_refused(strict, monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kw: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, **kw: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port)),
+        ],
+    )
     with pytest.raises(StoreError, match=r"private or reserved address \(cdn.example\)") as info:
         store_url("https://cdn.example/a.png")
     assert info.value.code == "ImageURLBlocked" and not info.value.retryable

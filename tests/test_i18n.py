@@ -7,16 +7,14 @@ import re
 from pathlib import Path
 
 PO = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-ENTRY = re.compile(r'^msgid ((?:".*"\n)+)(?:msgid_plural (?:".*"\n)+)?msgstr(?:\[0\])? ((?:".*"\n?)+)',
-                   re.M)
+ENTRY = re.compile(r'^msgid ((?:".*"\n)+)(?:msgid_plural (?:".*"\n)+)?msgstr(?:\[0\])? ((?:".*"\n?)+)', re.M)
 
 
 def entries() -> dict[str, str]:
     def join(block):
         return "".join(ast.literal_eval(line) for line in block.strip().splitlines())
 
-    return {join(m[1]): join(m[2]) for m in ENTRY.finditer(PO.read_text(encoding="utf-8"))
-            if join(m[1])}
+    return {join(m[1]): join(m[2]) for m in ENTRY.finditer(PO.read_text(encoding="utf-8")) if join(m[1])}
 
 
 def test_it_translates_every_string():

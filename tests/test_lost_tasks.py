@@ -22,8 +22,10 @@ from tests.helpers import wait_finished
 
 
 def create(user, n=1):
-    return [services.generation_create(user=user, prompt=f"fox {i}", width=512, height=512,
-                                       provider="demo") for i in range(n)]
+    return [
+        services.generation_create(user=user, prompt=f"fox {i}", width=512, height=512, provider="demo")
+        for i in range(n)
+    ]
 
 
 def age(*gens, seconds=120):
@@ -77,7 +79,8 @@ def test_a_lost_row_past_its_time_fails_and_is_refunded(owner, empty_queue, sett
     HUEY.flush()
     Generation.objects.filter(pk=gen.pk).update(
         created_at=timezone.now() - timedelta(seconds=settings.QUEUED_EXPIRE + 5),
-        updated_at=timezone.now() - timedelta(seconds=settings.QUEUED_EXPIRE + 5))
+        updated_at=timezone.now() - timedelta(seconds=settings.QUEUED_EXPIRE + 5),
+    )
     assert recovery.generations_recover()["requeued"] == 1
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "QueueTimeout")
@@ -91,6 +94,7 @@ class BrokenStorage:
     def __getattr__(self, name):
         def fail(*args, **kwargs):
             raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
         return fail
 
 
@@ -98,22 +102,28 @@ class BrokenStorage:
 def broker_down(monkeypatch, empty_queue, settings):
     """The queue and, as when Redis is down, the web's cache unreachable."""
     monkeypatch.setattr(HUEY, "storage", BrokenStorage())
-    settings.CACHES = {"default": {"BACKEND": "zimage_site.cache.TolerantRedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "zimage_site.cache.TolerantRedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
     yield
     monkeypatch.undo()
 
 
 def test_a_create_while_the_broker_is_down_answers_202_and_runs_once_it_is_back(
-        owner, consumer, broker_down, monkeypatch, client):
+    owner, consumer, broker_down, monkeypatch, client
+):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.api_token_create(user=owner, name='t')[1]}")
-    response = api.post("/api/v1/generations/", {"prompt": "a fox", "provider": "demo",
-                                                 "width": 512, "height": 512}, format="json")
+    response = api.post(
+        "/api/v1/generations/",
+        {"prompt": "a fox", "provider": "demo", "width": 512, "height": 512},
+        format="json",
+    )
     assert response.status_code == 202, response.content
     client.force_login(owner)
-    page = client.post(reverse("home"), {"prompt": "a whale", "provider": "demo",
-                                         "size": "512x512", "seed_mode": "random"})
+    page = client.post(
+        reverse("home"), {"prompt": "a whale", "provider": "demo", "size": "512x512", "seed_mode": "random"}
+    )
     assert page.status_code in (200, 302), page.content
     gens = list(Generation.objects.order_by("created_at"))
     assert [g.status for g in gens] == ["queued", "queued"]

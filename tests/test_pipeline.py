@@ -60,12 +60,15 @@ def test_running_twice_charges_and_stores_once(owner):
     assert ledger.ledger_problems() == []
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"prompt": "   "}, "prompt"),
-    ({"width": 4096, "height": 4096}, "size"),
-    ({"provider": "nope"}, "provider"),
-    ({"provider": "dashscope"}, "provider"),  # no key in the environment
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"prompt": "   "}, "prompt"),
+        ({"width": 4096, "height": 4096}, "size"),
+        ({"provider": "nope"}, "provider"),
+        ({"provider": "dashscope"}, "provider"),  # no key in the environment
+    ],
+)
 def test_bad_input_is_refused_before_anything_is_written(owner, kwargs, field):
     entries = CreditEntry.objects.count()
     with pytest.raises(InvalidRequest) as info:
@@ -129,8 +132,7 @@ def test_what_the_owner_changes_during_the_provider_call_is_kept(owner, monkeypa
     real = DemoProvider.generate
 
     def slow_call(self, req):  # the owner trashes and shares it while the provider works
-        Generation.objects.filter(pk=gen.pk).update(deleted_at=timezone.now(),
-                                                    shared_with_team=True)
+        Generation.objects.filter(pk=gen.pk).update(deleted_at=timezone.now(), shared_with_team=True)
         return real(self, req)
 
     monkeypatch.setattr(DemoProvider, "generate", slow_call)
@@ -161,8 +163,7 @@ def test_an_image_in_hand_is_stored_without_a_stash_in_the_database(owner, monke
     from generations.models import PendingImage
 
     stashed = []
-    monkeypatch.setattr(PendingImage.objects, "update_or_create",
-                        lambda **kw: stashed.append(kw))
+    monkeypatch.setattr(PendingImage.objects, "update_or_create", lambda **kw: stashed.append(kw))
     gen = create(owner)
     pipeline.generation_run(generation_id=gen.pk)
     gen.refresh_from_db()
@@ -170,8 +171,7 @@ def test_an_image_in_hand_is_stored_without_a_stash_in_the_database(owner, monke
     assert stashed == []
 
 
-def test_a_crash_while_storing_fails_and_refunds_instead_of_leaving_it_in_flight(owner,
-                                                                                 monkeypatch):
+def test_a_crash_while_storing_fails_and_refunds_instead_of_leaving_it_in_flight(owner, monkeypatch):
     def crash(**kwargs):
         raise RuntimeError("a bug in the copy")
 
@@ -201,9 +201,8 @@ def test_a_copy_of_a_recorded_url_succeeds_and_captures_in_one_statement(owner):
         with CaptureQueriesContext(connection) as queries:
             assert store.generation_store(generation_id=gen.pk) is None
     writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
-    assert len(writes) == 1 and "UPDATE \"generations_generation\"" in writes[0]
+    assert len(writes) == 1 and 'UPDATE "generations_generation"' in writes[0]
     gen.refresh_from_db()
     assert gen.status == "succeeded" and default_storage.exists(gen.image.name) and gen.thumbnail
-    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
-        "hold", "capture"]
+    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == ["hold", "capture"]
     assert ledger.balance(user=owner).held == 0 and ledger.ledger_problems() == []

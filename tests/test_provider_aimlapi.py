@@ -17,19 +17,23 @@ def provider(server):
 
 
 def req(prompt="a T-Rex on a beach", **kw):
-    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1440),
-                             height=kw.pop("height", 512), **kw)
+    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1440), height=kw.pop("height", 512), **kw)
 
 
 def test_it_sends_the_documented_request(provider, server):
     provider.generate(req(seed=9, steps=8))
     sent = server.requests[-1]
-    assert (sent["path"], sent["headers"]["Authorization"]) == (
-        "/v1/images/generations", f"Bearer {API_KEY}")
+    assert (sent["path"], sent["headers"]["Authorization"]) == ("/v1/images/generations", f"Bearer {API_KEY}")
     assert sent["body"] == {
-        "model": "alibaba/z-image-turbo", "prompt": "a T-Rex on a beach",
-        "image_size": {"width": 1440, "height": 512}, "output_format": "png", "num_images": 1,
-        "enable_prompt_expansion": False, "seed": 9, "num_inference_steps": 8}
+        "model": "alibaba/z-image-turbo",
+        "prompt": "a T-Rex on a beach",
+        "image_size": {"width": 1440, "height": 512},
+        "output_format": "png",
+        "num_images": 1,
+        "enable_prompt_expansion": False,
+        "seed": 9,
+        "num_inference_steps": 8,
+    }
 
 
 def test_it_always_says_whether_to_expand_the_prompt(provider, server):
@@ -58,14 +62,17 @@ def test_it_reads_flat_error_bodies(provider):
     assert "(fake 403)" in info.value.message
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"width": 1000, "height": 1000}, "multiples of 32; 1000 is not"),
-    ({"width": 2080, "height": 512}, "between 512 and 2048"),
-    ({"width": 480, "height": 1024}, "between 512 and 2048"),
-    ({"seed": 0}, "seed must be between 1 and 2147483647"),
-    ({"steps": 9}, "Steps must be between 1 and 8"),
-    ({"prompt": "x" * 4001}, "at most 4000"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"width": 1000, "height": 1000}, "multiples of 32; 1000 is not"),
+        ({"width": 2080, "height": 512}, "between 512 and 2048"),
+        ({"width": 480, "height": 1024}, "between 512 and 2048"),
+        ({"seed": 0}, "seed must be between 1 and 2147483647"),
+        ({"steps": 9}, "Steps must be between 1 and 8"),
+        ({"prompt": "x" * 4001}, "at most 4000"),
+    ],
+)
 def test_it_names_the_limit_a_request_breaks(kwargs, message):
     with pytest.raises(InvalidRequest, match=message):
         AimlApiProvider.capabilities.validate(req(**kwargs))

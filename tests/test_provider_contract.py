@@ -12,8 +12,9 @@ from tests.helpers import make_image
 
 NAMES = list(REGISTRY)
 WITH_FAKE = [name for name in NAMES if name in FAKES]
-ERROR_CASES = [(name, marker, *expected) for name in WITH_FAKE
-               for marker, expected in FAKES[name].ERRORS.items()]
+ERROR_CASES = [
+    (name, marker, *expected) for name in WITH_FAKE for marker, expected in FAKES[name].ERRORS.items()
+]
 
 
 def provider_for(name, server, **settings):
@@ -50,8 +51,9 @@ def test_it_lists_presets_that_all_validate(name):
 def test_it_makes_an_image_that_stores(name, owner, fake, fake_env):
     fake_env(name)
     width, height = REGISTRY[name].capabilities.presets[0]
-    gen = services.generation_create(user=owner, provider=name, prompt="a lighthouse",
-                                     width=width, height=height)
+    gen = services.generation_create(
+        user=owner, provider=name, prompt="a lighthouse", width=width, height=height
+    )
     pipeline.generation_run(generation_id=gen.pk)
     while pipeline.generation_poll(generation_id=gen.pk) is not None:
         pass
@@ -98,8 +100,9 @@ def test_it_retries_timeouts_and_dropped_connections(name, fake):
 def test_it_fails_and_refunds_an_image_url_that_is_no_image(name, owner, fake, fake_env):
     fake_env(name)
     width, height = REGISTRY[name].capabilities.presets[0]
-    gen = services.generation_create(user=owner, provider=name, prompt="x [badimage]",
-                                     width=width, height=height)
+    gen = services.generation_create(
+        user=owner, provider=name, prompt="x [badimage]", width=width, height=height
+    )
     pipeline.generation_run(generation_id=gen.pk)
     while pipeline.generation_poll(generation_id=gen.pk) is not None:
         pass

@@ -9,13 +9,11 @@ from tests.fakes.dashscope import API_KEY, STATUS
 @pytest.fixture
 def provider(dashscope_server):
     dashscope_server.requests.clear()
-    return DashScopeProvider(ProviderSettings(base_url=dashscope_server.url, api_key=API_KEY,
-                                              timeout=5))
+    return DashScopeProvider(ProviderSettings(base_url=dashscope_server.url, api_key=API_KEY, timeout=5))
 
 
 def req(prompt="a fox", **kw):
-    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1024),
-                             height=kw.pop("height", 1536), **kw)
+    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1024), height=kw.pop("height", 1536), **kw)
 
 
 def test_it_sends_the_documented_request(provider, dashscope_server):
@@ -52,7 +50,10 @@ def test_it_maps_every_documented_error(provider, code):
     assert err.code == code
     assert f"fake {code}" in err.message and len(err.message) > len(f"fake {code}") + 5
     retryable = STATUS[code] in (408, 500) or code in {
-        "Throttling", "Throttling.RateQuota", "Throttling.BurstRate"}
+        "Throttling",
+        "Throttling.RateQuota",
+        "Throttling.BurstRate",
+    }
     assert err.retryable is retryable
 
 
@@ -71,8 +72,7 @@ def test_it_treats_html_and_missing_images_as_permanent_errors(provider):
 
 
 def test_it_retries_timeouts_and_dropped_connections(dashscope_server):
-    slow = DashScopeProvider(ProviderSettings(base_url=dashscope_server.url, api_key=API_KEY,
-                                              timeout=0.2))
+    slow = DashScopeProvider(ProviderSettings(base_url=dashscope_server.url, api_key=API_KEY, timeout=0.2))
     with pytest.raises(ProviderError) as info:
         slow.generate(req(prompt="x [slow:1]"))
     assert (info.value.code, info.value.retryable) == ("Timeout", True)
@@ -85,16 +85,18 @@ def test_it_retries_timeouts_and_dropped_connections(dashscope_server):
 def test_it_picks_the_region_endpoint():
     sg = DashScopeProvider(ProviderSettings(api_key="k", region="singapore"))
     assert sg.base_url == "https://dashscope-intl.aliyuncs.com"
-    assert DashScopeProvider(ProviderSettings(api_key="k")).base_url == \
-        "https://dashscope.aliyuncs.com"
+    assert DashScopeProvider(ProviderSettings(api_key="k")).base_url == "https://dashscope.aliyuncs.com"
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"width": 2048, "height": 2304}, "2048 x 2304 = 4.72 MP is above this provider's 4.19 MP limit"),
-    ({"width": 256, "height": 256}, "below this provider's 0.26 MP minimum"),
-    ({"prompt": "x" * 801}, "801 characters; this provider takes at most 800"),
-    ({"seed": 2**31}, "seed must be between 0 and 2147483647"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"width": 2048, "height": 2304}, "2048 x 2304 = 4.72 MP is above this provider's 4.19 MP limit"),
+        ({"width": 256, "height": 256}, "below this provider's 0.26 MP minimum"),
+        ({"prompt": "x" * 801}, "801 characters; this provider takes at most 800"),
+        ({"seed": 2**31}, "seed must be between 0 and 2147483647"),
+    ],
+)
 def test_it_names_the_limit_a_request_breaks(kwargs, message):
     with pytest.raises(InvalidRequest, match=message):
         DashScopeProvider.capabilities.validate(req(**kwargs))

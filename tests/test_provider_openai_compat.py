@@ -21,8 +21,7 @@ def provider(server):
 
 
 def req(prompt="a cat on a windowsill", **kw):
-    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1024),
-                             height=kw.pop("height", 1536), **kw)
+    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1024), height=kw.pop("height", 1536), **kw)
 
 
 def test_it_sends_the_documented_request(provider, server):
@@ -31,8 +30,13 @@ def test_it_sends_the_documented_request(provider, server):
     assert (sent["method"], sent["path"]) == ("POST", PATH)
     assert sent["headers"]["Authorization"] == f"Bearer {API_KEY}"
     assert sent["body"] == {
-        "model": "z-image-turbo", "prompt": "a cat on a windowsill", "size": "1024x1536", "n": 1,
-        "response_format": "url", "parameters": {"prompt_extend": True, "seed": 42}}
+        "model": "z-image-turbo",
+        "prompt": "a cat on a windowsill",
+        "size": "1024x1536",
+        "n": 1,
+        "response_format": "url",
+        "parameters": {"prompt_extend": True, "seed": 42},
+    }
 
 
 def test_it_reuses_its_connection_and_sends_a_rotated_key(provider, server):
@@ -40,8 +44,7 @@ def test_it_reuses_its_connection_and_sends_a_rotated_key(provider, server):
     provider.generate(req())
     first, second = server.requests[-2:]
     assert first["port"] == second["port"]  # one kept-alive connection, no new handshake
-    rotated = OpenAICompatProvider(ProviderSettings(base_url=server.url, api_key="sk-rotated",
-                                                    timeout=5))
+    rotated = OpenAICompatProvider(ProviderSettings(base_url=server.url, api_key="sk-rotated", timeout=5))
     with pytest.raises(ProviderError):  # the fake knows only API_KEY: the new key was sent
         rotated.generate(req())
     assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-rotated"
@@ -69,8 +72,7 @@ def test_it_asks_for_and_decodes_b64_json_when_configured(provider, server, monk
     monkeypatch.setenv("OPENAI_COMPAT_RESPONSE_FORMAT", "b64_json")
     result = provider.generate(req(seed=3))
     assert server.requests[-1]["body"]["response_format"] == "b64_json"
-    assert result.image_bytes == png_bytes(1024, 1536, image_key("a cat on a windowsill",
-                                                                  1024, 1536, 3))
+    assert result.image_bytes == png_bytes(1024, 1536, image_key("a cat on a windowsill", 1024, 1536, 3))
     assert (result.image_url, result.url_expires_at) == ("", None)  # bytes never expire
 
 
@@ -99,14 +101,17 @@ def test_it_is_unavailable_without_a_base_url_or_key(monkeypatch):
     assert "OPENAI_COMPAT_BASE_URL" in get_provider("openai_compat").unavailable_reason()
 
 
-@pytest.mark.parametrize("marker, code, retryable, words", [
-    ("[error:rate_limit_exceeded]", "rate_limit_exceeded", True, "rate limiting"),
-    ("[error:insufficient_quota]", "insufficient_quota", False, "quota is used up"),
-    ("[error:content_policy_violation]", "content_policy_violation", False, "moderation"),
-    ("[error:invalid_request]", "invalid_request_error", False, "rejected the request"),
-    ("[error:permission_error]", "permission_error", False, "may not use this model"),
-    ("[error:service_unavailable]", "service_unavailable", True, "internal error"),
-])
+@pytest.mark.parametrize(
+    "marker, code, retryable, words",
+    [
+        ("[error:rate_limit_exceeded]", "rate_limit_exceeded", True, "rate limiting"),
+        ("[error:insufficient_quota]", "insufficient_quota", False, "quota is used up"),
+        ("[error:content_policy_violation]", "content_policy_violation", False, "moderation"),
+        ("[error:invalid_request]", "invalid_request_error", False, "rejected the request"),
+        ("[error:permission_error]", "permission_error", False, "may not use this model"),
+        ("[error:service_unavailable]", "service_unavailable", True, "internal error"),
+    ],
+)
 def test_it_tells_a_rate_limit_from_a_used_up_quota(provider, marker, code, retryable, words):
     with pytest.raises(ProviderError) as info:
         provider.generate(req(prompt=f"x {marker} [retry_after:7]"))

@@ -41,18 +41,25 @@ def counting_dashscope():
 @pytest.mark.slow
 def test_two_consumers_never_exceed_the_provider_limit(owner, consumer, counting_dashscope):
     ProviderConfig.objects.create(name="dashscope", max_concurrency=2, timeout_s=30)
-    env = {"DASHSCOPE_BASE_URL": counting_dashscope.url,
-           "DASHSCOPE_API_KEY": fake_dashscope.API_KEY, "PROVIDER_SLOT_WAIT": "0.2"}
+    env = {
+        "DASHSCOPE_BASE_URL": counting_dashscope.url,
+        "DASHSCOPE_API_KEY": fake_dashscope.API_KEY,
+        "PROVIDER_SLOT_WAIT": "0.2",
+    }
     first, second = consumer(env=env), consumer(env=env)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DASHSCOPE_API_KEY", fake_dashscope.API_KEY)
-        gens = [services.generation_create(user=owner, prompt="a fox [slow:0.7]", width=1024,
-                                           height=1024, provider="dashscope", seed=i)
-                for i in range(6)]
+        gens = [
+            services.generation_create(
+                user=owner, prompt="a fox [slow:0.7]", width=1024, height=1024, provider="dashscope", seed=i
+            )
+            for i in range(6)
+        ]
 
     def all_done():
-        return Generation.objects.filter(pk__in=[g.pk for g in gens],
-                                         status__in=Generation.FINISHED).count() == len(gens)
+        return Generation.objects.filter(
+            pk__in=[g.pk for g in gens], status__in=Generation.FINISHED
+        ).count() == len(gens)
 
     wait_for(all_done, timeout=120, what="six slow generations to finish")
     statuses = set(Generation.objects.values_list("status", "attempts"))
@@ -64,8 +71,9 @@ def test_two_consumers_never_exceed_the_provider_limit(owner, consumer, counting
 
 
 def new_generation(user):
-    return Generation.objects.create(owner=user, prompt="p", width=1024, height=1024,
-                                     provider="dashscope", credits_cost=2)
+    return Generation.objects.create(
+        owner=user, prompt="p", width=1024, height=1024, provider="dashscope", credits_cost=2
+    )
 
 
 def test_a_slot_is_given_back_even_when_the_call_fails(owner):
@@ -79,8 +87,7 @@ def test_a_slot_is_given_back_even_when_the_call_fails(owner):
 
 def test_a_busy_provider_raises_and_a_stale_slot_is_taken_over(owner):
     ProviderConfig.objects.create(name="dashscope", max_concurrency=1, timeout_s=10)
-    ProviderSlot.objects.create(provider="dashscope", number=0, holder=uuid4(),
-                                taken_at=timezone.now())
+    ProviderSlot.objects.create(provider="dashscope", number=0, holder=uuid4(), taken_at=timezone.now())
     with pytest.raises(ProviderBusy), provider_slot(new_generation(owner)):
         pass
     ProviderSlot.objects.update(taken_at=timezone.now() - timedelta(seconds=100))  # worker died
@@ -92,10 +99,8 @@ def test_a_busy_provider_raises_and_a_stale_slot_is_taken_over(owner):
 def test_waiting_for_a_slot_is_not_an_attempt(owner, monkeypatch):
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     ProviderConfig.objects.create(name="dashscope", max_concurrency=1)
-    ProviderSlot.objects.create(provider="dashscope", number=0, holder=uuid4(),
-                                taken_at=timezone.now())
-    gen = services.generation_create(user=owner, prompt="p", width=1024, height=1024,
-                                     provider="dashscope")
+    ProviderSlot.objects.create(provider="dashscope", number=0, holder=uuid4(), taken_at=timezone.now())
+    gen = services.generation_create(user=owner, prompt="p", width=1024, height=1024, provider="dashscope")
     for _ in range(10):  # far past PROVIDER_MAX_ATTEMPTS
         delay = pipeline.generation_run(generation_id=gen.pk)
         assert delay is not None and delay < 5

@@ -23,8 +23,7 @@ def provider(server):
 
 
 def req(prompt="a neon street at night", **kw):
-    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1280),
-                             height=kw.pop("height", 720), **kw)
+    return GenerationRequest(prompt=prompt, width=kw.pop("width", 1280), height=kw.pop("height", 720), **kw)
 
 
 def test_it_submits_the_prompt_and_the_aspect_ratio(provider, server):
@@ -55,8 +54,10 @@ def test_it_ends_a_failed_task_with_the_services_reason(provider):
     assert "(nsfw content)" in info.value.message
 
 
-@pytest.mark.parametrize("status, retryable, words", [
-    (401, False, "API key"), (402, False, "no balance left"), (429, True, "rate limiting")])
+@pytest.mark.parametrize(
+    "status, retryable, words",
+    [(401, False, "API key"), (402, False, "no balance left"), (429, True, "rate limiting")],
+)
 def test_it_maps_the_documented_errors(provider, status, retryable, words):
     with pytest.raises(ProviderError) as info:
         provider.submit(req(prompt=f"x [error:{status}]"))
@@ -71,20 +72,24 @@ def test_it_calls_a_garbage_status_answer_a_bad_response(provider):
     assert (info.value.code, info.value.retryable) == ("BadResponse", False)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"width": 1024, "height": 1536}, "not one of this provider's aspect ratios"),
-    ({"seed": 1}, "does not accept a seed"),
-    ({"prompt_extend": True}, "cannot rewrite prompts"),
-    ({"prompt": "x" * 1001}, "at most 1000"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"width": 1024, "height": 1536}, "not one of this provider's aspect ratios"),
+        ({"seed": 1}, "does not accept a seed"),
+        ({"prompt_extend": True}, "cannot rewrite prompts"),
+        ({"prompt": "x" * 1001}, "at most 1000"),
+    ],
+)
 def test_it_refuses_what_it_cannot_do(kwargs, message):
     with pytest.raises(InvalidRequest, match=message):
         ZImageTurboProvider.capabilities.validate(req(**kwargs))
 
 
 def create(user, prompt="a neon street", size=(1280, 720)):
-    return services.generation_create(user=user, provider="zimageturbo", prompt=prompt,
-                                      width=size[0], height=size[1])
+    return services.generation_create(
+        user=user, provider="zimageturbo", prompt=prompt, width=size[0], height=size[1]
+    )
 
 
 def test_run_submits_and_leaves_the_waiting_to_polls(owner, fake_env, settings):
@@ -110,8 +115,9 @@ def test_polls_record_the_real_size_the_service_picked(owner, fake_env):
     assert gen.provider_cost == {"consumed_credits": CONSUMED_CREDITS}
 
 
-@pytest.mark.parametrize("prompt, code", [
-    ("x [fail:moderation]", "GenerationFailed"), ("x [poll_error:402]", "HTTP402")])
+@pytest.mark.parametrize(
+    "prompt, code", [("x [fail:moderation]", "GenerationFailed"), ("x [poll_error:402]", "HTTP402")]
+)
 def test_a_failed_task_fails_and_refunds(owner, fake_env, prompt, code):
     fake_env("zimageturbo")
     gen = create(owner, prompt)
@@ -154,6 +160,7 @@ def test_a_result_for_a_generation_reaped_meanwhile_is_not_charged(owner, fake_e
     def reaped_during_the_call(self, task_id):
         status.generation_fail(generation=gen, code="WorkerLost", message="reaped")
         return poll(self, task_id)
+
     monkeypatch.setattr(ZImageTurboProvider, "poll", reaped_during_the_call)
     assert pipeline.generation_poll(generation_id=gen.pk) is None
     gen.refresh_from_db()

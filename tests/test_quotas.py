@@ -29,6 +29,7 @@ def set_account(user, **fields):
 
 # --- limits at create ------------------------------------------------------------
 
+
 def test_it_refuses_a_frozen_account_with_a_clear_message(owner):
     set_account(owner, frozen=True)
     with pytest.raises(quotas.AccountFrozen, match="frozen by an admin"):
@@ -68,6 +69,7 @@ def test_it_enforces_the_monthly_hard_limit(owner):
 
 # --- team pools -------------------------------------------------------------------
 
+
 @pytest.fixture
 def team(owner):
     team = Team.objects.create(name="studio")
@@ -103,8 +105,7 @@ def test_an_image_made_in_the_web_process_is_captured_on_the_pool_that_held_it(o
     pool = ledger.team_account(team)
     assert (pool.balance, pool.held) == (48, 0)
     assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
-    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
-        "hold", "capture"]
+    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == ["hold", "capture"]
     assert ledger.ledger_problems() == []
 
 
@@ -133,7 +134,7 @@ def test_a_plain_create_and_its_success_write_in_one_statement_each(owner, team)
     with CaptureQueriesContext(connection) as queries:
         gen = create(owner, claim=True)
     writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
-    assert len(writes) == 1 and "INSERT INTO \"generations_generation\"" in writes[0]
+    assert len(writes) == 1 and 'INSERT INTO "generations_generation"' in writes[0]
     assert Generation.objects.get(pk=gen.pk).status == "running"
     hold = CreditEntry.objects.get(generation=gen, kind="hold")
     assert (hold.account, hold.amount, hold.pk) == (pool, -gen.credits_cost, gen.hold_entry.pk)
@@ -142,10 +143,9 @@ def test_a_plain_create_and_its_success_write_in_one_statement_each(owner, team)
     with CaptureQueriesContext(connection) as queries:
         pipeline.generation_run_now(generation=gen)  # the demo provider's bytes in hand
     writes = [q["sql"] for q in queries if "generations_creditentry" in q["sql"]]
-    assert len(writes) == 1 and "UPDATE \"generations_generation\"" in writes[0]
+    assert len(writes) == 1 and 'UPDATE "generations_generation"' in writes[0]
     assert Generation.objects.get(pk=gen.pk).status == "succeeded" and gen.image
-    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == [
-        "hold", "capture"]
+    assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == ["hold", "capture"]
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (before - gen.credits_cost, 0)
     assert ledger.ledger_problems() == []
@@ -166,6 +166,7 @@ def test_an_account_has_exactly_one_owner(owner, team):
 
 # --- monthly allowance --------------------------------------------------------------
 
+
 def next_period(months=1):
     start = quotas.period_start()
     for _ in range(months):
@@ -177,11 +178,14 @@ def allowance_entries(user):
     return CreditEntry.objects.filter(account__user=user, kind="quota_reset")
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
-    (datetime(2027, 1, 31, 12, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)),
-    (datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+        (datetime(2027, 1, 31, 12, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)),
+        (datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)),
+    ],
+)
 def test_the_allowance_resets_at_the_start_of_the_next_month(owner, now, expected):
     account = ledger.account_for(owner)
     assert quotas.allowance_resets_at(account, now=now) is None  # no allowance, no reset
@@ -232,8 +236,8 @@ def test_carried_over_allowance_stays(owner):
 
 # --- low-balance mail -----------------------------------------------------------------
 
-def test_low_balance_mail_is_sent_once_per_crossing(owner, admin_user,
-                                                    django_capture_on_commit_callbacks):
+
+def test_low_balance_mail_is_sent_once_per_crossing(owner, admin_user, django_capture_on_commit_callbacks):
     owner.email = "alice@example.com"
     owner.save()
     set_account(owner, low_balance_threshold=50)
@@ -249,8 +253,9 @@ def test_low_balance_mail_is_sent_once_per_crossing(owner, admin_user,
     assert len(mail.outbox) == 2
 
 
-def test_the_env_threshold_applies_when_the_account_has_none(owner, settings,
-                                                             django_capture_on_commit_callbacks):
+def test_the_env_threshold_applies_when_the_account_has_none(
+    owner, settings, django_capture_on_commit_callbacks
+):
     settings.LOW_BALANCE_THRESHOLD = 99
     owner.email = "alice@example.com"
     owner.save()
@@ -261,11 +266,17 @@ def test_the_env_threshold_applies_when_the_account_has_none(owner, settings,
 
 # --- prices --------------------------------------------------------------------------
 
+
 def test_price_rules_replace_the_defaults_and_never_change_the_past(owner):
     before = create(owner)
     assert before.credits_cost == 2 and before.provider_price == 0
-    PriceRule.objects.create(provider="", max_megapixels=Decimal("1.05"), credits=5,
-                             prompt_extend_surcharge=3, provider_cost=Decimal("0.1"))
+    PriceRule.objects.create(
+        provider="",
+        max_megapixels=Decimal("1.05"),
+        credits=5,
+        prompt_extend_surcharge=3,
+        provider_cost=Decimal("0.1"),
+    )
     PriceRule.objects.create(provider="", max_megapixels=Decimal("4.2"), credits=9)
     after = create(owner, prompt_extend=True)
     assert (after.credits_cost, after.provider_price) == (8, Decimal("0.1"))
@@ -278,11 +289,18 @@ def test_price_rules_replace_the_defaults_and_never_change_the_past(owner):
     assert ledger.balance(user=owner).held == 10
 
 
-@pytest.mark.parametrize("value, ok", [
-    ("DASHSCOPE_API_KEY", True), ("MY_KEY", True), ("AIML_KEY_2", True),
-    ("sk-4f9a8b7c6d5e4f3a2b1c", False), ("AKIAIOSFODNN7EXAMPLE", False),
-    ("dashscope_api_key", False), ("A1B2C3D4E5F6_G7H8I9J0", False),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("DASHSCOPE_API_KEY", True),
+        ("MY_KEY", True),
+        ("AIML_KEY_2", True),
+        ("sk-4f9a8b7c6d5e4f3a2b1c", False),
+        ("AKIAIOSFODNN7EXAMPLE", False),
+        ("dashscope_api_key", False),
+        ("A1B2C3D4E5F6_G7H8I9J0", False),
+    ],
+)
 def test_the_key_field_takes_an_env_name_never_a_key(db, value, ok):
     config = ProviderConfig(name="dashscope", api_key_env=value)
     if ok:

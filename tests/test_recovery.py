@@ -12,8 +12,7 @@ from generations.models import Generation
 
 @pytest.fixture
 def gen(owner):
-    return services.generation_create(user=owner, prompt="fox", width=1024, height=1024,
-                                      provider="demo")
+    return services.generation_create(user=owner, prompt="fox", width=1024, height=1024, provider="demo")
 
 
 def age(gen, seconds, **fields):
@@ -23,8 +22,13 @@ def age(gen, seconds, **fields):
 
 
 def test_a_storing_generation_whose_url_expired_fails_refunded_and_says_so(gen, owner, settings):
-    age(gen, settings.STORE_RESCUE_AFTER + 5, status="storing", source_url="https://x/a.png",
-        source_expires_at=timezone.now() - timedelta(minutes=1))
+    age(
+        gen,
+        settings.STORE_RESCUE_AFTER + 5,
+        status="storing",
+        source_url="https://x/a.png",
+        source_expires_at=timezone.now() - timedelta(minutes=1),
+    )
     assert recovery.generations_recover()["rescued"] == 1
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "ImageExpired")
@@ -32,8 +36,9 @@ def test_a_storing_generation_whose_url_expired_fails_refunded_and_says_so(gen, 
     assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
-def test_a_stuck_running_generation_is_tried_again_while_attempts_remain(gen, settings,
-                                                                          django_capture_on_commit_callbacks):
+def test_a_stuck_running_generation_is_tried_again_while_attempts_remain(
+    gen, settings, django_capture_on_commit_callbacks
+):
     age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=1)
     with django_capture_on_commit_callbacks() as callbacks:
         assert recovery.generations_recover()["reaped"] == 1
@@ -42,8 +47,7 @@ def test_a_stuck_running_generation_is_tried_again_while_attempts_remain(gen, se
 
 
 def test_a_stuck_running_generation_with_no_attempts_left_fails_refunded(gen, owner, settings):
-    age(gen, settings.REAPER_TIMEOUT + 5, status="running",
-        attempts=settings.PROVIDER_MAX_ATTEMPTS)
+    age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=settings.PROVIDER_MAX_ATTEMPTS)
     recovery.generations_recover()
     gen.refresh_from_db()
     assert (gen.status, gen.error_code) == ("failed", "WorkerLost")
@@ -67,10 +71,12 @@ def test_a_live_worker_keeps_its_generation(gen, settings):
 
 
 def test_a_submitted_job_whose_polls_stopped_is_polled_again_not_resubmitted(
-        owner, settings, monkeypatch, django_capture_on_commit_callbacks):
+    owner, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setenv("ZIMAGETURBO_API_KEY", "k")
-    gen = services.generation_create(user=owner, prompt="fox", width=1024, height=1024,
-                                     provider="zimageturbo")
+    gen = services.generation_create(
+        user=owner, prompt="fox", width=1024, height=1024, provider="zimageturbo"
+    )
     age(gen, settings.REAPER_TIMEOUT + 5, status="running", attempts=1, request_id="task_1")
     scheduled = []
     monkeypatch.setattr(pipeline, "generation_schedule_poll", lambda pk, d: scheduled.append(pk))
@@ -78,4 +84,3 @@ def test_a_submitted_job_whose_polls_stopped_is_polled_again_not_resubmitted(
         recovery.generations_recover()
     gen.refresh_from_db()
     assert gen.status == "running" and gen.attempts == 1 and scheduled == [gen.pk]
-

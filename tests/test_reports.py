@@ -17,8 +17,7 @@ from tests.conftest import make_user
 
 
 def finish(gen, status, code=""):
-    Generation.objects.filter(pk=gen.pk).update(status=status, error_code=code,
-                                                finished_at=timezone.now())
+    Generation.objects.filter(pk=gen.pk).update(status=status, error_code=code, finished_at=timezone.now())
     (ledger.capture if status == "succeeded" else ledger.release)(generation=gen)
 
 
@@ -27,15 +26,16 @@ def usage(owner, other, monkeypatch):
     """alice (in team studio): 3 demo images, 1 dashscope failure; bob: 2 dashscope
     images (one 2 MP), 1 dashscope failure, 1 in flight."""
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
-    PriceRule.objects.create(provider="dashscope", max_megapixels=Decimal("1.05"), credits=3,
-                             provider_cost=Decimal("0.04"))
-    PriceRule.objects.create(provider="dashscope", max_megapixels=Decimal("4.2"), credits=5,
-                             provider_cost=Decimal("0.08"))
+    PriceRule.objects.create(
+        provider="dashscope", max_megapixels=Decimal("1.05"), credits=3, provider_cost=Decimal("0.04")
+    )
+    PriceRule.objects.create(
+        provider="dashscope", max_megapixels=Decimal("4.2"), credits=5, provider_cost=Decimal("0.08")
+    )
     TeamMembership.objects.create(team=Team.objects.create(name="studio"), user=owner)
 
     def make(user, provider, status, code="", size=1024):
-        gen = services.generation_create(user=user, prompt="p", width=size, height=size,
-                                         provider=provider)
+        gen = services.generation_create(user=user, prompt="p", width=size, height=size, provider=provider)
         if status:
             finish(gen, status, code)
 
@@ -66,11 +66,14 @@ def test_the_totals_add_up_to_the_ledger(usage):
     assert ledger.ledger_problems() == []
 
 
-@pytest.mark.parametrize("group, expected", [
-    ("user", {"alice": (4, 3, 6), "bob": (4, 2, 8)}),
-    ("provider", {"demo": (3, 3, 6), "dashscope": (5, 2, 8)}),
-    ("team", {"studio": (4, 3, 6), "(none)": (4, 2, 8)}),
-])
+@pytest.mark.parametrize(
+    "group, expected",
+    [
+        ("user", {"alice": (4, 3, 6), "bob": (4, 2, 8)}),
+        ("provider", {"demo": (3, 3, 6), "dashscope": (5, 2, 8)}),
+        ("team", {"studio": (4, 3, 6), "(none)": (4, 2, 8)}),
+    ],
+)
 def test_rows_per_group_add_up(usage, group, expected):
     rows = reports.usage_rows(this_month(group=group, bucket="month"))
     got = {row["group"]: (row["generations"], row["images"], row["credits"]) for row in rows}
@@ -81,11 +84,14 @@ def test_rows_per_group_add_up(usage, group, expected):
 def test_top_users_failures_and_error_codes(usage):
     window = this_month()
     assert [(r["owner__username"], r["credits"]) for r in reports.top_users(window)] == [
-        ("bob", 8), ("alice", 6)]
+        ("bob", 8),
+        ("alice", 6),
+    ]
     rates = {r["provider"]: (r["finished"], r["failed"]) for r in reports.failure_rates(window)}
     assert rates == {"dashscope": (4, 2), "demo": (3, 0)}
     assert reports.error_codes(window) == [
-        {"provider": "dashscope", "error_code": "DataInspectionFailed", "count": 2}]
+        {"provider": "dashscope", "error_code": "DataInspectionFailed", "count": 2}
+    ]
 
 
 def test_the_page_and_csv_show_the_same_numbers(client, admin_user, usage):

@@ -15,9 +15,14 @@ from generations.providers.base import retry_after_seconds
 
 
 def create(user, prompt, provider="openai_compat", **kw):
-    return services.generation_create(user=user, provider=provider, prompt=prompt,
-                                      width=kw.pop("width", 1024), height=kw.pop("height", 1024),
-                                      **kw)
+    return services.generation_create(
+        user=user,
+        provider=provider,
+        prompt=prompt,
+        width=kw.pop("width", 1024),
+        height=kw.pop("height", 1024),
+        **kw,
+    )
 
 
 def test_it_waits_at_least_what_retry_after_asks(owner, fake_env, settings):
@@ -29,9 +34,17 @@ def test_it_waits_at_least_what_retry_after_asks(owner, fake_env, settings):
     assert (gen.status, gen.error_code) == ("queued", "rate_limit_exceeded")  # to be tried again
 
 
-@pytest.mark.parametrize("value, seconds", [
-    ("7", 7), ("0.5", 0.5), ("-3", 0), ("soon", None), ("", None), ("in 90 s", 90),
-])
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("7", 7),
+        ("0.5", 0.5),
+        ("-3", 0),
+        ("soon", None),
+        ("", None),
+        ("in 90 s", 90),
+    ],
+)
 def test_it_reads_retry_after_as_seconds_or_a_date(value, seconds):
     if value == "in 90 s":  # an HTTP date, made when the test runs
         value = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
@@ -78,21 +91,30 @@ def test_permanent_errors_are_not_retried(owner, fake_env):
     assert "quota is used up" in gen.error_message
 
 
-@pytest.mark.parametrize("provider, ratio, size", [
-    ("dashscope", "16:9", (1360, 768)), ("dashscope", "1:1", (1024, 1024)),
-    ("openai_compat", "9:16", (768, 1360)), ("openai_compat", "3:4", (896, 1184)),
-    ("aimlapi", "4:3", (1184, 896)), ("aimlapi", "16:9", (1536, 864)),
-    ("zimageturbo", "9:16", (720, 1280)),
-])
+@pytest.mark.parametrize(
+    "provider, ratio, size",
+    [
+        ("dashscope", "16:9", (1360, 768)),
+        ("dashscope", "1:1", (1024, 1024)),
+        ("openai_compat", "9:16", (768, 1360)),
+        ("openai_compat", "3:4", (896, 1184)),
+        ("aimlapi", "4:3", (1184, 896)),
+        ("aimlapi", "16:9", (1536, 864)),
+        ("zimageturbo", "9:16", (720, 1280)),
+    ],
+)
 def test_it_maps_an_aspect_ratio_to_a_preset_near_one_megapixel(db, provider, ratio, size):
     assert services.size_for_aspect_ratio(provider=provider, ratio=ratio) == size
 
 
-@pytest.mark.parametrize("provider, ratio, message", [
-    ("zimageturbo", "2:3", "only takes the aspect ratios 1:1, 4:3, 3:4, 16:9, 9:16"),
-    ("dashscope", "21:9", "has no 21:9 size; its sizes have the ratios"),
-    ("dashscope", "wide", "looks like 16:9"),
-])
+@pytest.mark.parametrize(
+    "provider, ratio, message",
+    [
+        ("zimageturbo", "2:3", "only takes the aspect ratios 1:1, 4:3, 3:4, 16:9, 9:16"),
+        ("dashscope", "21:9", "has no 21:9 size; its sizes have the ratios"),
+        ("dashscope", "wide", "looks like 16:9"),
+    ],
+)
 def test_it_refuses_an_aspect_ratio_it_has_no_size_for(db, provider, ratio, message):
     with pytest.raises(InvalidRequest, match=message) as info:
         services.size_for_aspect_ratio(provider=provider, ratio=ratio)

@@ -29,8 +29,10 @@ from tests.helpers_s3 import S3_ENV
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (settings.IS_POSTGRES and settings.REDIS_URL),
-                       reason="scale-out needs DATABASE_URL on PostgreSQL and REDIS_URL"),
+    pytest.mark.skipif(
+        not (settings.IS_POSTGRES and settings.REDIS_URL),
+        reason="scale-out needs DATABASE_URL on PostgreSQL and REDIS_URL",
+    ),
 ]
 TOTAL, USERS = 500, 5
 ENV = {**S3_ENV, "DEFAULT_PROVIDER": "demo", "API_THROTTLE_RATE": ""}
@@ -46,9 +48,25 @@ def web(transactional_db, seaweed):
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         env = {**os.environ, **ENV, "DATABASE_URL": database_url()}
-        started.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "zimage_site.wsgi", "-b", f"127.0.0.1:{port}",
-             "-w", "2", "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True))
+        started.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "zimage_site.wsgi",
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "-w",
+                    "2",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+        )
         wait_for(lambda: port_open(port), timeout=30, what=f"gunicorn on {port}")
         return f"http://127.0.0.1:{port}"
 
@@ -60,11 +78,15 @@ def web(transactional_db, seaweed):
 
 def create_all(urls: list[str], tokens: list[str]) -> Counter:
     """TOTAL creates, alternating web processes and users; statuses by web process."""
+
     def one(i: int) -> tuple[str, int]:
         url = urls[i % len(urls)]
-        response = httpx.post(f"{url}/api/v1/generations/", timeout=30, json={
-            "prompt": f"a lighthouse, number {i}", "size": "512x512", "provider": "demo"},
-            headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+        response = httpx.post(
+            f"{url}/api/v1/generations/",
+            timeout=30,
+            json={"prompt": f"a lighthouse, number {i}", "size": "512x512", "provider": "demo"},
+            headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+        )
         return url, response.status_code
 
     with ThreadPoolExecutor(8) as pool:
@@ -76,8 +98,11 @@ def stored_keys(seaweed, generations) -> Counter:
     suffix after the id), counted by key. Other runs on this machine may share
     the bucket and user ids, so other keys are left out."""
     ids, keys = {str(g.pk) for g in generations}, Counter()
-    pages = seaweed.client().get_paginator("list_objects_v2").paginate(
-        Bucket=seaweed.BUCKET, Prefix="generations/")
+    pages = (
+        seaweed.client()
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=seaweed.BUCKET, Prefix="generations/")
+    )
     for key in (o["Key"] for page in pages for o in page.get("Contents", [])):
         if key.rsplit("/", 1)[-1][:36] in ids:
             keys[key] += 1
@@ -91,16 +116,19 @@ def test_two_webs_two_consumers_store_and_charge_each_generation_once(web, consu
     urls = [web(), web()]
     started = time.monotonic()
     assert create_all(urls, tokens) == Counter({(url, 202): TOTAL // 2 for url in urls})
-    wait_for(lambda: not Generation.objects.filter(status__in=Generation.IN_FLIGHT).exists(),
-             timeout=90, interval=0.5, what="every generation to end")
+    wait_for(
+        lambda: not Generation.objects.filter(status__in=Generation.IN_FLIGHT).exists(),
+        timeout=90,
+        interval=0.5,
+        what="every generation to end",
+    )
     print(f"{TOTAL} generations created and stored in {time.monotonic() - started:.1f}s")
 
     generations = list(Generation.objects.all())
     assert Counter(g.status for g in generations) == {"succeeded": TOTAL}
     expected = Counter(name for g in generations for name in (g.image.name, g.thumbnail.name))
     assert stored_keys(seaweed, generations) == expected  # each image and thumbnail once, no extras
-    kinds = Counter(CreditEntry.objects.filter(generation__isnull=False)
-                    .values_list("generation", "kind"))
+    kinds = Counter(CreditEntry.objects.filter(generation__isnull=False).values_list("generation", "kind"))
     assert kinds == {(g.pk, kind): 1 for g in generations for kind in ("hold", "capture")}
     call_command("check_ledger")
     for worker in workers:  # both consumers took a share

@@ -48,9 +48,15 @@ def check_stored(stored, data):
 def test_it_stores_bytes_and_a_thumbnail_on_local_disk(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     data = png_bytes(64, 48, "k")
-    with override_settings(STORAGES={**settings.STORAGES, "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path}}}):
+    with override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": tmp_path},
+            },
+        }
+    ):
         stored = store(data)
         check_stored(stored, data)
         assert (tmp_path / "generations/1/2026/11/abc.png").read_bytes() == data
@@ -70,10 +76,13 @@ def test_storing_twice_replaces_instead_of_duplicating():
         assert f.read() == second
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"<html>not an image</html>", "NotAnImage"),
-    (png_bytes(80, 48, "k"), "WrongImageSize"),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"<html>not an image</html>", "NotAnImage"),
+        (png_bytes(80, 48, "k"), "WrongImageSize"),
+    ],
+)
 def test_it_refuses_bad_images(data, code):
     with pytest.raises(StoreError) as info:
         store(data)
@@ -149,18 +158,20 @@ def test_decoding_such_a_png_keeps_none_of_its_private_chunks_in_memory():
 
 
 def flip(data: bytes, at: int) -> bytes:
-    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
 
 
-@pytest.mark.parametrize("damage", [
-    lambda data: data[:data.rindex(b"IDAT") + 10],  # cut off in the pixels
-    lambda data: flip(data, data.index(b"IDAT") + 6),  # a bad IDAT checksum
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: data.rindex(b"IDAT") + 10],  # cut off in the pixels
+        lambda data: flip(data, data.index(b"IDAT") + 6),  # a bad IDAT checksum
+    ],
+)
 @pytest.mark.parametrize("make_thumbnail", [True, False])
 def test_a_broken_png_with_large_private_chunks_is_still_refused(damage, make_thumbnail):
     with pytest.raises(StoreError) as info:
-        store(damage(with_private_chunks(png_bytes(64, 48, "broken"), 2)),
-              make_thumbnail=make_thumbnail)
+        store(damage(with_private_chunks(png_bytes(64, 48, "broken"), 2)), make_thumbnail=make_thumbnail)
     assert info.value.code == "NotAnImage"
 
 
@@ -174,11 +185,14 @@ def test_without_a_thumbnail_only_the_checked_original_is_stored():
     assert not default_storage.exists("generations/1/2026/11/inline_thumb.webp")
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"<html>not an image</html>", "NotAnImage"),
-    (png_bytes(80, 48, "k"), "WrongImageSize"),
-    (png_bytes(64, 48, "k")[:-30], "NotAnImage"),  # the checksums are checked
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"<html>not an image</html>", "NotAnImage"),
+        (png_bytes(80, 48, "k"), "WrongImageSize"),
+        (png_bytes(64, 48, "k")[:-30], "NotAnImage"),  # the checksums are checked
+    ],
+)
 def test_without_a_thumbnail_bad_images_are_still_refused(data, code):
     with pytest.raises(StoreError) as info:
         store(data, make_thumbnail=False)

@@ -24,8 +24,7 @@ def stored(done):
     return done
 
 
-def test_its_first_showing_makes_the_thumbnail_beside_the_image(client, owner, stored,
-                                                                 monkeypatch):
+def test_its_first_showing_makes_the_thumbnail_beside_the_image(client, owner, stored, monkeypatch):
     before = Generation.objects.values().get(pk=stored.pk)
     client.force_login(owner)
     url = reverse("generation_thumbnail", args=[stored.pk])
@@ -98,8 +97,7 @@ def test_an_image_purged_meanwhile_leaves_no_thumbnail_behind(stored, monkeypatc
 
 
 def test_only_a_succeeded_generation_with_an_image_gets_one(owner):
-    queued = services.generation_create(user=owner, prompt="later", width=1024, height=1024,
-                                        provider="demo")
+    queued = services.generation_create(user=owner, prompt="later", width=1024, height=1024, provider="demo")
     assert thumbnails.thumbnail_make(generation=queued) == ""
     assert Generation.objects.get(pk=queued.pk).thumbnail == ""
 

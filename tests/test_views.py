@@ -7,8 +7,11 @@ from generations.models import Generation
 
 
 def test_it_requires_sign_in(client, done):
-    for url in (reverse("home"), reverse("generation_detail", args=[done.pk]),
-                reverse("generation_image", args=[done.pk])):
+    for url in (
+        reverse("home"),
+        reverse("generation_detail", args=[done.pk]),
+        reverse("generation_image", args=[done.pk]),
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
@@ -58,8 +61,7 @@ def fetched(client, url) -> tuple[bytes, dict]:
 
 def test_another_user_gets_404_everywhere(client, other, done):
     client.force_login(other)
-    for name in ("generation_detail", "generation_image", "generation_thumbnail",
-                 "generation_status"):
+    for name in ("generation_detail", "generation_image", "generation_thumbnail", "generation_status"):
         assert client.get(reverse(name, args=[done.pk])).status_code == 404
     assert client.post(reverse("generation_cancel", args=[done.pk])).status_code == 404
     assert "a fox" not in client.get(reverse("home")).content.decode()
@@ -67,8 +69,9 @@ def test_another_user_gets_404_everywhere(client, other, done):
 
 def test_the_generate_form_queues_and_holds(client, owner):
     client.force_login(owner)
-    response = client.post(reverse("home"), {"prompt": "小狐狸在雪中", "provider": "demo",
-                                             "size": "1024x1024", "seed": ""})
+    response = client.post(
+        reverse("home"), {"prompt": "小狐狸在雪中", "provider": "demo", "size": "1024x1024", "seed": ""}
+    )
     assert response.status_code == 302
     gen = Generation.objects.get()
     assert gen.prompt == "小狐狸在雪中" and gen.status == "queued"
@@ -77,8 +80,7 @@ def test_the_generate_form_queues_and_holds(client, owner):
 
 def test_the_generate_form_explains_a_bad_size(client, owner):
     client.force_login(owner)
-    response = client.post(reverse("home"), {"prompt": "fox", "provider": "demo",
-                                             "size": "4096x4096"})
+    response = client.post(reverse("home"), {"prompt": "fox", "provider": "demo", "size": "4096x4096"})
     assert "16.78 MP is above this provider" in response.content.decode()
     assert not Generation.objects.exists()
 

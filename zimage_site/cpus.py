@@ -19,16 +19,14 @@ PROC_CGROUP = Path("/proc/self/cgroup")
 
 
 def usable_cpus(*, root: Path = CGROUP_ROOT, proc: Path = PROC_CGROUP) -> int:
-    count = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else os.cpu_count() or 1)
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     quota = cgroup_quota(root=root, proc=proc)
     return max(1, min(count, math.ceil(quota))) if quota else count
 
 
 def cgroup_quota(*, root: Path = CGROUP_ROOT, proc: Path = PROC_CGROUP) -> float | None:
     """The CPU quota in cores, or None where none is set (or nothing is readable)."""
-    quotas = [quota for directory in _cpu_cgroups(root, proc)
-              if (quota := _quota_in(directory)) is not None]
+    quotas = [quota for directory in _cpu_cgroups(root, proc) if (quota := _quota_in(directory)) is not None]
     return min(quotas, default=None)
 
 

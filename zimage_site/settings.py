@@ -135,18 +135,20 @@ DATABASES = {
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"].update({
-        # WAL + a busy timeout + immediate transactions let the web process and
-        # the Huey consumer share one SQLite file without "database is locked".
-        "OPTIONS": {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
-        "CONN_MAX_AGE": 0,
-        # A file (not :memory:) so a real consumer process can share it in tests.
-        "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
-    })
+    DATABASES["default"].update(
+        {
+            # WAL + a busy timeout + immediate transactions let the web process and
+            # the Huey consumer share one SQLite file without "database is locked".
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "CONN_MAX_AGE": 0,
+            # A file (not :memory:) so a real consumer process can share it in tests.
+            "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
+        }
+    )
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # A per-process pool of PostgreSQL connections (psycopg_pool), shared by its
 # threads: a Huey thread hands its connection back while it waits on a
@@ -160,7 +162,8 @@ if DATABASE_POOL_MAX_SIZE:
         # One kept open when idle, as a sync gunicorn worker needs (every web
         # and worker process has a pool); the rest opened on demand and closed
         # after 10 idle minutes.
-        "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE,
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
         # A thread waits this long for a free connection before its task fails.
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT") or 30),
     }
@@ -184,8 +187,9 @@ HUEY_WORKERS_DEFAULT = 128 if REDIS_URL and DATABASE_POOL_MAX_SIZE else 8
 # threads on its share of the pool (generations.runtime.consumer). 1 keeps them all
 # in one process.
 _CPUS = usable_cpus()  # the cores this process may use: affinity and a container's CPU quota
-HUEY_WORKER_PROCESSES = int(os.environ.get("HUEY_WORKER_PROCESSES")
-                            or (min(_CPUS, 8) if REDIS_URL and DATABASE_POOL_MAX_SIZE else 1))
+HUEY_WORKER_PROCESSES = int(
+    os.environ.get("HUEY_WORKER_PROCESSES") or (min(_CPUS, 8) if REDIS_URL and DATABASE_POOL_MAX_SIZE else 1)
+)
 _huey_common = {
     "name": HUEY_NAME,
     "immediate": HUEY_IMMEDIATE,
@@ -213,9 +217,14 @@ else:
 # API throttling counts requests in the cache: shared through Redis when there
 # is one, so every web process sees the same counts.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "zimage_site.cache.TolerantRedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": HUEY_NAME,
-                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+    CACHES = {
+        "default": {
+            "BACKEND": "zimage_site.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": HUEY_NAME,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
 
 # --- storage ----------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -244,8 +253,11 @@ if STORAGE_BACKEND == "s3":
                 signature_version=os.environ.get("STORAGE_SIGNATURE_VERSION", "s3v4"),
                 connect_timeout=float(os.environ.get("STORAGE_CONNECT_TIMEOUT") or 5),
                 read_timeout=float(os.environ.get("STORAGE_READ_TIMEOUT") or 20),
-                retries={"mode": "standard",
-                         "max_attempts": int(os.environ.get("STORAGE_MAX_ATTEMPTS") or 2)}),
+                retries={
+                    "mode": "standard",
+                    "max_attempts": int(os.environ.get("STORAGE_MAX_ATTEMPTS") or 2),
+                },
+            ),
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("STORAGE_URL_EXPIRY", "300")),
@@ -256,8 +268,11 @@ if STORAGE_BACKEND == "s3":
             # boto3's default (8 MB parts x 10 threads, a thread pool per file)
             # holds up to 80 MB per upload and costs a pool start per image.
             "transfer_config": TransferConfig(
-                multipart_threshold=8 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024,
-                max_concurrency=1, use_threads=False),
+                multipart_threshold=8 * 1024 * 1024,
+                multipart_chunksize=5 * 1024 * 1024,
+                max_concurrency=1,
+                use_threads=False,
+            ),
         },
     }
 else:
@@ -270,12 +285,12 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env_bool("STATIC_MANIFEST", not DEBUG)
-            and (STATIC_ROOT / "staticfiles.json").exists()
+            if env_bool("STATIC_MANIFEST", not DEBUG) and (STATIC_ROOT / "staticfiles.json").exists()
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------
 # Scripts only from the site or carrying the request's nonce ({{ CSP_NONCE }});
@@ -352,8 +367,9 @@ OPENAI_WAIT_TIMEOUT = float(os.environ.get("OPENAI_WAIT_TIMEOUT", "120"))
 # Retry-After at once, so the rest of the process's threads (WEB_THREADS, see
 # zimage_site/gunicorn_conf.py) keep serving everything else.
 WEB_THREADS = int(os.environ.get("WEB_THREADS") or 16)
-OPENAI_MAX_WAITING = int(os.environ.get("OPENAI_MAX_WAITING")
-                         or max(1, WEB_THREADS - max(2, WEB_THREADS // 4)))
+OPENAI_MAX_WAITING = int(
+    os.environ.get("OPENAI_MAX_WAITING") or max(1, WEB_THREADS - max(2, WEB_THREADS // 4))
+)
 # The OpenAI endpoint runs the provider call in the web process (its caller
 # waits anyway); 0: through the queue like every other create.
 OPENAI_INLINE = env_bool("OPENAI_INLINE", True)
@@ -371,9 +387,11 @@ WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
 
 REST_FRAMEWORK = {
     # JSON nested too deeply for the parser answers 400, not 500 (parsers.py).
-    "DEFAULT_PARSER_CLASSES": ["generations.api.parsers.JSONParser",
-                               "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "generations.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its challenge makes unauthenticated answers 401, not 403.
         "generations.api.authentication.BearerTokenAuthentication",
@@ -384,13 +402,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "generations.api.pagination.NewestFirstCursor",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "generations.api.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Z-Image Studio API",
     "DESCRIPTION": "Generate images with Z-Image-Turbo, manage prompts, credits and tokens. "
-                   "Authenticate with `Authorization: Bearer <token>`.",
+    "Authenticate with `Authorization: Bearer <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

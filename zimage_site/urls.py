@@ -15,8 +15,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
-         name="password_change_done"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("generations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -25,8 +24,7 @@ urlpatterns = [
     # Content-Security-Policy allows no inline script without a nonce.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/models", openai.ModelsView.as_view(), name="openai-models"),
-    path("v1/images/generations", openai.ImageGenerationsView.as_view(),
-         name="openai-images"),
+    path("v1/images/generations", openai.ImageGenerationsView.as_view(), name="openai-images"),
     path("v1/files/<str:signed>", openai.signed_image, name="openai-image"),
     path("", include("generations.urls")),
 ]

@@ -37,12 +37,20 @@ class CreditEntryInline(admin.TabularInline):
 @admin.register(CreditAccount)
 class CreditAccountAdmin(admin.ModelAdmin):
     form = AccountLimitsForm
-    list_display = ("owner_label", "balance", "held", "monthly_allowance", "carry_over",
-                    "period_limit", "max_concurrent", "max_per_minute", "frozen")
+    list_display = (
+        "owner_label",
+        "balance",
+        "held",
+        "monthly_allowance",
+        "carry_over",
+        "period_limit",
+        "max_concurrent",
+        "max_per_minute",
+        "frozen",
+    )
     list_filter = ("frozen", "carry_over", ("team", admin.EmptyFieldListFilter))
     search_fields = ("user__username", "user__email", "team__name")
-    readonly_fields = ("user", "team", "balance", "held", "monthly_allowance", "carry_over",
-                       "frozen")
+    readonly_fields = ("user", "team", "balance", "held", "monthly_allowance", "carry_over", "frozen")
     inlines = [CreditEntryInline]
     list_select_related = ("user", "team")
     actions = ["grant_credits", "deduct_credits", "set_allowance", "freeze", "unfreeze"]
@@ -54,47 +62,69 @@ class CreditAccountAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None and obj.team_id:
             # A pool's budget is its allowance; per-user limits apply to the members.
-            return (*fields, "max_concurrent", "max_per_minute", "period_limit",
-                    "allowed_providers")
+            return (*fields, "max_concurrent", "max_per_minute", "period_limit", "allowed_providers")
         return fields
 
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger keeps them
 
     def save_model(self, request, obj, form, change):
-        changes = {name: form.cleaned_data[name] for name in form.changed_data
-                   if name in quotas.LIMIT_FIELDS}
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in quotas.LIMIT_FIELDS}
         if changes:
-            quotas.account_update(account=obj, actor=request.user, action="set limits",
-                                  reason=form.cleaned_data["reason"], **changes)
+            quotas.account_update(
+                account=obj,
+                actor=request.user,
+                action="set limits",
+                reason=form.cleaned_data["reason"],
+                **changes,
+            )
 
     def has_grant_credits_permission(self, request):
         return request.user.has_perm(f"{self.opts.app_label}.{GRANT_CREDITS}")
 
-    @admin.action(description="Grant credits to the selected accounts",
-                  permissions=[GRANT_CREDITS])
+    @admin.action(description="Grant credits to the selected accounts", permissions=[GRANT_CREDITS])
     def grant_credits(self, request, queryset):
-        return form_action(self, request, queryset, form_class=AmountForm, title="Grant credits",
-                           apply=lambda account, data: quotas.account_grant(
-                               account=account, amount=data["amount"], actor=request.user,
-                               reason=data["reason"]))
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=AmountForm,
+            title="Grant credits",
+            apply=lambda account, data: quotas.account_grant(
+                account=account, amount=data["amount"], actor=request.user, reason=data["reason"]
+            ),
+        )
 
-    @admin.action(description="Deduct credits from the selected accounts",
-                  permissions=[GRANT_CREDITS])
+    @admin.action(description="Deduct credits from the selected accounts", permissions=[GRANT_CREDITS])
     def deduct_credits(self, request, queryset):
-        return form_action(self, request, queryset, form_class=AmountForm, title="Deduct credits",
-                           apply=lambda account, data: quotas.account_grant(
-                               account=account, amount=-data["amount"], actor=request.user,
-                               reason=data["reason"]))
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=AmountForm,
+            title="Deduct credits",
+            apply=lambda account, data: quotas.account_grant(
+                account=account, amount=-data["amount"], actor=request.user, reason=data["reason"]
+            ),
+        )
 
     @admin.action(description="Set the monthly allowance", permissions=[GRANT_CREDITS])
     def set_allowance(self, request, queryset):
-        return form_action(self, request, queryset, form_class=AllowanceForm,
-                           title="Set monthly allowance",
-                           apply=lambda account, data: quotas.account_update(
-                               account=account, actor=request.user, action="set allowance",
-                               reason=data["reason"], monthly_allowance=data["monthly_allowance"],
-                               carry_over=data["carry_over"]))
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=AllowanceForm,
+            title="Set monthly allowance",
+            apply=lambda account, data: quotas.account_update(
+                account=account,
+                actor=request.user,
+                action="set allowance",
+                reason=data["reason"],
+                monthly_allowance=data["monthly_allowance"],
+                carry_over=data["carry_over"],
+            ),
+        )
 
     @admin.action(description="Freeze: no new generations", permissions=["change"])
     def freeze(self, request, queryset):
@@ -105,11 +135,20 @@ class CreditAccountAdmin(admin.ModelAdmin):
         return self._set_frozen(request, queryset, frozen=False)
 
     def _set_frozen(self, request, queryset, *, frozen: bool):
-        return form_action(self, request, queryset, form_class=ReasonForm,
-                           title="Freeze accounts" if frozen else "Unfreeze accounts",
-                           apply=lambda account, data: quotas.account_update(
-                               account=account, actor=request.user, reason=data["reason"],
-                               action="freeze" if frozen else "unfreeze", frozen=frozen))
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Freeze accounts" if frozen else "Unfreeze accounts",
+            apply=lambda account, data: quotas.account_update(
+                account=account,
+                actor=request.user,
+                reason=data["reason"],
+                action="freeze" if frozen else "unfreeze",
+                frozen=frozen,
+            ),
+        )
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -129,8 +168,12 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [TeamMembershipInline]
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).select_related("credit_account")
-                .annotate(member_count=Count("memberships")))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("credit_account")
+            .annotate(member_count=Count("memberships"))
+        )
 
     @admin.display(ordering="member_count")
     def members(self, obj):

@@ -11,8 +11,7 @@ from django.template.response import TemplateResponse
 from generations.billing.ledger import InsufficientCredits
 
 
-def form_action(model_admin: admin.ModelAdmin, request, queryset, *, form_class, title: str,
-                apply: Callable):
+def form_action(model_admin: admin.ModelAdmin, request, queryset, *, form_class, title: str, apply: Callable):
     """Show `form_class` for the selected rows; once valid, call
     `apply(obj, cleaned_data)` for each and go back to the list.
 
@@ -34,11 +33,19 @@ def form_action(model_admin: admin.ModelAdmin, request, queryset, *, form_class,
         if done:
             model_admin.message_user(request, f"{title}: done for {done}.", messages.SUCCESS)
         return None
-    return TemplateResponse(request, "admin/generations/action_form.html", {
-        **model_admin.admin_site.each_context(request),
-        "title": title, "form": form, "objects": list(queryset), "opts": model_admin.model._meta,
-        "action": request.POST["action"], "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    })
+    return TemplateResponse(
+        request,
+        "admin/generations/action_form.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "objects": list(queryset),
+            "opts": model_admin.model._meta,
+            "action": request.POST["action"],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 def _text(exc: Exception) -> str:

@@ -42,8 +42,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Generation)
 class GenerationAdmin(BoundedDates, admin.ModelAdmin):
-    list_display = ("created_at", "owner", "short_prompt", "provider", "size", "status",
-                    "credits_cost", "provider_price", "error_code")
+    list_display = (
+        "created_at",
+        "owner",
+        "short_prompt",
+        "provider",
+        "size",
+        "status",
+        "credits_cost",
+        "provider_price",
+        "error_code",
+    )
     list_filter = ("status", "provider", "prompt_extend")
     search_fields = ("prompt", "owner__username", "request_id", "id")
     date_hierarchy = "created_at"

@@ -23,24 +23,33 @@ class AmountForm(ReasonForm):
 
 class AllowanceForm(ReasonForm):
     monthly_allowance = forms.IntegerField(
-        min_value=0, help_text="Credits granted at each month's start (0 = none). The current "
-        "month's allowance is granted by the next periodic run if not granted yet.")
+        min_value=0,
+        help_text="Credits granted at each month's start (0 = none). The current "
+        "month's allowance is granted by the next periodic run if not granted yet.",
+    )
     carry_over = forms.BooleanField(
-        required=False, initial=True,
-        help_text="Keep unused allowance; unticked, it expires when the month ends.")
+        required=False,
+        initial=True,
+        help_text="Keep unused allowance; unticked, it expires when the month ends.",
+    )
     field_order = ["monthly_allowance", "carry_over", "reason"]
 
 
 class AccountLimitsForm(forms.ModelForm):
     allowed_providers = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked = every provider.")
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked = every provider."
+    )
     reason = forms.CharField(max_length=300, help_text=REASON_HELP)
 
     class Meta:
         model = CreditAccount
-        fields = ("max_concurrent", "max_per_minute", "period_limit", "allowed_providers",
-                  "low_balance_threshold")
+        fields = (
+            "max_concurrent",
+            "max_per_minute",
+            "period_limit",
+            "allowed_providers",
+            "low_balance_threshold",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,14 +58,12 @@ class AccountLimitsForm(forms.ModelForm):
 
 
 class PriceRuleForm(forms.ModelForm):
-    provider = forms.ChoiceField(required=False, help_text="Empty = any provider without rules "
-                                 "of its own.")
+    provider = forms.ChoiceField(required=False, help_text="Empty = any provider without rules of its own.")
     reason = forms.CharField(max_length=300, help_text=REASON_HELP)
 
     class Meta:
         model = PriceRule
-        fields = ("provider", "max_megapixels", "credits", "prompt_extend_surcharge",
-                  "provider_cost")
+        fields = ("provider", "max_megapixels", "credits", "prompt_extend_surcharge", "provider_cost")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,14 +72,25 @@ class PriceRuleForm(forms.ModelForm):
 
 class ProviderConfigForm(forms.ModelForm):
     name = forms.ChoiceField()
-    base_url = forms.URLField(required=False, assume_scheme="https",
-                              help_text="Overrides <PROVIDER>_BASE_URL")
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Overrides <PROVIDER>_BASE_URL"
+    )
     reason = forms.CharField(max_length=300, help_text=REASON_HELP)
 
     class Meta:
         model = ProviderConfig
-        fields = ("name", "enabled", "is_default", "base_url", "region", "api_key_env",
-                  "model_name", "timeout_s", "max_concurrency", "internal")
+        fields = (
+            "name",
+            "enabled",
+            "is_default",
+            "base_url",
+            "region",
+            "api_key_env",
+            "model_name",
+            "timeout_s",
+            "max_concurrency",
+            "internal",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

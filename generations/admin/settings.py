@@ -32,19 +32,31 @@ class AuditedAdmin(admin.ModelAdmin):
         codename = get_permission_codename("delete", self.opts)
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
 
-    @admin.action(description="Delete the selected rows (asks for a reason)",
-                  permissions=["delete_with_reason"])
+    @admin.action(
+        description="Delete the selected rows (asks for a reason)", permissions=["delete_with_reason"]
+    )
     def delete_with_reason(self, request, queryset):
-        return form_action(self, request, queryset, form_class=ReasonForm, title="Delete",
-                           apply=lambda obj, data: audited_delete(obj=obj, actor=request.user,
-                                                                   reason=data["reason"]))
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Delete",
+            apply=lambda obj, data: audited_delete(obj=obj, actor=request.user, reason=data["reason"]),
+        )
 
 
 @admin.register(PriceRule)
 class PriceRuleAdmin(AuditedAdmin):
     form = PriceRuleForm
-    list_display = ("provider_label", "max_megapixels", "credits", "prompt_extend_surcharge",
-                    "provider_cost", "updated_at")
+    list_display = (
+        "provider_label",
+        "max_megapixels",
+        "credits",
+        "prompt_extend_surcharge",
+        "provider_cost",
+        "updated_at",
+    )
     list_filter = ("provider",)
 
     @admin.display(description="provider", ordering="provider")
@@ -55,13 +67,21 @@ class PriceRuleAdmin(AuditedAdmin):
 @admin.register(ProviderConfig)
 class ProviderConfigAdmin(AuditedAdmin):
     form = ProviderConfigForm
-    list_display = ("name", "enabled", "is_default", "base_url", "region", "api_key_env",
-                    "timeout_s", "max_concurrency", "internal")
+    list_display = (
+        "name",
+        "enabled",
+        "is_default",
+        "base_url",
+        "region",
+        "api_key_env",
+        "timeout_s",
+        "max_concurrency",
+        "internal",
+    )
     list_filter = ("enabled", "internal")
 
     def save_model(self, request, obj, form, change):
-        quotas.provider_config_save(config=obj, actor=request.user,
-                                    reason=form.cleaned_data["reason"])
+        quotas.provider_config_save(config=obj, actor=request.user, reason=form.cleaned_data["reason"])
 
 
 @admin.register(AuditLog)
@@ -71,8 +91,16 @@ class AuditLogAdmin(BoundedDates, ReadOnlyAdmin):
     search_fields = ("reason", "object_id", "actor__username")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
-    fields = ("created_at", "actor", "action", "object_type", "object_id", "reason",
-              "before_pretty", "after_pretty")
+    fields = (
+        "created_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "reason",
+        "before_pretty",
+        "after_pretty",
+    )
     readonly_fields = fields
 
     @admin.display(description="before")
@@ -82,4 +110,3 @@ class AuditLogAdmin(BoundedDates, ReadOnlyAdmin):
     @admin.display(description="after")
     def after_pretty(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.after, indent=2, sort_keys=True))
-

@@ -57,11 +57,17 @@ def error_body(exc: exceptions.APIException) -> dict:
         return {"code": exc.code, "message": str(exc.detail), "fields": exc.fields}
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return {"code": "invalid", "message": "Some fields are invalid; see `fields`.",
-                "fields": {name: _messages(value) for name, value in detail.items()}}
+        return {
+            "code": "invalid",
+            "message": "Some fields are invalid; see `fields`.",
+            "fields": {name: _messages(value) for name, value in detail.items()},
+        }
     codes = exc.get_codes()
-    return {"code": codes if isinstance(codes, str) else exc.default_code,
-            "message": str(exc.detail), "fields": {}}
+    return {
+        "code": codes if isinstance(codes, str) else exc.default_code,
+        "message": str(exc.detail),
+        "fields": {},
+    }
 
 
 def _messages(value) -> list[str]:
@@ -79,7 +85,15 @@ def not_found(request, exception):
         body = {"code": "not_found", "message": "No such endpoint.", "fields": {}}
         return JsonResponse({"error": body}, status=404)
     if request.path.startswith("/v1/"):
-        return JsonResponse({"error": {"message": f"Unknown endpoint {request.path}.",
-                                       "type": "invalid_request_error", "param": None,
-                                       "code": "unknown_url"}}, status=404)
+        return JsonResponse(
+            {
+                "error": {
+                    "message": f"Unknown endpoint {request.path}.",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "unknown_url",
+                }
+            },
+            status=404,
+        )
     return page_not_found(request, exception)

@@ -90,23 +90,41 @@ KINDS = {402: "insufficient_quota", 429: "rate_limit_exceeded"}
 def openai_error(exc: exceptions.APIException, status_code: int) -> dict:
     """An API error in OpenAI's shape: {message, type, param, code}."""
     if status_code == 401:
-        return {"message": f"Incorrect API key provided. {exc.detail}",
-                "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}
+        return {
+            "message": f"Incorrect API key provided. {exc.detail}",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
     if isinstance(exc, exceptions.ValidationError):
         param, messages = next(iter(error_body(exc)["fields"].items()))
-        return {"message": f"{param}: {messages[0]}", "type": "invalid_request_error",
-                "param": param, "code": None}
+        return {
+            "message": f"{param}: {messages[0]}",
+            "type": "invalid_request_error",
+            "param": param,
+            "code": None,
+        }
     kind = KINDS.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
     if isinstance(exc, ApiError):
-        return {"message": str(exc.detail), "type": kind, "param": next(iter(exc.fields), None),
-                "code": exc.code}
+        return {
+            "message": str(exc.detail),
+            "type": kind,
+            "param": next(iter(exc.fields), None),
+            "code": exc.code,
+        }
     return {"message": str(exc.detail), "type": kind, "param": None, "code": exc.default_code}
 
 
 class ModelsView(OpenAIView):
     def get(self, request):
-        return Response({"object": "list", "data": [
-            {"id": MODEL, "object": "model", "created": 1764547200, "owned_by": "z-image-studio"}]})
+        return Response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": MODEL, "object": "model", "created": 1764547200, "owned_by": "z-image-studio"}
+                ],
+            }
+        )
 
 
 class ImageGenerationsView(OpenAIView):
@@ -128,9 +146,16 @@ class ImageGenerationsView(OpenAIView):
         width, height = data["size"]
         inline = settings.OPENAI_INLINE
         generation = services.generation_create(
-            user=request.user, prompt=data["prompt"], width=width, height=height, seed=seed,
+            user=request.user,
+            prompt=data["prompt"],
+            width=width,
+            height=height,
+            seed=seed,
             prompt_extend=extras.get("prompt_extend", False),
-            idempotency_key=idempotency_key(request), claim=inline, retried=is_retry(request))
+            idempotency_key=idempotency_key(request),
+            claim=inline,
+            retried=is_retry(request),
+        )
         if inline and not generation.replayed:
             pipeline.generation_run_now(generation=generation)
             if generation.status != Generation.Status.SUCCEEDED:  # failed, or left to the queue
@@ -167,8 +192,10 @@ def waiting_slot():
         if _waiting is None:
             _waiting = threading.BoundedSemaphore(settings.OPENAI_MAX_WAITING)
     if not _waiting.acquire(blocking=False):
-        raise exceptions.Throttled(wait=BUSY_RETRY_AFTER, detail=(
-            "This server is making as many images as it waits for at once; retry shortly."))
+        raise exceptions.Throttled(
+            wait=BUSY_RETRY_AFTER,
+            detail=("This server is making as many images as it waits for at once; retry shortly."),
+        )
     try:
         yield
     finally:
@@ -194,10 +221,15 @@ def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
         internal = generation.error_code in ("InternalError", "WorkerLost", "StorageUnavailable")
         raise ApiError(500 if internal else 502, generation.error_code, generation.error_message)
     if status.generation_cancel(generation=generation):
-        raise ApiError(504, "timeout", "No worker took the request in time; it was canceled "
-                       "and nothing was charged.")
-    raise ApiError(504, "timeout", f"The image was not ready in time; it is still being made as "
-                   f"generation {generation.pk} (see /api/v1/generations/{generation.pk}/).")
+        raise ApiError(
+            504, "timeout", "No worker took the request in time; it was canceled and nothing was charged."
+        )
+    raise ApiError(
+        504,
+        "timeout",
+        f"The image was not ready in time; it is still being made as "
+        f"generation {generation.pk} (see /api/v1/generations/{generation.pk}/).",
+    )
 
 
 def image_data(generation: Generation) -> bytes:
@@ -222,8 +254,7 @@ def image_url(request, generation: Generation) -> str:
 def signed_image(request, signed: str):
     """Serve an image to whoever holds a valid link: no session, no token."""
     try:
-        pk = signing.TimestampSigner(salt=SIGNER_SALT).unsign(
-            signed, max_age=settings.OPENAI_URL_MAX_AGE)
+        pk = signing.TimestampSigner(salt=SIGNER_SALT).unsign(signed, max_age=settings.OPENAI_URL_MAX_AGE)
     except signing.BadSignature as exc:
         raise Http404("This link is invalid or has expired.") from exc
     generation = Generation.objects.filter(pk=pk, deleted_at__isnull=True).first()

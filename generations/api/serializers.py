@@ -37,8 +37,10 @@ class FieldsBuiltOnce:
         cls = type(self)
         if "_built_fields" not in cls.__dict__:
             cls._built_fields = super().get_fields()
-        return {name: copy.deepcopy(field) if isinstance(field, self.NESTED) else copy.copy(field)
-                for name, field in cls._built_fields.items()}
+        return {
+            name: copy.deepcopy(field) if isinstance(field, self.NESTED) else copy.copy(field)
+            for name, field in cls._built_fields.items()
+        }
 
 
 class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
@@ -50,10 +52,30 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     class Meta:
         model = Generation
-        fields = ["id", "status", "prompt", "rewritten_prompt", "size", "width", "height", "seed",
-                  "seed_used", "prompt_extend", "steps", "provider", "tags", "saved_prompt",
-                  "credits_cost", "error", "image", "webhook_url", "created_at", "started_at",
-                  "finished_at", "links"]
+        fields = [
+            "id",
+            "status",
+            "prompt",
+            "rewritten_prompt",
+            "size",
+            "width",
+            "height",
+            "seed",
+            "seed_used",
+            "prompt_extend",
+            "steps",
+            "provider",
+            "tags",
+            "saved_prompt",
+            "credits_cost",
+            "error",
+            "image",
+            "webhook_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "links",
+        ]
         read_only_fields = fields
 
     def get_tags(self, obj) -> list[str]:
@@ -61,30 +83,57 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             return names
         return sorted(tag.name for tag in obj.tags.all())
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    )
     def get_error(self, obj):
         if obj.status != Generation.Status.FAILED:
             return None
         return {"code": obj.error_code, "message": obj.error_message}
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {
-        "width": {"type": "integer"}, "height": {"type": "integer"}, "bytes": {"type": "integer"},
-        "sha256": {"type": "string"}, "content_type": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "width": {"type": "integer"},
+                "height": {"type": "integer"},
+                "bytes": {"type": "integer"},
+                "sha256": {"type": "string"},
+                "content_type": {"type": "string"},
+            },
+        }
+    )
     def get_image(self, obj):
         if not obj.image:
             return None
-        return {"width": obj.image_width, "height": obj.image_height, "bytes": obj.image_bytes,
-                "sha256": obj.sha256, "content_type": obj.content_type}
+        return {
+            "width": obj.image_width,
+            "height": obj.image_height,
+            "bytes": obj.image_bytes,
+            "sha256": obj.sha256,
+            "content_type": obj.content_type,
+        }
 
-    @extend_schema_field({"type": "object", "properties": {
-        name: {"type": "string", "format": "uri", "nullable": name != "self"}
-        for name in ("self", "image", "thumbnail", "cancel")}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "format": "uri", "nullable": name != "self"}
+                for name in ("self", "image", "thumbnail", "cancel")
+            },
+        }
+    )
     def get_links(self, obj):
         templates = self._link_templates()
 
         def link(name):
             return templates[name].replace(PLACEHOLDER_ID, str(obj.pk))
+
         return {
             "self": link("detail"),
             "image": link("image") if obj.image else None,
@@ -99,9 +148,10 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         build_absolute_uri() per item were a third of a 100-item page."""
         cached = self.context.get("_generation_links")
         if cached is None:
-            cached = {name: absolute(self.context, reverse(f"api:generation-{name}",
-                                                           args=[PLACEHOLDER_ID]))
-                      for name in ("detail", "image", "thumbnail", "cancel")}
+            cached = {
+                name: absolute(self.context, reverse(f"api:generation-{name}", args=[PLACEHOLDER_ID]))
+                for name in ("detail", "image", "thumbnail", "cancel")
+            }
             self.context["_generation_links"] = cached
         return cached
 
@@ -146,18 +196,22 @@ class OwnPromptField(serializers.PrimaryKeyRelatedField):
 
 
 class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
-    prompt = serializers.CharField(required=False, max_length=10_000,
-                                   help_text="Optional when saved_prompt is given.")
+    prompt = serializers.CharField(
+        required=False, max_length=10_000, help_text="Optional when saved_prompt is given."
+    )
     size = SizeField(default="1024x1024", help_text="WIDTHxHEIGHT, e.g. 1024x1536")
-    seed = serializers.IntegerField(required=False, allow_null=True, min_value=0,
-                                    max_value=2**63 - 1, help_text="Empty for a random seed")
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**63 - 1, help_text="Empty for a random seed"
+    )
     prompt_extend = serializers.BooleanField(default=False)
-    provider = serializers.CharField(required=False, allow_null=True, max_length=40,
-                                     help_text="Empty for the site's default provider")
+    provider = serializers.CharField(
+        required=False, allow_null=True, max_length=40, help_text="Empty for the site's default provider"
+    )
     steps = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100)
     saved_prompt = OwnPromptField(required=False, allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False,
-                                 max_length=MAX_TAGS)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=MAX_TAGS
+    )
     webhook_url = WebhookUrlField(help_text="POSTed the final state when it ends")
 
     def validate(self, attrs):
@@ -175,8 +229,7 @@ class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
         return data
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string",
-                                                                     "enum": ["random"]}]})
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["random"]}]})
 class RemixSeedField(serializers.Field):
     def to_internal_value(self, data):
         if data == "random":
@@ -204,9 +257,14 @@ class GenerationFilterSerializer(serializers.Serializer):
 
     def filter(self, queryset):
         data = self.validated_data
-        lookups = {"status": "status", "provider": "provider", "created_after": "created_at__gte",
-                   "created_before": "created_at__lt", "seed": "seed_used",
-                   "tag": "tags__name"}
+        lookups = {
+            "status": "status",
+            "provider": "provider",
+            "created_after": "created_at__gte",
+            "created_before": "created_at__lt",
+            "seed": "seed_used",
+            "tag": "tags__name",
+        }
         queryset = queryset.filter(**{lookups[k]: v for k, v in data.items() if k in lookups})
         if "size" in data:
             queryset = queryset.filter(width=data["size"][0], height=data["size"][1])

@@ -8,11 +8,14 @@ from generations.models import ApiToken, CreditEntry, Prompt
 class LimitsSerializer(serializers.Serializer):
     max_concurrent = serializers.IntegerField(allow_null=True, help_text="null: no limit")
     max_per_minute = serializers.IntegerField(
-        allow_null=True, help_text="New generations a minute; null: no limit")
+        allow_null=True, help_text="New generations a minute; null: no limit"
+    )
     period_limit = serializers.IntegerField(
-        allow_null=True, help_text="Most credits spent a calendar month (UTC); null: no limit")
+        allow_null=True, help_text="Most credits spent a calendar month (UTC); null: no limit"
+    )
     allowed_providers = serializers.ListField(
-        child=serializers.CharField(), help_text="Provider names you may use; empty: all")
+        child=serializers.CharField(), help_text="Provider names you may use; empty: all"
+    )
     frozen = serializers.BooleanField(help_text="true: no new generations may be started")
 
 
@@ -21,10 +24,10 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     balance = serializers.IntegerField(help_text="Credits that may still be spent")
     held = serializers.IntegerField(help_text="Credits reserved for generations in progress")
-    allowance = serializers.IntegerField(allow_null=True,
-                                         help_text="Credits granted each month; null: none")
+    allowance = serializers.IntegerField(allow_null=True, help_text="Credits granted each month; null: none")
     allowance_resets_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the next allowance is granted; null: no allowance")
+        allow_null=True, help_text="When the next allowance is granted; null: no allowance"
+    )
     limits = LimitsSerializer()
 
 
@@ -36,15 +39,32 @@ class CreditEntrySerializer(serializers.ModelSerializer):
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
-    expires_days = serializers.IntegerField(write_only=True, required=False, allow_null=True,
-                                            min_value=1, max_value=3650)
+    expires_days = serializers.IntegerField(
+        write_only=True, required=False, allow_null=True, min_value=1, max_value=3650
+    )
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at",
-                  "revoked_at", "is_active", "expires_days"]
-        read_only_fields = ["id", "prefix", "created_at", "last_used_at", "expires_at",
-                            "revoked_at", "is_active"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "is_active",
+            "expires_days",
+        ]
+        read_only_fields = [
+            "id",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "is_active",
+        ]
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):
@@ -76,13 +96,17 @@ class PresetSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     price = serializers.IntegerField(help_text="Credits without prompt_extend")
-    price_prompt_extend = serializers.IntegerField(allow_null=True,
-                                                   help_text="Credits with prompt_extend")
+    price_prompt_extend = serializers.IntegerField(allow_null=True, help_text="Credits with prompt_extend")
 
 
 def _range():
-    return serializers.ListField(child=serializers.IntegerField(), allow_null=True, min_length=2,
-                                 max_length=2, help_text="[low, high]; null: not supported")
+    return serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        min_length=2,
+        max_length=2,
+        help_text="[low, high]; null: not supported",
+    )
 
 
 class CapabilitiesSerializer(serializers.Serializer):
@@ -91,8 +115,7 @@ class CapabilitiesSerializer(serializers.Serializer):
     min_side = serializers.IntegerField()
     max_side = serializers.IntegerField()
     size_step = serializers.IntegerField()
-    aspect_ratios = serializers.ListField(child=serializers.CharField(),
-                                          help_text="Empty: any ratio")
+    aspect_ratios = serializers.ListField(child=serializers.CharField(), help_text="Empty: any ratio")
     max_prompt_chars = serializers.IntegerField()
     seed_range = _range()
     prompt_extend = serializers.BooleanField()

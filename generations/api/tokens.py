@@ -30,8 +30,9 @@ class TokenOutlivesParent(ValueError):
     """A token may not be made to outlive the token that asks for it."""
 
 
-def api_token_create(*, user, name: str, expires_days: int | None = None,
-                     parent: ApiToken | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user, name: str, expires_days: int | None = None, parent: ApiToken | None = None
+) -> tuple[ApiToken, str]:
     """A new token and its only readable copy, to show once.
 
     `parent`: the token the request that asks for this one came with. A token
@@ -46,10 +47,12 @@ def api_token_create(*, user, name: str, expires_days: int | None = None,
         elif expires_at > limit:
             raise TokenOutlivesParent(
                 f"A token may not outlive the token that creates it; this one expires at "
-                f"{limit.isoformat()}. Ask for fewer days or leave expires_days out.")
+                f"{limit.isoformat()}. Ask for fewer days or leave expires_days out."
+            )
     raw = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12],
-                                    token_hash=token_hash(raw), expires_at=expires_at)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=raw[:12], token_hash=token_hash(raw), expires_at=expires_at
+    )
     return token, raw
 
 
@@ -100,13 +103,16 @@ def _lookup() -> tuple[str, list, list[str], list[str]]:
     for alias, model in (("t", ApiToken), ("u", user_model)):
         for field in model._meta.concrete_fields:
             col = field.get_col(alias)
-            fields.append((field, col, [*connection.ops.get_db_converters(col),
-                                        *field.get_db_converters(connection)]))
+            fields.append(
+                (field, col, [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)])
+            )
             columns.append(f"{alias}.{qn(field.column)}")
     digest = ApiToken._meta.get_field("token_hash").column
-    sql = (f"SELECT {', '.join(columns)} FROM {qn(ApiToken._meta.db_table)} t "
-           f"INNER JOIN {qn(user_model._meta.db_table)} u ON u.{qn(user_model._meta.pk.column)}"
-           f" = t.{qn(ApiToken.user.field.column)} WHERE t.{qn(digest)} = %s")
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {qn(ApiToken._meta.db_table)} t "
+        f"INNER JOIN {qn(user_model._meta.db_table)} u ON u.{qn(user_model._meta.pk.column)}"
+        f" = t.{qn(ApiToken.user.field.column)} WHERE t.{qn(digest)} = %s"
+    )
     names = [f.attname for f, _, _ in fields]
     count = len(ApiToken._meta.concrete_fields)
     return sql, fields, names[:count], names[count:]

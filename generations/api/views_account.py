@@ -31,20 +31,30 @@ class MeView(APIView):
     def get(self, request):
         user = request.user
         account = credits.account_for(user)
-        return Response(MeSerializer({
-            "username": user.get_username(), "email": user.email, "balance": account.balance,
-            "held": account.held, "allowance": account.monthly_allowance or None,
-            "allowance_resets_at": quotas.allowance_resets_at(account),
-            "limits": _limits(account),
-        }).data)
+        return Response(
+            MeSerializer(
+                {
+                    "username": user.get_username(),
+                    "email": user.email,
+                    "balance": account.balance,
+                    "held": account.held,
+                    "allowance": account.monthly_allowance or None,
+                    "allowance_resets_at": quotas.allowance_resets_at(account),
+                    "limits": _limits(account),
+                }
+            ).data
+        )
 
 
 def _limits(account) -> dict:
     """The account's limits as the API shows them: 0 (the admin's "no limit") becomes null."""
-    return {"max_concurrent": account.max_concurrent or None,
-            "max_per_minute": account.max_per_minute or None,
-            "period_limit": account.period_limit or None,
-            "allowed_providers": list(account.allowed_providers), "frozen": account.frozen}
+    return {
+        "max_concurrent": account.max_concurrent or None,
+        "max_per_minute": account.max_per_minute or None,
+        "period_limit": account.period_limit or None,
+        "allowed_providers": list(account.allowed_providers),
+        "frozen": account.frozen,
+    }
 
 
 class CreditEntryList(generics.ListAPIView):
@@ -54,8 +64,13 @@ class CreditEntryList(generics.ListAPIView):
         return CreditEntry.objects.filter(account__user=self.request.user)
 
 
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ApiTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Your API tokens. Create shows the token once; delete revokes it."""
 
     serializer_class = ApiTokenSerializer
@@ -64,16 +79,17 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def get_queryset(self):
         return ApiToken.objects.owned_by(self.request.user)
 
-    @extend_schema(responses={201: NewApiTokenSerializer},
-                   description="A request made with a token that expires may create only "
-                   "tokens that expire no later than it (no expires_days: the same expiry).")
+    @extend_schema(
+        responses={201: NewApiTokenSerializer},
+        description="A request made with a token that expires may create only "
+        "tokens that expire no later than it (no expires_days: the same expiry).",
+    )
     def create(self, request):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         parent = request.auth if isinstance(request.auth, ApiToken) else None
         try:
-            token, raw = tokens.api_token_create(user=request.user, parent=parent,
-                                                 **body.validated_data)
+            token, raw = tokens.api_token_create(user=request.user, parent=parent, **body.validated_data)
         except tokens.TokenOutlivesParent as exc:
             raise serializers.ValidationError({"expires_days": [str(exc)]}) from exc
         data = NewApiTokenSerializer(token, context={"raw_token": raw}).data
@@ -89,8 +105,9 @@ class WebhookSecretView(APIView):
         secret = deliveries.webhook_secret_get(user=request.user)
         return _secret(Response(WebhookSecretSerializer(secret).data))
 
-    @extend_schema(request=None, responses=WebhookSecretSerializer,
-                   summary="Replace your webhook signing secret")
+    @extend_schema(
+        request=None, responses=WebhookSecretSerializer, summary="Replace your webhook signing secret"
+    )
     def post(self, request):
         secret = deliveries.webhook_secret_rotate(user=request.user)
         return _secret(Response(WebhookSecretSerializer(secret).data))
@@ -114,18 +131,25 @@ class PromptViewSet(viewsets.ModelViewSet):
 
 
 class ProviderList(APIView):
-    @extend_schema(responses=ProviderSerializer(many=True),
-                   summary="Providers, their limits, size presets and prices")
+    @extend_schema(
+        responses=ProviderSerializer(many=True), summary="Providers, their limits, size presets and prices"
+    )
     def get(self, request):
         return Response(ProviderSerializer(provider_catalog(), many=True).data)
 
 
 class QuoteView(APIView):
-    @extend_schema(request=GenerationCreateSerializer, responses=QuoteSerializer,
-                   summary="Validate and price a create without making anything")
+    @extend_schema(
+        request=GenerationCreateSerializer,
+        responses=QuoteSerializer,
+        summary="Validate and price a create without making anything",
+    )
     def post(self, request):
         body = GenerationCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        params = {key: value for key, value in body.service_kwargs().items()
-                  if key not in ("saved_prompt", "tags", "webhook_url")}
+        params = {
+            key: value
+            for key, value in body.service_kwargs().items()
+            if key not in ("saved_prompt", "tags", "webhook_url")
+        }
         return Response(QuoteSerializer(generation_quote_for(user=request.user, **params)).data)

@@ -32,9 +32,7 @@ Kind = CreditEntry.Kind
 class InsufficientCredits(Exception):
     def __init__(self, *, needed: int, available: int):
         self.needed, self.available = needed, available
-        super().__init__(
-            f"This image costs {needed} credits but only {available} are available."
-        )
+        super().__init__(f"This image costs {needed} credits but only {available} are available.")
 
 
 @dataclass(frozen=True)
@@ -108,14 +106,15 @@ def _payers_sql() -> str:
     account, team = CreditAccount._meta.db_table, Team._meta.db_table
     membership = TeamMembership._meta.db_table
     lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    return (f"SELECT a.*, t.draw_order AS team_draw_order FROM {account} a "
-            f"LEFT JOIN {team} t ON t.id = a.team_id "
-            f"WHERE a.user_id = %s OR a.team_id IN "
-            f"(SELECT m.team_id FROM {membership} m WHERE m.user_id = %s) ORDER BY a.id{lock}")
+    return (
+        f"SELECT a.*, t.draw_order AS team_draw_order FROM {account} a "
+        f"LEFT JOIN {team} t ON t.id = a.team_id "
+        f"WHERE a.user_id = %s OR a.team_id IN "
+        f"(SELECT m.team_id FROM {membership} m WHERE m.user_id = %s) ORDER BY a.id{lock}"
+    )
 
 
-def hold(*, generation: Generation, amount: int,
-         locked: list[CreditAccount] | None = None) -> CreditEntry:
+def hold(*, generation: Generation, amount: int, locked: list[CreditAccount] | None = None) -> CreditEntry:
     """Reserve `amount` for `generation` on the first of the owner's accounts
     that can pay it all (a frozen team pool is skipped). Raises
     InsufficientCredits, writing nothing. `locked`: the owner's
@@ -130,11 +129,14 @@ def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: i
     usable = [a for a in accounts if not (a.frozen and a.team_id)]
     account = next((a for a in usable if a.balance >= amount), None)
     if account is None:
-        raise InsufficientCredits(needed=amount,
-                                  available=max((a.balance for a in usable), default=0))
+        raise InsufficientCredits(needed=amount, available=max((a.balance for a in usable), default=0))
     return _append(
-        account, amount=-amount, held_delta=amount, kind=Kind.HOLD,
-        generation=generation, note=f"{generation.provider} {generation.size}",
+        account,
+        amount=-amount,
+        held_delta=amount,
+        kind=Kind.HOLD,
+        generation=generation,
+        note=f"{generation.provider} {generation.size}",
     )
 
 
@@ -143,8 +145,7 @@ def _settle(generation: Generation, kind: str) -> CreditEntry | None:
     hold was written on. Idempotent: a second call (a task run twice) finds the
     settlement and returns None; two at once are told apart by the constraint
     allowing one settlement per generation."""
-    entries = list(CreditEntry.objects.filter(generation=generation).only(
-        "kind", "amount", "account_id"))
+    entries = list(CreditEntry.objects.filter(generation=generation).only("kind", "amount", "account_id"))
     held = next((e for e in entries if e.kind == Kind.HOLD), None)
     if held is None or any(e.kind in (Kind.CAPTURE, Kind.RELEASE) for e in entries):
         return None
@@ -154,8 +155,11 @@ def _settle(generation: Generation, kind: str) -> CreditEntry | None:
         try:
             with transaction.atomic():
                 return _append(
-                    account, amount=0 if kind == Kind.CAPTURE else amount, held_delta=-amount,
-                    kind=kind, generation=generation,
+                    account,
+                    amount=0 if kind == Kind.CAPTURE else amount,
+                    held_delta=-amount,
+                    kind=kind,
+                    generation=generation,
                 )
         except IntegrityError:  # settled concurrently by another worker
             return None
@@ -170,14 +174,16 @@ def _capture_hold(generation: Generation, hold: CreditEntry) -> CreditEntry:
     UPDATE, which takes the account's row lock, and the entry."""
     with transaction.atomic(savepoint=False):
         CreditAccount.objects.filter(pk=hold.account_id).update(held=F("held") + hold.amount)
-        return CreditEntry.objects.create(account_id=hold.account_id, amount=0,
-                                          kind=Kind.CAPTURE, generation=generation)
+        return CreditEntry.objects.create(
+            account_id=hold.account_id, amount=0, kind=Kind.CAPTURE, generation=generation
+        )
 
 
 def hold_of(generation: Generation) -> CreditEntry | None:
     """The generation's hold entry (amount and account only)."""
-    return CreditEntry.objects.filter(generation=generation, kind=Kind.HOLD).only(
-        "amount", "account_id").first()
+    return (
+        CreditEntry.objects.filter(generation=generation, kind=Kind.HOLD).only("amount", "account_id").first()
+    )
 
 
 def capture(*, generation: Generation, hold: CreditEntry | None = None) -> CreditEntry | None:
@@ -191,8 +197,16 @@ def release(*, generation: Generation) -> CreditEntry | None:
     return _settle(generation, Kind.RELEASE)
 
 
-def grant(*, user=None, account: CreditAccount | None = None, amount: int, actor=None,
-          note: str = "", kind: str = Kind.GRANT, idempotency_key: str | None = None) -> CreditEntry:
+def grant(
+    *,
+    user=None,
+    account: CreditAccount | None = None,
+    amount: int,
+    actor=None,
+    note: str = "",
+    kind: str = Kind.GRANT,
+    idempotency_key: str | None = None,
+) -> CreditEntry:
     """Add (or, with a negative amount, take away) credits on `account` (or
     `user`'s own). A negative amount larger than the spendable balance is refused."""
     if amount == 0:
@@ -205,16 +219,15 @@ def grant(*, user=None, account: CreditAccount | None = None, amount: int, actor
                 return existing
         if account.balance + amount < 0:
             raise InsufficientCredits(needed=-amount, available=account.balance)
-        return _append(account, amount=amount, kind=kind, actor=actor, note=note,
-                       idempotency_key=idempotency_key)
+        return _append(
+            account, amount=amount, kind=kind, actor=actor, note=note, idempotency_key=idempotency_key
+        )
 
 
-def adjust(*, user=None, account: CreditAccount | None = None, amount: int, actor,
-           note: str) -> CreditEntry:
+def adjust(*, user=None, account: CreditAccount | None = None, amount: int, actor, note: str) -> CreditEntry:
     if not note.strip():
         raise ValueError("An adjustment needs a reason")
-    return grant(user=user, account=account, amount=amount, actor=actor, note=note,
-                 kind=Kind.ADJUSTMENT)
+    return grant(user=user, account=account, amount=amount, actor=actor, note=note, kind=Kind.ADJUSTMENT)
 
 
 def balance(*, user) -> Balance:
@@ -242,9 +255,7 @@ def ledger_problems() -> list[str]:
 
 def _open_hold_total(account: CreditAccount) -> int:
     settled = CreditEntry.objects.filter(kind__in=[Kind.CAPTURE, Kind.RELEASE]).values("generation")
-    open_holds = CreditEntry.objects.filter(account=account, kind=Kind.HOLD).exclude(
-        generation__in=settled
-    )
+    open_holds = CreditEntry.objects.filter(account=account, kind=Kind.HOLD).exclude(generation__in=settled)
     return -(open_holds.aggregate(s=Sum("amount"))["s"] or 0)
 
 
@@ -254,8 +265,7 @@ def _generation_problems() -> list[str]:
 
     finished = (
         Generation.objects.filter(status__in=Generation.FINISHED, credits_cost__gt=0)
-        .annotate(holds=count(Kind.HOLD), captures=count(Kind.CAPTURE),
-                  releases=count(Kind.RELEASE))
+        .annotate(holds=count(Kind.HOLD), captures=count(Kind.CAPTURE), releases=count(Kind.RELEASE))
         .values_list("id", "status", "holds", "captures", "releases")
     )
     problems = []
@@ -277,14 +287,11 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
     return ledger_pg.generation_insert_held(generation=generation, cost=cost)
 
 
-def generation_succeed_captured(*, generation: Generation, fields: dict,
-                                source: str) -> bool | None:
+def generation_succeed_captured(*, generation: Generation, fields: dict, source: str) -> bool | None:
     """Write `fields` (a success, with its status fields) on `generation` if it
     is still in `source` and not being canceled, and capture its hold, in one
     statement. True or False (nothing written) where that statement exists;
     None where it does not, for the caller to move and `capture` itself."""
     if not ledger_pg.usable():
         return None
-    return ledger_pg.generation_succeed_captured(generation=generation, fields=fields,
-                                                 status=source)
-
+    return ledger_pg.generation_succeed_captured(generation=generation, fields=fields, status=source)

@@ -44,11 +44,24 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
     nothing was written and the full path must decide."""
     if not usable():
         return None
-    entry = CreditEntry(amount=-cost, kind=CreditEntry.Kind.HOLD, generation=generation,
-                        note=f"{generation.provider} {generation.size}")
-    params = [generation.owner_id, generation.owner_id, generation.owner_id,
-              cost, settings.LOW_BALANCE_THRESHOLD, cost, Team.DrawOrder.TEAM_FIRST,
-              *_values(generation), *_values(entry, skip="account"), cost]
+    entry = CreditEntry(
+        amount=-cost,
+        kind=CreditEntry.Kind.HOLD,
+        generation=generation,
+        note=f"{generation.provider} {generation.size}",
+    )
+    params = [
+        generation.owner_id,
+        generation.owner_id,
+        generation.owner_id,
+        cost,
+        settings.LOW_BALANCE_THRESHOLD,
+        cost,
+        Team.DrawOrder.TEAM_FIRST,
+        *_values(generation),
+        *_values(entry, skip="account"),
+        cost,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_create_sql(), params)
         row = cursor.fetchone()
@@ -62,8 +75,9 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
     return entry
 
 
-def generation_succeed_captured(*, generation: Generation, fields: dict,
-                                status: str = Generation.Status.RUNNING) -> bool:
+def generation_succeed_captured(
+    *, generation: Generation, fields: dict, status: str = Generation.Status.RUNNING
+) -> bool:
     """Write `fields` on `generation` if it is still in `status` (running, or
     storing for a copy of a recorded result) and not being canceled, and
     capture its hold (as credits._capture_hold), in one statement. False:
@@ -75,16 +89,15 @@ def generation_succeed_captured(*, generation: Generation, fields: dict,
     values = [field.get_db_prep_save(fields[field.name], connection) for field in written]
     capture = CreditEntry(amount=0, kind=CreditEntry.Kind.CAPTURE, generation=generation)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [
-            *values, generation.pk, status, CreditEntry.Kind.HOLD,
-            *_values(capture, skip="account")])
+        cursor.execute(
+            sql, [*values, generation.pk, status, CreditEntry.Kind.HOLD, *_values(capture, skip="account")]
+        )
         return cursor.fetchone()[0] == 1
 
 
 @cache
 def _fields(model: Any, skip: str = "") -> list:
-    return [f for f in model._meta.local_concrete_fields
-            if not isinstance(f, AutoField) and f.name != skip]
+    return [f for f in model._meta.local_concrete_fields if not isinstance(f, AutoField) and f.name != skip]
 
 
 def _values(obj, skip: str = "") -> list:
@@ -104,8 +117,7 @@ def _columns(fields) -> str:
 def _placeholders(fields, account: str = "") -> str:
     """Typed, as `INSERT ... SELECT` needs for a NULL; `account`: the SQL
     that stands for the account column."""
-    return ", ".join(account if f.name == "account" else f"%s::{f.cast_db_type(connection)}"
-                     for f in fields)
+    return ", ".join(account if f.name == "account" else f"%s::{f.cast_db_type(connection)}" for f in fields)
 
 
 @cache
@@ -115,7 +127,8 @@ def _succeed_sql(names: tuple[str, ...]) -> tuple[str, list]:
     fields = [cast(Field, Generation._meta.get_field(name)) for name in names]
     sets = ", ".join(f"{qn(f.column or f.name)} = {_placeholders([f])}" for f in fields)
     entry_fields = _fields(CreditEntry)
-    return f"""
+    return (
+        f"""
 WITH g AS (
   UPDATE {_table(Generation)} SET {sets}
   WHERE id = %s AND status = %s AND NOT cancel_requested RETURNING id
@@ -128,7 +141,9 @@ WITH g AS (
   INSERT INTO {entry} ({_columns(entry_fields)})
   SELECT {_placeholders(entry_fields, account="h.account_id")} FROM h RETURNING 1
 )
-SELECT count(*) FROM g""", fields
+SELECT count(*) FROM g""",
+        fields,
+    )
 
 
 @cache

@@ -24,9 +24,13 @@ def low_balance(*, account_id: int) -> None:
     try:
         send_mail(
             subject="Z-Image Studio: credits running low",
-            message=(f"The credit balance of {account.owner_label} is down to {account.balance}. "
-                     f"Ask an admin for more credits, or wait for the monthly allowance.\n\n"
-                     f"{settings.SITE_URL}/"),
-            from_email=None, recipient_list=recipients)
+            message=(
+                f"The credit balance of {account.owner_label} is down to {account.balance}. "
+                f"Ask an admin for more credits, or wait for the monthly allowance.\n\n"
+                f"{settings.SITE_URL}/"
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
     except OSError:
         log.exception("could not send the low-balance e-mail for account %s", account_id)

@@ -31,8 +31,10 @@ def quote(*, provider: str, width: int, height: int, prompt_extend: bool) -> Pri
     found = config_cached("price_rules", lambda: list(PriceRule.objects.all()))
     rules = [r for r in found if r.provider == provider] or [r for r in found if not r.provider]
     if not rules:
-        base = next((credits for limit, credits in DEFAULT_BANDS if megapixels <= Decimal(str(limit))),
-                    DEFAULT_BANDS[-1][1])
+        base = next(
+            (credits for limit, credits in DEFAULT_BANDS if megapixels <= Decimal(str(limit))),
+            DEFAULT_BANDS[-1][1],
+        )
         return Price(base + (PROMPT_EXTEND_SURCHARGE if prompt_extend else 0), Decimal(0))
     rules.sort(key=lambda rule: rule.max_megapixels)
     # Above the largest band the largest band's price applies, as with the defaults.
@@ -42,5 +44,4 @@ def quote(*, provider: str, width: int, height: int, prompt_extend: bool) -> Pri
 
 
 def price(*, provider: str, width: int, height: int, prompt_extend: bool) -> int:
-    return quote(provider=provider, width=width, height=height,
-                 prompt_extend=prompt_extend).credits
+    return quote(provider=provider, width=width, height=height, prompt_extend=prompt_extend).credits

@@ -13,8 +13,13 @@ from generations.billing.audit import audit_record, audited_save, snapshot
 from generations.models import CreditAccount, CreditEntry, Generation, ProviderConfig
 
 Kind = CreditEntry.Kind
-LIMIT_FIELDS = ["max_concurrent", "max_per_minute", "period_limit", "allowed_providers",
-                "low_balance_threshold"]
+LIMIT_FIELDS = [
+    "max_concurrent",
+    "max_per_minute",
+    "period_limit",
+    "allowed_providers",
+    "low_balance_threshold",
+]
 
 
 class LimitExceeded(Exception):
@@ -52,7 +57,8 @@ def allowance_resets_at(account: CreditAccount, *, now: datetime | None = None) 
 def spent_this_period(*, user) -> int:
     """Credits of this month's generations that are not refunded (held or captured)."""
     spent = Generation.objects.filter(owner=user, created_at__gte=period_start()).exclude(
-        status__in=[Generation.Status.FAILED, Generation.Status.CANCELED])
+        status__in=[Generation.Status.FAILED, Generation.Status.CANCELED]
+    )
     return spent.aggregate(s=Sum("credits_cost"))["s"] or 0
 
 
@@ -60,23 +66,29 @@ def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int
     """Raise LimitExceeded (or a subclass) when `account`, locked by the caller,
     may not start a generation costing `cost` on `provider` now."""
     if account.frozen:
-        raise AccountFrozen("Your account is frozen by an admin: no new images can be started. "
-                            "Ask an admin to unfreeze it.")
+        raise AccountFrozen(
+            "Your account is frozen by an admin: no new images can be started. Ask an admin to unfreeze it."
+        )
     if not account.allows_provider(provider):
-        raise ProviderNotAllowed(f"Your account may not use {provider}; it may use "
-                                 f"{', '.join(account.allowed_providers)}.")
+        raise ProviderNotAllowed(
+            f"Your account may not use {provider}; it may use {', '.join(account.allowed_providers)}."
+        )
     _check_in_flight(user, account)
     _check_rate(user, account)
     if account.period_limit and spent_this_period(user=user) + cost > account.period_limit:
-        raise LimitExceeded(f"This image would take your spending this month above your limit of "
-                            f"{account.period_limit} credits.")
+        raise LimitExceeded(
+            f"This image would take your spending this month above your limit of "
+            f"{account.period_limit} credits."
+        )
 
 
 def _check_in_flight(user, account: CreditAccount) -> None:
     limit = account.max_concurrent
     if limit and Generation.objects.filter(owner=user).in_flight().count() >= limit:
-        raise LimitExceeded(f"You already have {limit} generations in progress, the most your "
-                            "account allows at once. Wait for one to finish.")
+        raise LimitExceeded(
+            f"You already have {limit} generations in progress, the most your "
+            "account allows at once. Wait for one to finish."
+        )
 
 
 def _check_rate(user, account: CreditAccount) -> None:
@@ -88,11 +100,13 @@ def _check_rate(user, account: CreditAccount) -> None:
     first = recent.first()
     if first is not None and recent.count() >= limit:
         wait = (first.created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
-        raise LimitExceeded(f"You may start at most {limit} images a minute; try again in "
-                            f"{max(1, round(wait))} seconds.")
+        raise LimitExceeded(
+            f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds."
+        )
 
 
 # --- monthly allowance -------------------------------------------------------------
+
 
 def allowance_run(*, now: datetime | None = None) -> None:
     """Grant this period's allowance to every account that has not had it yet
@@ -117,9 +131,13 @@ def allowance_apply(*, account_id: int, now: datetime) -> None:
         if not account.carry_over:
             _expire_previous(account, now)
         if account.monthly_allowance:
-            ledger.grant(account=account, amount=account.monthly_allowance, kind=Kind.QUOTA_RESET,
-                          note=f"monthly allowance {period}",
-                          idempotency_key=_grant_key(account_id, period))
+            ledger.grant(
+                account=account,
+                amount=account.monthly_allowance,
+                kind=Kind.QUOTA_RESET,
+                note=f"monthly allowance {period}",
+                idempotency_key=_grant_key(account_id, period),
+            )
 
 
 def _expire_previous(account: CreditAccount, now: datetime) -> None:
@@ -131,19 +149,29 @@ def _expire_previous(account: CreditAccount, now: datetime) -> None:
     granted = CreditEntry.objects.filter(idempotency_key=_grant_key(account.pk, previous)).first()
     if granted is None:
         return
-    spent = -(CreditEntry.objects.filter(
-        account=account, kind__in=[Kind.HOLD, Kind.RELEASE],
-        created_at__gte=granted.created_at, created_at__lt=start,
-    ).aggregate(s=Sum("amount"))["s"] or 0)
+    spent = -(
+        CreditEntry.objects.filter(
+            account=account,
+            kind__in=[Kind.HOLD, Kind.RELEASE],
+            created_at__gte=granted.created_at,
+            created_at__lt=start,
+        ).aggregate(s=Sum("amount"))["s"]
+        or 0
+    )
     account.refresh_from_db(fields=["balance"])
     left = min(account.balance, max(0, granted.amount - spent))
     if left:
-        ledger.grant(account=account, amount=-left, kind=Kind.QUOTA_RESET,
-                      note=f"unused allowance of {previous} expired",
-                      idempotency_key=f"allowance-expiry:{account.pk}:{previous}")
+        ledger.grant(
+            account=account,
+            amount=-left,
+            kind=Kind.QUOTA_RESET,
+            note=f"unused allowance of {previous} expired",
+            idempotency_key=f"allowance-expiry:{account.pk}:{previous}",
+        )
 
 
 # --- admin operations -----------------------------------------------------------
+
 
 def account_grant(*, account: CreditAccount, amount: int, actor, reason: str) -> CreditEntry:
     """Add (amount > 0) or deduct (amount < 0) credits: a ledger entry plus an audit record."""
@@ -151,16 +179,26 @@ def account_grant(*, account: CreditAccount, amount: int, actor, reason: str) ->
         raise ValueError("Give a reason; it goes in the ledger and the audit log.")
     with transaction.atomic():
         before = {"balance": account.balance}
-        entry = ledger.grant(account=account, amount=amount, actor=actor, note=reason.strip(),
-                              kind=Kind.GRANT if amount > 0 else Kind.ADJUSTMENT)
+        entry = ledger.grant(
+            account=account,
+            amount=amount,
+            actor=actor,
+            note=reason.strip(),
+            kind=Kind.GRANT if amount > 0 else Kind.ADJUSTMENT,
+        )
         account.refresh_from_db()
-        audit_record(actor=actor, obj=account, action="grant" if amount > 0 else "deduct",
-                     before=before, after={"balance": account.balance}, reason=reason)
+        audit_record(
+            actor=actor,
+            obj=account,
+            action="grant" if amount > 0 else "deduct",
+            before=before,
+            after={"balance": account.balance},
+            reason=reason,
+        )
     return entry
 
 
-def account_update(*, account: CreditAccount, actor, reason: str, action: str,
-                   **changes) -> CreditAccount:
+def account_update(*, account: CreditAccount, actor, reason: str, action: str, **changes) -> CreditAccount:
     """Change settings of an account (limits, allowance, frozen), audited."""
     fields = sorted(changes)
     with transaction.atomic():
@@ -170,8 +208,14 @@ def account_update(*, account: CreditAccount, actor, reason: str, action: str,
             setattr(locked, name, value)
         locked.full_clean(exclude=["user", "team"])
         locked.save(update_fields=[*fields, "updated_at"])
-        audit_record(actor=actor, obj=locked, action=action, before=before,
-                     after=snapshot(locked, fields), reason=reason)
+        audit_record(
+            actor=actor,
+            obj=locked,
+            action=action,
+            before=before,
+            after=snapshot(locked, fields),
+            reason=reason,
+        )
     return locked
 
 
@@ -180,5 +224,4 @@ def provider_config_save(*, config: ProviderConfig, actor, reason: str) -> None:
     with transaction.atomic():
         audited_save(obj=config, actor=actor, reason=reason)
         if config.is_default:
-            ProviderConfig.objects.filter(is_default=True).exclude(pk=config.pk).update(
-                is_default=False)
+            ProviderConfig.objects.filter(is_default=True).exclude(pk=config.pk).update(is_default=False)

@@ -14,8 +14,7 @@ from django.utils import timezone
 from generations.models import Generation
 
 Status = Generation.Status
-GROUPS = {"user": "owner__username", "team": "owner__team_membership__team__name",
-          "provider": "provider"}
+GROUPS = {"user": "owner__username", "team": "owner__team_membership__team__name", "provider": "provider"}
 BUCKETS = {"day": TruncDay, "month": TruncMonth}
 COLUMNS = ["period", "group", "generations", "images", "failed", "credits", "provider_cost"]
 
@@ -41,16 +40,22 @@ def _measures() -> dict:
         "images": Count("pk", filter=succeeded),
         "failed": Count("pk", filter=Q(status=Status.FAILED)),
         "credits": Coalesce(Sum("credits_cost", filter=succeeded), 0),
-        "provider_cost": Coalesce(Sum("provider_price", filter=succeeded),
-                                  Value(Decimal(0)), output_field=DecimalField()),
+        "provider_cost": Coalesce(
+            Sum("provider_price", filter=succeeded), Value(Decimal(0)), output_field=DecimalField()
+        ),
     }
 
 
 def usage_rows(window: Window) -> list[dict]:
     """One row per period and user, team or provider."""
     key = GROUPS[window.group]
-    rows = (window.generations().annotate(period=BUCKETS[window.bucket]("created_at"))
-            .values("period", key).annotate(**_measures()).order_by("period", key))
+    rows = (
+        window.generations()
+        .annotate(period=BUCKETS[window.bucket]("created_at"))
+        .values("period", key)
+        .annotate(**_measures())
+        .order_by("period", key)
+    )
     return [{**row, "group": row.pop(key) or "(none)"} for row in rows]
 
 
@@ -65,8 +70,11 @@ def top_users(window: Window, *, limit: int = 10) -> list[dict]:
 
 def failure_rates(window: Window) -> list[dict]:
     finished = window.generations().filter(status__in=[Status.SUCCEEDED, Status.FAILED])
-    rows = finished.values("provider").annotate(
-        finished=Count("pk"), failed=Count("pk", filter=Q(status=Status.FAILED))).order_by("provider")
+    rows = (
+        finished.values("provider")
+        .annotate(finished=Count("pk"), failed=Count("pk", filter=Q(status=Status.FAILED)))
+        .order_by("provider")
+    )
     return [{**row, "rate": row["failed"] / row["finished"]} for row in rows]
 
 
@@ -77,7 +85,14 @@ def error_codes(window: Window, *, limit: int = 10) -> list[dict]:
 
 
 def daily_credits(window: Window) -> list[tuple[date, int]]:
-    rows = (window.generations().annotate(day=TruncDay("created_at")).values("day")
-            .annotate(credits=_measures()["credits"]).order_by("day"))
-    return [(row["day"].date() if isinstance(row["day"], datetime) else row["day"], row["credits"])
-            for row in rows]
+    rows = (
+        window.generations()
+        .annotate(day=TruncDay("created_at"))
+        .values("day")
+        .annotate(credits=_measures()["credits"])
+        .order_by("day")
+    )
+    return [
+        (row["day"].date() if isinstance(row["day"], datetime) else row["day"], row["credits"])
+        for row in rows
+    ]

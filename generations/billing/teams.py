@@ -9,6 +9,10 @@ from django.contrib.auth import get_user_model
 
 def teammates_of(user):
     """A queryset of the other users on `user`'s team (lazy: used as a subquery)."""
-    return get_user_model().objects.filter(
-        team_membership__team__memberships__user=user,
-    ).exclude(pk=user.pk)
+    return (
+        get_user_model()
+        .objects.filter(
+            team_membership__team__memberships__user=user,
+        )
+        .exclude(pk=user.pk)
+    )

@@ -29,8 +29,11 @@ def daily_usage(*, user, today: date | None = None) -> list[Bar]:
     totals = dict(
         Generation.objects.owned_by(user)
         .filter(status=Generation.Status.SUCCEEDED, finished_at__date__gte=start)
-        .annotate(day=TruncDate("finished_at")).values("day")
-        .annotate(total=Sum("credits_cost")).values_list("day", "total"))
+        .annotate(day=TruncDate("finished_at"))
+        .values("day")
+        .annotate(total=Sum("credits_cost"))
+        .values_list("day", "total")
+    )
     peak = max(totals.values(), default=0) or 1
     slot = CHART_W / DAYS
     bars = []
@@ -38,6 +41,14 @@ def daily_usage(*, user, today: date | None = None) -> list[Bar]:
         day = start + timedelta(days=i)
         total = totals.get(day, 0)
         height = max(1.0, CHART_H * total / peak) if total else 0.0
-        bars.append(Bar(day=day, total=total, x=round(i * slot + 1, 1), y=round(CHART_H - height, 1),
-                        width=round(slot - 2, 1), height=round(height, 1)))
+        bars.append(
+            Bar(
+                day=day,
+                total=total,
+                x=round(i * slot + 1, 1),
+                y=round(CHART_H - height, 1),
+                width=round(slot - 2, 1),
+                height=round(height, 1),
+            )
+        )
     return bars

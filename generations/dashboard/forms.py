@@ -28,10 +28,13 @@ class DateField(forms.DateField):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        message = format_lazy(_("Enter a date between {min} and {max}."),
-                              min=self.MIN.isoformat(), max=self.MAX.isoformat())
-        self.validators += [validators.MinValueValidator(self.MIN, message),
-                            validators.MaxValueValidator(self.MAX, message)]
+        message = format_lazy(
+            _("Enter a date between {min} and {max}."), min=self.MIN.isoformat(), max=self.MAX.isoformat()
+        )
+        self.validators += [
+            validators.MinValueValidator(self.MIN, message),
+            validators.MaxValueValidator(self.MAX, message),
+        ]
 
 
 class GenerateForm(forms.Form):
@@ -44,8 +47,7 @@ class GenerateForm(forms.Form):
     height = forms.IntegerField(label=_("Height"), required=False, min_value=1)
     seed_mode = forms.ChoiceField(label=_("Seed"), choices=SEED_MODES, required=False)
     seed = forms.IntegerField(label=_("Seed value"), required=False, min_value=0)
-    prompt_extend = forms.BooleanField(label=_("Rewrite my prompt (prompt_extend)"),
-                                       required=False)
+    prompt_extend = forms.BooleanField(label=_("Rewrite my prompt (prompt_extend)"), required=False)
     saved_prompt = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
@@ -65,8 +67,11 @@ class GenerateForm(forms.Form):
         except forms.ValidationError as exc:
             self.add_error("size", exc)
         data["seed"] = self._seed(data)
-        data["saved_prompt"] = Prompt.objects.owned_by(self.user).filter(pk=data.get("saved_prompt")
-                                                     ).first() if data.get("saved_prompt") else None
+        data["saved_prompt"] = (
+            Prompt.objects.owned_by(self.user).filter(pk=data.get("saved_prompt")).first()
+            if data.get("saved_prompt")
+            else None
+        )
         return data
 
     def _seed(self, data):
@@ -81,19 +86,22 @@ class GenerateForm(forms.Form):
 
 class GalleryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search prompts"), required=False)
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("Any status")), *Generation.Status.choices])
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Generation.Status.choices]
+    )
     provider = forms.ChoiceField(label=_("Provider"), required=False)
-    size = forms.CharField(label=_("Size"), required=False,
-                           widget=forms.TextInput(attrs={"placeholder": "1024x1024"}))
-    date_from = DateField(label=_("From"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = DateField(label=_("To"), required=False,
-                        widget=forms.DateInput(attrs={"type": "date"}))
+    size = forms.CharField(
+        label=_("Size"), required=False, widget=forms.TextInput(attrs={"placeholder": "1024x1024"})
+    )
+    date_from = DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     tag = forms.CharField(label=_("Tag"), required=False)
-    collection = forms.ModelChoiceField(label=_("Collection"), required=False,
-                                        queryset=Collection.objects.none(),
-                                        empty_label=_("Any collection"))
+    collection = forms.ModelChoiceField(
+        label=_("Collection"),
+        required=False,
+        queryset=Collection.objects.none(),
+        empty_label=_("Any collection"),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -120,9 +128,12 @@ class TagForm(forms.Form):
 
 
 class CollectForm(forms.Form):
-    collection = forms.ModelChoiceField(label=_("Collection"), required=False,
-                                        queryset=Collection.objects.none(),
-                                        empty_label=_("New collection…"))
+    collection = forms.ModelChoiceField(
+        label=_("Collection"),
+        required=False,
+        queryset=Collection.objects.none(),
+        empty_label=_("New collection…"),
+    )
     new_name = forms.CharField(label=_("New collection name"), required=False, max_length=120)
 
     def __init__(self, *args, user, **kwargs):
@@ -138,8 +149,11 @@ class CollectForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     # The same bounds as the API's POST /api/v1/tokens/.
-    name = forms.CharField(label=_("Name"), max_length=100,
-                           help_text=_("What uses it, e.g. “laptop script”"))
-    expires_days = forms.IntegerField(label=_("Expires after (days)"), required=False,
-                                      min_value=1, max_value=3650,
-                                      help_text=_("Leave empty for a token that does not expire"))
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What uses it, e.g. “laptop script”"))
+    expires_days = forms.IntegerField(
+        label=_("Expires after (days)"),
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text=_("Leave empty for a token that does not expire"),
+    )

@@ -22,9 +22,12 @@ class UsageFilterForm(forms.Form):
         """The chosen window; this month per user and day when nothing (valid) was chosen."""
         data = self.cleaned_data if self.is_valid() else {}
         today = timezone.localdate()
-        return Window(start=data.get("start") or period_start().date(),
-                      end=data.get("end") or today, group=data.get("group") or "user",
-                      bucket=data.get("bucket") or "day")
+        return Window(
+            start=data.get("start") or period_start().date(),
+            end=data.get("end") or today,
+            group=data.get("group") or "user",
+            bucket=data.get("bucket") or "day",
+        )
 
 
 LIMIT_FIELDS = ("max_concurrent", "max_per_minute", "period_limit")
@@ -36,15 +39,18 @@ class MemberLimitsForm(forms.ModelForm):
     never beyond the caps a site admin put on them or on the team. Where a
     cap exists, 0 ("no limit") is beyond it."""
 
-    reason = forms.CharField(max_length=300, label=_lazy("Reason"),
-                             help_text=_lazy("Why; it goes in the audit log."))
+    reason = forms.CharField(
+        max_length=300, label=_lazy("Reason"), help_text=_lazy("Why; it goes in the audit log.")
+    )
 
     class Meta:
         model = CreditAccount
         fields = LIMIT_FIELDS
-        labels = {"max_concurrent": _lazy("Generations at once"),
-                  "max_per_minute": _lazy("Generations per minute"),
-                  "period_limit": _lazy("Credits per month")}
+        labels = {
+            "max_concurrent": _lazy("Generations at once"),
+            "max_per_minute": _lazy("Generations per minute"),
+            "period_limit": _lazy("Credits per month"),
+        }
 
     def __init__(self, *args, editor, caps: dict[str, tuple[int, str]], **kwargs):
         """`caps`: `member_caps(...)` for the editing team admin."""
@@ -52,19 +58,20 @@ class MemberLimitsForm(forms.ModelForm):
         self.editor = editor
         self.caps = caps
         for name, (cap, _source) in self.caps.items():
-            self.fields[name].help_text = _("At most %(cap)s (0 = no limit is not allowed).") % {
-                "cap": cap}
+            self.fields[name].help_text = _("At most %(cap)s (0 = no limit is not allowed).") % {"cap": cap}
 
     def clean(self):
         cleaned = super().clean()
         member = self.instance.user
         if member == self.editor:
             raise forms.ValidationError(
-                _("You cannot change your own limits; a site admin sets them."), code="own")
+                _("You cannot change your own limits; a site admin sets them."), code="own"
+            )
         if TeamMembership.objects.filter(user=member, is_admin=True).exists():
             raise forms.ValidationError(
                 _("%(user)s is a team admin: a site admin sets their limits.") % {"user": member},
-                code="team_admin")
+                code="team_admin",
+            )
         for name, (cap, source) in self.caps.items():
             value = cleaned.get(name)
             if value is not None and (not value or value > cap):
@@ -75,8 +82,9 @@ class MemberLimitsForm(forms.ModelForm):
 def member_caps(*, editor_account: CreditAccount, pool: CreditAccount) -> dict[str, tuple[int, str]]:
     """For each limit a site admin capped, (the cap, "own" or "team"): the
     team admin's own limits, and the team's monthly allowance for spending."""
-    caps = {name: (getattr(editor_account, name), "own") for name in LIMIT_FIELDS
-            if getattr(editor_account, name)}
+    caps = {
+        name: (getattr(editor_account, name), "own") for name in LIMIT_FIELDS if getattr(editor_account, name)
+    }
     budget = pool.monthly_allowance
     if budget and ("period_limit" not in caps or budget < caps["period_limit"][0]):
         caps["period_limit"] = (budget, "team")
@@ -85,9 +93,10 @@ def member_caps(*, editor_account: CreditAccount, pool: CreditAccount) -> dict[s
 
 def _cap_message(label, cap: int, source: str) -> str:
     if source == "team":
-        text = _("%(field)s: at most %(cap)s, the team's monthly allowance; 0 (no limit) is not "
-                 "allowed.")
+        text = _("%(field)s: at most %(cap)s, the team's monthly allowance; 0 (no limit) is not allowed.")
     else:
-        text = _("%(field)s: at most %(cap)s, the limit a site admin set on your own account; "
-                 "0 (no limit) is not allowed.")
+        text = _(
+            "%(field)s: at most %(cap)s, the limit a site admin set on your own account; "
+            "0 (no limit) is not allowed."
+        )
     return text % {"field": label, "cap": cap}

@@ -48,8 +48,15 @@ def is_blocked_address(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-            or ip.is_multicast or ip.is_unspecified or ip in SHARED_SPACE)
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or ip in SHARED_SPACE
+    )
 
 
 def check_url(url: str) -> None:
@@ -68,8 +75,7 @@ def checked_addresses(host: str, port: int, blocked: Callable[[str], bool]) -> l
         raise httpcore.ConnectError(f"cannot resolve {host}") from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if any(blocked(address) for address in addresses):
-        raise BlockedURL(f"The URL points at a private or reserved address ({host}); "
-                         f"it was not fetched.")
+        raise BlockedURL(f"The URL points at a private or reserved address ({host}); it was not fetched.")
     return addresses
 
 
@@ -86,8 +92,7 @@ class CheckedBackend(httpcore.NetworkBackend):
         error = httpcore.ConnectError(f"no address for {host}")
         for address in checked_addresses(host, port, blocked):
             try:
-                return self._sync.connect_tcp(address, port, timeout, local_address,
-                                              socket_options)
+                return self._sync.connect_tcp(address, port, timeout, local_address, socket_options)
             except httpcore.ConnectError as exc:  # the next address, as create_connection would
                 error = exc
         raise error
@@ -99,8 +104,9 @@ class CheckedBackend(httpcore.NetworkBackend):
         self._sync.sleep(seconds)
 
 
-def checked_client(*, timeout: float, allow_private: bool,
-                   blocked: Callable[[str], bool] | None = None) -> httpx.Client:
+def checked_client(
+    *, timeout: float, allow_private: bool, blocked: Callable[[str], bool] | None = None
+) -> httpx.Client:
     """An httpx client whose every connection goes through CheckedBackend, or
     where `allow_private`, a plain one. httpx takes no network backend, so its
     pool's is replaced; the rebinding test in tests/test_fetch.py fails if
@@ -130,8 +136,10 @@ def kept_client(key: tuple, make: Callable[[], httpx.Client]) -> httpx.Client:
 def download_client(*, allow_private: bool = False) -> httpx.Client:
     """The client for provider images: connections only to public addresses
     unless `allow_private`."""
-    return kept_client(("download", allow_private), lambda: checked_client(
-        timeout=DOWNLOAD_TIMEOUT_S, allow_private=allow_private))
+    return kept_client(
+        ("download", allow_private),
+        lambda: checked_client(timeout=DOWNLOAD_TIMEOUT_S, allow_private=allow_private),
+    )
 
 
 _kept = threading.local()
@@ -153,8 +161,7 @@ def open_stream(client: httpx.Client, url: str) -> httpx.Response:
     raise BlockedURL(f"More than {MAX_REDIRECTS} redirects.")
 
 
-def url_expiry(url: str, *, fallback: timedelta | None, now: datetime | None = None
-               ) -> datetime | None:
+def url_expiry(url: str, *, fallback: timedelta | None, now: datetime | None = None) -> datetime | None:
     """When a signed URL stops working: OSS/DashScope `Expires=<unix time>`,
     S3 SigV4 `X-Amz-Date` + `X-Amz-Expires`; else now + the provider's
     documented lifetime."""

@@ -32,8 +32,7 @@ from generations.images.fetch import BlockedURL, download_client, open_stream
 from generations.providers.base import GenerationResult
 
 Image.MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # well above 4.2 MP; refuses decompression bombs
-FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
-           "WEBP": ("webp", "image/webp")}
+FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp")}
 CHUNK = 64 * 1024
 IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -84,16 +83,19 @@ def fetch(url: str, sink, *, max_bytes: int, allow_private: bool = False) -> str
     except BlockedURL as exc:
         raise StoreError("ImageURLBlocked", str(exc)) from exc
     except httpx.HTTPError as exc:
-        raise StoreError("ImageDownloadFailed", f"Downloading the image failed "
-                         f"({type(exc).__name__}).", retryable=True) from exc
+        raise StoreError(
+            "ImageDownloadFailed", f"Downloading the image failed ({type(exc).__name__}).", retryable=True
+        ) from exc
     return digest.hexdigest()
 
 
 def _copy(response: httpx.Response, sink, digest, max_bytes: int) -> None:
     if response.status_code != 200:
-        raise StoreError("ImageDownloadFailed",
-                         f"Downloading the image failed with HTTP {response.status_code}.",
-                         retryable=response.status_code >= 500 or response.status_code == 429)
+        raise StoreError(
+            "ImageDownloadFailed",
+            f"Downloading the image failed with HTTP {response.status_code}.",
+            retryable=response.status_code >= 500 or response.status_code == 429,
+        )
     too_large = StoreError("ImageTooLarge", f"The image is larger than {max_bytes} bytes.")
     if int(response.headers.get("Content-Length") or 0) > max_bytes:
         raise too_large
@@ -203,16 +205,19 @@ def _copy_range(source, sink, size: int) -> None:
         size -= len(piece)
 
 
-def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int,
-               ratio_only: bool) -> None:
+def check_size(got: tuple[int, int], expect: tuple[int, int], *, tolerance: int, ratio_only: bool) -> None:
     (width, height), (want_w, want_h) = got, expect
     if ratio_only:  # within 2%: a service rounds its sides to its own grid
         if abs(width * want_h - height * want_w) > 0.02 * height * want_w:
-            raise StoreError("WrongImageSize", f"The provider sent a {width}x{height} image; "
-                             f"the aspect ratio of {want_w}x{want_h} was asked for.")
+            raise StoreError(
+                "WrongImageSize",
+                f"The provider sent a {width}x{height} image; "
+                f"the aspect ratio of {want_w}x{want_h} was asked for.",
+            )
     elif abs(width - want_w) > tolerance or abs(height - want_h) > tolerance:
-        raise StoreError("WrongImageSize", f"The provider sent a {width}x{height} image; "
-                         f"{want_w}x{want_h} was asked for.")
+        raise StoreError(
+            "WrongImageSize", f"The provider sent a {width}x{height} image; {want_w}x{want_h} was asked for."
+        )
 
 
 def thumbnail(image: Image.Image) -> bytes:
@@ -231,9 +236,16 @@ def thumbnail_save(*, base_name: str, thumb: bytes) -> str:
     return _save(f"{base_name}_thumb.webp", ContentFile(thumb))
 
 
-def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, int],
-                tolerance: int = 0, ratio_only: bool = False, internal: bool = False,
-                make_thumbnail: bool = True) -> StoredImage:
+def store_image(
+    *,
+    base_name: str,
+    result: GenerationResult,
+    expect: tuple[int, int],
+    tolerance: int = 0,
+    ratio_only: bool = False,
+    internal: bool = False,
+    make_thumbnail: bool = True,
+) -> StoredImage:
     """Copy the result's image to `<base_name>.<ext>` and a thumbnail beside it.
     `ratio_only`: the provider picks the pixels, only the aspect ratio must match.
     `internal`: the provider is on the private network; its URLs may be private.
@@ -244,8 +256,9 @@ def store_image(*, base_name: str, result: GenerationResult, expect: tuple[int, 
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as tmp:
         sha = _receive(result, tmp, internal=internal)
         size = tmp.tell()
-        fmt, width, height, thumb = _examine(tmp, make_thumbnail, expect=expect,
-                                             tolerance=tolerance, ratio_only=ratio_only)
+        fmt, width, height, thumb = _examine(
+            tmp, make_thumbnail, expect=expect, tolerance=tolerance, ratio_only=ratio_only
+        )
         ext, content_type = FORMATS[fmt]
         tmp.seek(0)
         data = None
@@ -270,8 +283,9 @@ def _receive(result: GenerationResult, sink, *, internal: bool) -> str:
     return hashlib.sha256(result.image_bytes).hexdigest()
 
 
-def _examine(tmp, make_thumbnail: bool, *, expect: tuple[int, int], tolerance: int,
-             ratio_only: bool) -> tuple[str, int, int, bytes | None]:
+def _examine(
+    tmp, make_thumbnail: bool, *, expect: tuple[int, int], tolerance: int, ratio_only: bool
+) -> tuple[str, int, int, bytes | None]:
     """Format, width, height and thumbnail (None when not made) of the image."""
     if not make_thumbnail:
         fmt, width, height = check(tmp)
@@ -292,8 +306,9 @@ def _save(name: str, content) -> str:
             default_storage.delete(name)
         saved = default_storage.save(name, content)
     except Exception as exc:  # storage backends raise many kinds; all mean "try later"
-        raise StoreError("StorageUnavailable", f"Could not write to storage "
-                         f"({type(exc).__name__}).", retryable=True) from exc
+        raise StoreError(
+            "StorageUnavailable", f"Could not write to storage ({type(exc).__name__}).", retryable=True
+        ) from exc
     return saved
 
 

@@ -39,8 +39,7 @@ class S3Storage(s3.S3Storage):
         content.seek(0)
         # botocore reads the body for its checksum and signature, then rewinds
         # it to send: the file is streamed, never read whole into memory.
-        self.connection.meta.client.put_object(
-            Bucket=self.bucket_name, Key=key, Body=content.file, **params)
+        self.connection.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=content.file, **params)
         return cleaned_name
 
     def _open(self, name, mode="rb"):

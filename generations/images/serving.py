@@ -17,15 +17,18 @@ def serve_stored(field_file, *, download_name: str, attachment: bool = False):
         # The bucket sends this header back, so "Download original" saves
         # `<id>.png` rather than opening the image under its storage key.
         disposition = content_disposition_header(attachment, download_name)
-        return HttpResponseRedirect(default_storage.url(
-            field_file.name, parameters={"ResponseContentDisposition": disposition}))
-    return FileResponse(default_storage.open(field_file.name, "rb"), filename=download_name,
-                        as_attachment=attachment)
+        return HttpResponseRedirect(
+            default_storage.url(field_file.name, parameters={"ResponseContentDisposition": disposition})
+        )
+    return FileResponse(
+        default_storage.open(field_file.name, "rb"), filename=download_name, as_attachment=attachment
+    )
 
 
 def serve_image(generation, *, attachment: bool = False):
-    return serve_stored(generation.image, download_name=image_download_name(generation),
-                        attachment=attachment)
+    return serve_stored(
+        generation.image, download_name=image_download_name(generation), attachment=attachment
+    )
 
 
 def serve_thumbnail(generation):

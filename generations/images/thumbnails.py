@@ -35,8 +35,11 @@ def thumbnail_make(*, generation: Generation) -> str:
     serving shows the original)."""
     if generation.thumbnail:
         return generation.thumbnail.name
-    if (generation.status != Generation.Status.SUCCEEDED or not generation.image
-            or cache.get(_undecodable(generation.pk))):
+    if (
+        generation.status != Generation.Status.SUCCEEDED
+        or not generation.image
+        or cache.get(_undecodable(generation.pk))
+    ):
         return ""
     image_name = generation.image.name
     connection_release_idle()  # reading and writing storage: no connection held meanwhile
@@ -52,8 +55,12 @@ def thumbnail_make(*, generation: Generation) -> str:
             cache.set(_undecodable(generation.pk), True, UNDECODABLE_FOR)
         return ""
     except Exception as exc:  # storage backends raise many kinds; the next showing tries again
-        log.warning("no thumbnail for generation %s: reading %s failed (%s)", generation.pk,
-                    image_name, type(exc).__name__)
+        log.warning(
+            "no thumbnail for generation %s: reading %s failed (%s)",
+            generation.pk,
+            image_name,
+            type(exc).__name__,
+        )
         return ""
     return _record(generation.pk, image_name, name)
 
@@ -69,8 +76,7 @@ def _record(pk, image_name: str, name: str) -> str:
     (a storage that does not overwrite picks a free one)."""
     if Generation.objects.filter(pk=pk, thumbnail="", image=image_name).update(thumbnail=name):
         return name
-    kept = (Generation.objects.filter(pk=pk, image=image_name)
-            .values_list("thumbnail", flat=True).first())
+    kept = Generation.objects.filter(pk=pk, image=image_name).values_list("thumbnail", flat=True).first()
     if kept != name:
         default_storage.delete(name)
     return kept or ""

@@ -23,8 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, pipe, device: str, metrics: Metrics, *, max_batch: int = 4,
-                 max_wait: float = 0.01, queue_limit: int = 32):
+    def __init__(
+        self,
+        pipe,
+        device: str,
+        metrics: Metrics,
+        *,
+        max_batch: int = 4,
+        max_wait: float = 0.01,
+        queue_limit: int = 32,
+    ):
         self.pipe, self.device, self.metrics = pipe, device, metrics
         self.max_batch, self.max_wait, self.queue_limit = max_batch, max_wait, queue_limit
         self.pending: list[Job] = []
@@ -46,17 +54,27 @@ class Engine:
                 # Roughly when the queue ahead will have drained.
                 batches = len(self.pending) // self.max_batch + 1
                 retry = max(1, math.ceil(batches * self.last_batch_seconds))
-                raise ApiError(503, f"The worker's queue is full ({self.queue_limit} waiting); try again "
-                               "shortly.", "queue_full", kind="server_error",
-                               headers={"Retry-After": str(retry)})
+                raise ApiError(
+                    503,
+                    f"The worker's queue is full ({self.queue_limit} waiting); try again shortly.",
+                    "queue_full",
+                    kind="server_error",
+                    headers={"Retry-After": str(retry)},
+                )
             self.pending.extend(jobs)
             self.cond.notify()
 
     def generate(self, batch: list[Job]) -> list:
         first = batch[0]
         generators = [torch.Generator(device=self.device).manual_seed(job.seed) for job in batch]
-        return self.pipe(prompt=[job.prompt for job in batch], width=first.width, height=first.height,
-                         num_inference_steps=first.steps, guidance_scale=0.0, generator=generators).images
+        return self.pipe(
+            prompt=[job.prompt for job in batch],
+            width=first.width,
+            height=first.height,
+            num_inference_steps=first.steps,
+            guidance_scale=0.0,
+            generator=generators,
+        ).images
 
     def _next_batch(self) -> list[Job]:
         with self.cond:

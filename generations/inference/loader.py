@@ -64,9 +64,11 @@ def check_model_dir(model_dir: str) -> Path:
         raise ModelDirError(f"Model directory {path} does not exist.")
     missing = missing_parts(path)
     if missing:
-        raise ModelDirError(f"Model directory {path} is incomplete; missing: {', '.join(missing)}. "
-                            "Copy the whole published Z-Image-Turbo folder (model_index.json, transformer/, "
-                            "text_encoder/, tokenizer/, vae/, scheduler/).")
+        raise ModelDirError(
+            f"Model directory {path} is incomplete; missing: {', '.join(missing)}. "
+            "Copy the whole published Z-Image-Turbo folder (model_index.json, transformer/, "
+            "text_encoder/, tokenizer/, vae/, scheduler/)."
+        )
     return path
 
 
@@ -85,8 +87,9 @@ def load_pipeline(options: LoadOptions):
     # `dtype`, which would load float32. Hence the old name, minus its warning.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
-        pipe = ZImagePipeline.from_pretrained(str(path), torch_dtype=getattr(torch, options.dtype),
-                                              local_files_only=True)
+        pipe = ZImagePipeline.from_pretrained(
+            str(path), torch_dtype=getattr(torch, options.dtype), local_files_only=True
+        )
     pipe.to(options.device)
     pipe.set_progress_bar_config(disable=True)
     if options.attention != "native":  # native (torch SDPA) is diffusers' default

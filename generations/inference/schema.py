@@ -23,8 +23,16 @@ TURBO_STEPS = 8
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str, *, param: str | None = None,
-                 kind: str = "invalid_request_error", headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        *,
+        param: str | None = None,
+        kind: str = "invalid_request_error",
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.code, self.param = status, message, code, param
         self.kind, self.headers = kind, headers or {}
@@ -80,8 +88,9 @@ def parse_generation(body: Any, limits: Limits) -> list[Job]:
     if len(prompt) > limits.max_prompt_chars:
         raise invalid(f"`prompt` has {len(prompt)} characters; at most {limits.max_prompt_chars}.", "prompt")
     if body.get("response_format", "b64_json") != "b64_json":
-        raise invalid("Only response_format `b64_json` is supported: the worker keeps no files.",
-                      "response_format")
+        raise invalid(
+            "Only response_format `b64_json` is supported: the worker keeps no files.", "response_format"
+        )
     width, height = parse_size(body.get("size", "1024x1024"), limits)
     n = integer(body, "n", 1, 1, limits.max_n)
     steps = integer(body, "num_inference_steps", TURBO_STEPS, 1, limits.max_steps)
@@ -107,12 +116,19 @@ def parse_size(size: Any, limits: Limits) -> tuple[int, int]:
         raise invalid(f"`size` must look like 1024x1024, not {size!r}.", "size", "invalid_size") from None
     for side in (width, height):
         if side % limits.size_step:
-            raise invalid(f"Width and height must be multiples of {limits.size_step}; {side} is not.",
-                          "size", "invalid_size")
+            raise invalid(
+                f"Width and height must be multiples of {limits.size_step}; {side} is not.",
+                "size",
+                "invalid_size",
+            )
         if not limits.min_side <= side <= limits.max_side:
-            raise invalid(f"Each side must be between {limits.min_side} and {limits.max_side} pixels.",
-                          "size", "invalid_size")
+            raise invalid(
+                f"Each side must be between {limits.min_side} and {limits.max_side} pixels.",
+                "size",
+                "invalid_size",
+            )
     if width * height > limits.max_pixels:
-        raise invalid(f"{width}x{height} is above this model's {limits.max_pixels} pixel limit.",
-                      "size", "invalid_size")
+        raise invalid(
+            f"{width}x{height} is above this model's {limits.max_pixels} pixel limit.", "size", "invalid_size"
+        )
     return width, height

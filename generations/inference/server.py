@@ -50,10 +50,16 @@ class Worker:
     api_key: str = ""
 
     def health(self) -> dict:
-        return {"status": "ok", "model_loaded": True, "model": self.load.model_dir,
-                "device": self.load.device, "dtype": self.load.dtype,
-                "queue_depth": self.engine.queue_depth(), "max_batch": self.engine.max_batch,
-                "limits": self.limits.__dict__}
+        return {
+            "status": "ok",
+            "model_loaded": True,
+            "model": self.load.model_dir,
+            "device": self.load.device,
+            "dtype": self.load.dtype,
+            "queue_depth": self.engine.queue_depth(),
+            "max_batch": self.engine.max_batch,
+            "limits": self.limits.__dict__,
+        }
 
 
 def limits_for(pipe) -> Limits:
@@ -157,8 +163,14 @@ def serve(load: LoadOptions, options: ServeOptions, announce=print) -> None:
     """Load the model, then serve until interrupted."""
     pipe = load_pipeline(load)
     metrics = Metrics()
-    engine = Engine(pipe, load.device, metrics, max_batch=options.max_batch,
-                    max_wait=options.max_wait_ms / 1000, queue_limit=options.queue_limit)
+    engine = Engine(
+        pipe,
+        load.device,
+        metrics,
+        max_batch=options.max_batch,
+        max_wait=options.max_wait_ms / 1000,
+        queue_limit=options.queue_limit,
+    )
     limits = limits_for(pipe)
     if load.compile:
         # Compile now, at the usual size, rather than on the first user's request.
@@ -167,8 +179,10 @@ def serve(load: LoadOptions, options: ServeOptions, announce=print) -> None:
     engine.start()
     server = WorkerHTTPServer((options.host, options.port), Handler)
     server.worker = Worker(engine, metrics, limits, load, options.api_key)
-    announce(f"Z-Image worker on http://{options.host}:{server.server_port} "
-             f"({load.device}, {load.dtype}, max batch {options.max_batch})")
+    announce(
+        f"Z-Image worker on http://{options.host}:{server.server_port} "
+        f"({load.device}, {load.dtype}, max batch {options.max_batch})"
+    )
     try:
         server.serve_forever()
     finally:

@@ -10,42 +10,77 @@ from generations.providers.registry import default_provider_name, provider_statu
 
 def provider_catalog() -> list[dict]:
     default = default_provider_name()
-    return [{
-        "name": provider.name, "label": str(provider.label), "available": not reason,
-        "unavailable_reason": reason, "default": provider.name == default,
-        "capabilities": _capabilities(provider.capabilities),
-        "presets": [_preset(provider, width, height) for width, height in
-                    provider.capabilities.presets],
-    } for provider, reason in provider_status()]
+    return [
+        {
+            "name": provider.name,
+            "label": str(provider.label),
+            "available": not reason,
+            "unavailable_reason": reason,
+            "default": provider.name == default,
+            "capabilities": _capabilities(provider.capabilities),
+            "presets": [_preset(provider, width, height) for width, height in provider.capabilities.presets],
+        }
+        for provider, reason in provider_status()
+    ]
 
 
 def _capabilities(caps) -> dict:
     return {
-        "min_pixels": caps.min_pixels, "max_pixels": caps.max_pixels, "min_side": caps.min_side,
-        "max_side": caps.max_side, "size_step": caps.size_step,
-        "aspect_ratios": list(caps.aspect_ratios), "max_prompt_chars": caps.max_prompt_chars,
+        "min_pixels": caps.min_pixels,
+        "max_pixels": caps.max_pixels,
+        "min_side": caps.min_side,
+        "max_side": caps.max_side,
+        "size_step": caps.size_step,
+        "aspect_ratios": list(caps.aspect_ratios),
+        "max_prompt_chars": caps.max_prompt_chars,
         "seed_range": list(caps.seed_range) if caps.seed_range else None,
         "prompt_extend": caps.prompt_extend,
-        "steps_range": list(caps.steps_range) if caps.steps_range else None, "mode": caps.mode,
+        "steps_range": list(caps.steps_range) if caps.steps_range else None,
+        "mode": caps.mode,
     }
 
 
 def _preset(provider, width: int, height: int) -> dict:
     def cost(extend: bool) -> int:
-        return pricing.price(provider=provider.name, width=width, height=height,
-                             prompt_extend=extend)
-    return {"size": f"{width}x{height}", "width": width, "height": height, "price": cost(False),
-            "price_prompt_extend": cost(True) if provider.capabilities.prompt_extend else None}
+        return pricing.price(provider=provider.name, width=width, height=height, prompt_extend=extend)
+
+    return {
+        "size": f"{width}x{height}",
+        "width": width,
+        "height": height,
+        "price": cost(False),
+        "price_prompt_extend": cost(True) if provider.capabilities.prompt_extend else None,
+    }
 
 
-def generation_quote_for(*, user, prompt: str, width: int, height: int, prompt_extend: bool = False,
-                         provider: str | None = None, seed: int | None = None,
-                         steps: int | None = None) -> dict:
+def generation_quote_for(
+    *,
+    user,
+    prompt: str,
+    width: int,
+    height: int,
+    prompt_extend: bool = False,
+    provider: str | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+) -> dict:
     """The price of a create with these parameters and whether the user can pay it.
     Raises InvalidRequest like the create would; writes nothing."""
-    name, cost = services.generation_quote(provider=provider, prompt=prompt, width=width,
-                                           height=height, seed=seed, prompt_extend=prompt_extend,
-                                           steps=steps)
+    name, cost = services.generation_quote(
+        provider=provider,
+        prompt=prompt,
+        width=width,
+        height=height,
+        seed=seed,
+        prompt_extend=prompt_extend,
+        steps=steps,
+    )
     available = ledger.balance(user=user).available
-    return {"provider": name, "size": f"{width}x{height}", "prompt_extend": prompt_extend,
-            "credits": cost, "balance": available, "affordable": cost <= available}
+    return {
+        "provider": name,
+        "size": f"{width}x{height}",
+        "prompt_extend": prompt_extend,
+        "credits": cost,
+        "balance": available,
+        "affordable": cost <= available,
+    }

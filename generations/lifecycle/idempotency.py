@@ -24,8 +24,7 @@ class IdempotencyConflict(Exception):
 
 
 def fingerprint(*, saved_prompt: Prompt | None, tags: Sequence[str], **params) -> str:
-    params.update(saved_prompt=saved_prompt.pk if saved_prompt else None,
-                  tags=sorted(set(tags)))
+    params.update(saved_prompt=saved_prompt.pk if saved_prompt else None, tags=sorted(set(tags)))
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
@@ -42,8 +41,10 @@ def replay(*, user, key: str | None, fingerprint: str) -> Generation | None:
         Generation.objects.filter(pk=first.pk).update(idempotency_key=None)
         return None
     if first.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(f"Idempotency-Key '{key}' was already used for a different "
-                                  "request; use a new key for new parameters.")
+        raise IdempotencyConflict(
+            f"Idempotency-Key '{key}' was already used for a different "
+            "request; use a new key for new parameters."
+        )
     first.replayed = True
     return first
 
@@ -55,10 +56,12 @@ def retry_match(*, user, fingerprint: str) -> Generation | None:
     has not failed or been canceled (marked `replayed`). The client never got
     its answer, so it gets that image instead of paying for a second one."""
     since = timezone.now() - timedelta(seconds=settings.RETRY_MATCH_WINDOW)
-    match = (Generation.objects.filter(owner=user, request_fingerprint=fingerprint,
-                                       created_at__gte=since)
-             .exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED])
-             .order_by("-created_at").first())
+    match = (
+        Generation.objects.filter(owner=user, request_fingerprint=fingerprint, created_at__gte=since)
+        .exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED])
+        .order_by("-created_at")
+        .first()
+    )
     if match is not None:
         match.replayed = True
     return match

@@ -39,15 +39,15 @@ def generation_purge(*, generation: Generation) -> None:
     now = timezone.now()
     Generation.objects.filter(pk=generation.pk, deleted_at=None).update(deleted_at=now)
     Generation.objects.filter(pk=generation.pk).update(
-        purged_at=now, image="", thumbnail="", public_token=None, idempotency_key=None)
+        purged_at=now, image="", thumbnail="", public_token=None, idempotency_key=None
+    )
 
 
 def trash_purge(*, user=None, older_than: timedelta | None = None) -> int:
     """Remove the files of trashed generations for good. Only finished ones:
     one still in flight would be stored after. The row stays (hidden) because
     the credit ledger refers to it. Returns how many were purged."""
-    rows = Generation.objects.exclude(deleted_at=None).filter(
-        purged_at=None, status__in=Generation.FINISHED)
+    rows = Generation.objects.exclude(deleted_at=None).filter(purged_at=None, status__in=Generation.FINISHED)
     if user is not None:
         rows = rows.owned_by(user)
     if older_than is not None:
@@ -78,8 +78,7 @@ def generation_tag(*, generation: Generation, user, text: str) -> None:
 
 
 @transaction.atomic
-def prompt_save(*, user, text: str, title: str = "", tags: str = "",
-                prompt: Prompt | None = None) -> Prompt:
+def prompt_save(*, user, text: str, title: str = "", tags: str = "", prompt: Prompt | None = None) -> Prompt:
     """Create a saved prompt, or update `prompt` (already checked to be the user's)."""
     prompt = prompt or Prompt(owner=user)
     prompt.text, prompt.title = text, title
@@ -88,8 +87,9 @@ def prompt_save(*, user, text: str, title: str = "", tags: str = "",
     return prompt
 
 
-def collection_add(*, user, generation: Generation, collection: Collection | None = None,
-                   new_name: str = "") -> Collection:
+def collection_add(
+    *, user, generation: Generation, collection: Collection | None = None, new_name: str = ""
+) -> Collection:
     """Add to an existing collection of the user's, or to a new one named `new_name`."""
     if collection is None:
         collection, _ = Collection.objects.get_or_create(owner=user, name=new_name.strip()[:120])

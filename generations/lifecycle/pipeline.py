@@ -36,8 +36,12 @@ Status = Generation.Status
 
 def generation_request(generation: Generation) -> GenerationRequest:
     return GenerationRequest(
-        prompt=generation.prompt, width=generation.width, height=generation.height,
-        seed=generation.seed_used, prompt_extend=generation.prompt_extend, steps=generation.steps,
+        prompt=generation.prompt,
+        width=generation.width,
+        height=generation.height,
+        seed=generation.seed_used,
+        prompt_extend=generation.prompt_extend,
+        steps=generation.steps,
     )
 
 
@@ -46,8 +50,9 @@ def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
     submit to a submit+poll provider and schedule the first poll. Returns a
     delay in seconds when the provider asked to be tried again later (the
     caller re-schedules). `thumbnail=False` leaves the thumbnail to a task."""
-    claimed = status.move(generation_id, sources=Status.QUEUED, target=Status.RUNNING,
-                          attempts=F("attempts") + 1)
+    claimed = status.move(
+        generation_id, sources=Status.QUEUED, target=Status.RUNNING, attempts=F("attempts") + 1
+    )
     if not claimed:  # canceled, or another worker has it: running twice is harmless
         return None
     generation = Generation.objects.select_related("owner").get(pk=generation_id)
@@ -68,8 +73,9 @@ def _run_claimed(generation: Generation, *, thumbnail: bool) -> float | None:
     if result.image_bytes is not None:
         generation_store_in_hand(generation, provider, result, thumbnail=thumbnail)
     elif generation_record_result(generation, result):
-        generation_schedule_store(generation.pk,
-                                  generation_copy(generation, provider, result, thumbnail=thumbnail))
+        generation_schedule_store(
+            generation.pk, generation_copy(generation, provider, result, thumbnail=thumbnail)
+        )
     return None
 
 
@@ -90,7 +96,8 @@ def _submit(generation: Generation, provider) -> None:
     no worker thread sits idle while the image is made."""
     task_id = provider.submit(generation_request(generation))
     Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-        request_id=task_id[:200], error_code="", error_message="", updated_at=timezone.now())
+        request_id=task_id[:200], error_code="", error_message="", updated_at=timezone.now()
+    )
     generation_schedule_poll(generation.pk, settings.PROVIDER_POLL_INITIAL)
 
 
@@ -107,8 +114,11 @@ def _call_failed(generation: Generation, exc: Exception) -> float | None:
         generation_fail(generation=generation, code="InvalidRequest", message=exc.message)
         return None
     log.error("provider call crashed for generation %s", generation.pk, exc_info=exc)
-    generation_fail(generation=generation, code="InternalError",
-                    message="Something went wrong on our side; your credits were returned.")
+    generation_fail(
+        generation=generation,
+        code="InternalError",
+        message="Something went wrong on our side; your credits were returned.",
+    )
     return None
 
 
@@ -125,30 +135,38 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
         if generation.attempts < settings.PROVIDER_MAX_ATTEMPTS and in_window:
             return _retry_later(generation, exc, delay)
         message = f"{message} Gave up after {generation.attempts} attempts."
-    generation_fail(generation=generation, code=exc.code, message=message,
-                    request_id=exc.request_id)
+    generation_fail(generation=generation, code=exc.code, message=message, request_id=exc.request_id)
     return None
 
 
-def _retry_later(generation: Generation, exc: ProviderError, delay: float, *,
-                 attempt_used: bool = True) -> float | None:
+def _retry_later(
+    generation: Generation, exc: ProviderError, delay: float, *, attempt_used: bool = True
+) -> float | None:
     with transaction.atomic():
         locked = Generation.objects.select_for_update().get(pk=generation.pk)
         if status.cancel_if_requested(locked):  # the owner gave up on it: no more tries
             return None
-        status.move(generation.pk, sources=Status.RUNNING, target=Status.QUEUED,
-                    error_code=exc.code, error_message=exc.message,
-                    attempts=F("attempts") - int(not attempt_used))
-    log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code,
-             generation.attempts, delay)
+        status.move(
+            generation.pk,
+            sources=Status.RUNNING,
+            target=Status.QUEUED,
+            error_code=exc.code,
+            error_message=exc.message,
+            attempts=F("attempts") - int(not attempt_used),
+        )
+    log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code, generation.attempts, delay)
     return delay
 
 
 def generation_poll(*, generation_id) -> float | None:
     """Ask a submit+poll provider once how a job is doing. Returns the delay
     before asking again, or None once the generation has ended."""
-    generation = (Generation.objects.select_related("owner").exclude(request_id="")
-                  .filter(pk=generation_id, status=Status.RUNNING).first())
+    generation = (
+        Generation.objects.select_related("owner")
+        .exclude(request_id="")
+        .filter(pk=generation_id, status=Status.RUNNING)
+        .first()
+    )
     if generation is None:  # ended meanwhile (reaped, failed): nothing to ask
         return None
     now = timezone.now()
@@ -178,7 +196,12 @@ def _poll_again(generation: Generation, waited: float) -> float | None:
     """Another look later, unless the provider has had all the time it gets."""
     if waited < settings.PROVIDER_POLL_TIMEOUT:
         return poll_delay(waited)
-    generation_fail(generation=generation, code="Timeout", message=(
-        f"The provider did not finish within {settings.PROVIDER_POLL_TIMEOUT:.0f} seconds; "
-        "your credits were returned."))
+    generation_fail(
+        generation=generation,
+        code="Timeout",
+        message=(
+            f"The provider did not finish within {settings.PROVIDER_POLL_TIMEOUT:.0f} seconds; "
+            "your credits were returned."
+        ),
+    )
     return None

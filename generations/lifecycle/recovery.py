@@ -51,8 +51,11 @@ def _rescue_queued() -> int:
         if created_at < expired:
             gen = Generation.objects.filter(pk=pk, status=Status.QUEUED).first()
             if gen is not None:
-                status.generation_fail(generation=gen, code="QueueTimeout", message=(
-                    "No worker could start this image in time; your credits were returned."))
+                status.generation_fail(
+                    generation=gen,
+                    code="QueueTimeout",
+                    message=("No worker could start this image in time; your credits were returned."),
+                )
                 count += 1
         elif stale.filter(pk=pk).update(updated_at=now):  # one recovery pass wins the row
             log.warning("generation %s queued with no task in the queue: sending it again", pk)
@@ -78,8 +81,9 @@ def _reap_running() -> int:
     and refund."""
     cutoff = timezone.now() - timedelta(seconds=settings.REAPER_TIMEOUT)
     count = 0
-    for pk in Generation.objects.filter(status=Status.RUNNING, started_at__lt=cutoff
-                                        ).values_list("pk", flat=True):
+    for pk in Generation.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
             gen = Generation.objects.select_for_update().get(pk=pk)
             if gen.status != Status.RUNNING or gen.updated_at >= cutoff:
@@ -101,8 +105,11 @@ def _reap(gen: Generation) -> None:
         status.move(gen.pk, sources=Status.RUNNING, target=Status.QUEUED)
         transaction.on_commit(lambda: services.generation_enqueue(gen.pk))
     else:
-        status.generation_fail(generation=gen, code="WorkerLost", message=(
-            "The worker handling this image stopped; your credits were returned."))
+        status.generation_fail(
+            generation=gen,
+            code="WorkerLost",
+            message=("The worker handling this image stopped; your credits were returned."),
+        )
 
 
 def _submitted(gen: Generation) -> bool:
@@ -119,11 +126,15 @@ def _rescue_storing() -> int:
     for gen in Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff):
         count += 1
         if now >= store.store_deadline(gen):
-            status.generation_fail(generation=gen, code="ImageExpired", message=(
-                "The provider's image link expired before the image could be copied; "
-                "your credits were returned."))
+            status.generation_fail(
+                generation=gen,
+                code="ImageExpired",
+                message=(
+                    "The provider's image link expired before the image could be copied; "
+                    "your credits were returned."
+                ),
+            )
         else:
             log.warning("rescuing generation %s stuck in storing", gen.pk)
             store.generation_schedule_store(gen.pk, 0)
     return count
-

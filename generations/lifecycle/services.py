@@ -24,34 +24,70 @@ broker_log = logging.getLogger("generations.broker")
 Status = Generation.Status
 
 
-def generation_quote(*, provider: str | None, prompt: str, width: int, height: int,
-                     seed: int | None = None, prompt_extend: bool = False,
-                     steps: int | None = None) -> tuple[str, int]:
+def generation_quote(
+    *,
+    provider: str | None,
+    prompt: str,
+    width: int,
+    height: int,
+    seed: int | None = None,
+    prompt_extend: bool = False,
+    steps: int | None = None,
+) -> tuple[str, int]:
     """Validate against the provider's capabilities and price it: (provider, credits).
     Raises InvalidRequest naming the problem; touches nothing."""
-    chosen, price = _quote(provider=provider, prompt=prompt, width=width, height=height,
-                           seed=seed, prompt_extend=prompt_extend, steps=steps)
+    chosen, price = _quote(
+        provider=provider,
+        prompt=prompt,
+        width=width,
+        height=height,
+        seed=seed,
+        prompt_extend=prompt_extend,
+        steps=steps,
+    )
     return chosen.name, price.credits
 
 
-def _quote(*, provider: str | None, prompt: str, width: int, height: int, seed: int | None,
-           prompt_extend: bool, steps: int | None) -> tuple[Provider, pricing.Price]:
+def _quote(
+    *,
+    provider: str | None,
+    prompt: str,
+    width: int,
+    height: int,
+    seed: int | None,
+    prompt_extend: bool,
+    steps: int | None,
+) -> tuple[Provider, pricing.Price]:
     """generation_quote's work, keeping the provider and the whole price for a
     create (which would otherwise look both up again)."""
     chosen = usable_provider(provider)
-    chosen.capabilities.validate(GenerationRequest(
-        prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
-        steps=steps))
-    return chosen, pricing.quote(provider=chosen.name, width=width, height=height,
-                                 prompt_extend=prompt_extend)
+    chosen.capabilities.validate(
+        GenerationRequest(
+            prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend, steps=steps
+        )
+    )
+    return chosen, pricing.quote(
+        provider=chosen.name, width=width, height=height, prompt_extend=prompt_extend
+    )
 
 
-def generation_create(*, user, prompt: str, width: int, height: int, seed: int | None = None,
-                      prompt_extend: bool = False, provider: str | None = None,
-                      steps: int | None = None, saved_prompt: Prompt | None = None,
-                      tags: Sequence[str] = (), webhook_url: str = "",
-                      idempotency_key: str | None = None, claim: bool = False,
-                      retried: bool = False) -> Generation:
+def generation_create(
+    *,
+    user,
+    prompt: str,
+    width: int,
+    height: int,
+    seed: int | None = None,
+    prompt_extend: bool = False,
+    provider: str | None = None,
+    steps: int | None = None,
+    saved_prompt: Prompt | None = None,
+    tags: Sequence[str] = (),
+    webhook_url: str = "",
+    idempotency_key: str | None = None,
+    claim: bool = False,
+    retried: bool = False,
+) -> Generation:
     """Validate, price, hold the credits, insert, and enqueue after commit.
     `claim=True`: inserted already running (claimed, first attempt) and not
     enqueued, for the caller to run at once (pipeline.generation_run_now).
@@ -64,26 +100,55 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     this request is a retry) returns the recent generation it retries, if any
     (idempotency.retry_match)."""
     fingerprint = idempotency.fingerprint(
-        prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend,
-        provider=provider, steps=steps, saved_prompt=saved_prompt, tags=tags,
-        webhook_url=webhook_url)
+        prompt=prompt,
+        width=width,
+        height=height,
+        seed=seed,
+        prompt_extend=prompt_extend,
+        provider=provider,
+        steps=steps,
+        saved_prompt=saved_prompt,
+        tags=tags,
+        webhook_url=webhook_url,
+    )
     if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
         return replay
-    if retried and not idempotency_key and (
-            replay := idempotency.retry_match(user=user, fingerprint=fingerprint)):
+    if (
+        retried
+        and not idempotency_key
+        and (replay := idempotency.retry_match(user=user, fingerprint=fingerprint))
+    ):
         return replay
-    chosen, price = _quote(provider=provider, prompt=prompt, width=width, height=height,
-                           seed=seed, prompt_extend=prompt_extend, steps=steps)
+    chosen, price = _quote(
+        provider=provider,
+        prompt=prompt,
+        width=width,
+        height=height,
+        seed=seed,
+        prompt_extend=prompt_extend,
+        steps=steps,
+    )
     name, cost, seed_range = chosen.name, price.credits, chosen.capabilities.seed_range
     # Pick the seed here when none was asked, so every image can be made again.
     seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
     claimed = {"status": Status.RUNNING, "started_at": timezone.now(), "attempts": 1} if claim else {}
     generation = Generation(
-        owner=user, prompt=prompt, width=width, height=height, seed=seed, seed_used=seed_used,
-        prompt_extend=prompt_extend, steps=steps, provider=name, credits_cost=cost,
-        saved_prompt=saved_prompt, webhook_url=webhook_url,
-        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-        provider_price=price.provider_cost, **claimed,
+        owner=user,
+        prompt=prompt,
+        width=width,
+        height=height,
+        seed=seed,
+        seed_used=seed_used,
+        prompt_extend=prompt_extend,
+        steps=steps,
+        provider=name,
+        credits_cost=cost,
+        saved_prompt=saved_prompt,
+        webhook_url=webhook_url,
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint,
+        provider_price=price.provider_cost,
+        **claimed,
     )
     # The common case (no key to replay, no tags, no limit to check) in one statement.
     fast = not (idempotency_key or tags)
@@ -98,32 +163,31 @@ def generation_create(*, user, prompt: str, width: int, height: int, seed: int |
     return generation
 
 
-def _create_held(generation: Generation, *, tags: Sequence[str],
-                 key: str | None) -> Generation | None:
+def _create_held(generation: Generation, *, tags: Sequence[str], key: str | None) -> Generation | None:
     """generation_create's full path: lock the payers, check the limits, insert
     and hold. Returns the first generation when `key` replays, else None."""
     user = generation.owner
     with transaction.atomic():
         payers = ledger.payers_locked(user)
         # Checked again under the account lock: two racing retries serialize here.
-        if replay := idempotency.replay(user=user, key=key,
-                                        fingerprint=generation.request_fingerprint):
+        if replay := idempotency.replay(user=user, key=key, fingerprint=generation.request_fingerprint):
             return replay
         own = next(a for a in payers if a.user_id == user.pk)
-        quotas.quota_check_create(user=user, account=own, provider=generation.provider,
-                                  cost=generation.credits_cost)
+        quotas.quota_check_create(
+            user=user, account=own, provider=generation.provider, cost=generation.credits_cost
+        )
         generation.save(force_insert=True)
         # Kept for the capture, which then need not read it back (ledger._capture_hold).
-        generation.hold_entry = ledger.hold(generation=generation,
-                                             amount=generation.credits_cost, locked=payers)
+        generation.hold_entry = ledger.hold(
+            generation=generation, amount=generation.credits_cost, locked=payers
+        )
         if tags:  # a new generation has none to clear
             _set_tags(generation, tags)
     return None
 
 
 def _set_tags(generation: Generation, names: Sequence[str]) -> None:
-    tags = [Tag.objects.get_or_create(owner=generation.owner, name=name)[0]
-            for name in sorted(set(names))]
+    tags = [Tag.objects.get_or_create(owner=generation.owner, name=name)[0] for name in sorted(set(names))]
     generation.tags.set(tags)
 
 
@@ -139,8 +203,12 @@ def generation_enqueue(generation_id, delay: float = 0) -> None:
         else:
             tasks.run_generation(str(generation_id))
     except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError, ...
-        broker_log.warning("queue unreachable (%s: %s); generation %s stays queued for recovery",
-                           type(exc).__name__, exc, generation_id)
+        broker_log.warning(
+            "queue unreachable (%s: %s); generation %s stays queued for recovery",
+            type(exc).__name__,
+            exc,
+            generation_id,
+        )
 
 
 def size_for_aspect_ratio(*, provider: str | None, ratio: str) -> tuple[int, int]:
@@ -154,14 +222,24 @@ class GenerationInFlight(Exception):
     pass
 
 
-def generation_remix(*, user, source: Generation, seed: int | None,
-                     webhook_url: str = "", idempotency_key: str | None = None) -> Generation:
+def generation_remix(
+    *, user, source: Generation, seed: int | None, webhook_url: str = "", idempotency_key: str | None = None
+) -> Generation:
     """A new generation with `source`'s parameters and the given seed (None: random)."""
     return generation_create(
-        user=user, prompt=source.prompt, width=source.width, height=source.height, seed=seed,
-        prompt_extend=source.prompt_extend, provider=source.provider, steps=source.steps,
-        saved_prompt=source.saved_prompt, tags=[t.name for t in source.tags.all()],
-        webhook_url=webhook_url, idempotency_key=idempotency_key)
+        user=user,
+        prompt=source.prompt,
+        width=source.width,
+        height=source.height,
+        seed=seed,
+        prompt_extend=source.prompt_extend,
+        provider=source.provider,
+        steps=source.steps,
+        saved_prompt=source.saved_prompt,
+        tags=[t.name for t in source.tags.all()],
+        webhook_url=webhook_url,
+        idempotency_key=idempotency_key,
+    )
 
 
 def generation_delete(*, generation: Generation) -> None:
@@ -170,6 +248,7 @@ def generation_delete(*, generation: Generation) -> None:
     from generations.lifecycle.library import generation_purge
 
     if not generation.is_finished:
-        raise GenerationInFlight("This generation is still in progress; cancel it first "
-                                 "or wait for it to finish.")
+        raise GenerationInFlight(
+            "This generation is still in progress; cancel it first or wait for it to finish."
+        )
     generation_purge(generation=generation)

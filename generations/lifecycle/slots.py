@@ -27,9 +27,12 @@ class ProviderBusy(ProviderError):
     failure and not an attempt against the retry bound."""
 
     def __init__(self, provider: str, limit: int):
-        super().__init__("ProviderBusy", f"Waiting for a free {provider} slot ({limit} at a time).",
-                         retryable=True,
-                         retry_after=settings.PROVIDER_SLOT_WAIT * random.uniform(0.5, 1.5))
+        super().__init__(
+            "ProviderBusy",
+            f"Waiting for a free {provider} slot ({limit} at a time).",
+            retryable=True,
+            retry_after=settings.PROVIDER_SLOT_WAIT * random.uniform(0.5, 1.5),
+        )
 
 
 @contextmanager
@@ -41,8 +44,9 @@ def provider_slot(generation: Generation):
         yield
         return
     limit, timeout_s = config.max_concurrency, config.timeout_s
-    slot = _take(generation.provider, limit, generation.pk,
-                 stale_after=timedelta(seconds=timeout_s + STALE_MARGIN_S))
+    slot = _take(
+        generation.provider, limit, generation.pk, stale_after=timedelta(seconds=timeout_s + STALE_MARGIN_S)
+    )
     if slot is None:
         raise ProviderBusy(generation.provider, limit)
     try:
@@ -55,7 +59,8 @@ def _take(provider: str, limit: int, holder, *, stale_after: timedelta) -> int |
     slots = ProviderSlot.objects.filter(provider=provider, number__lt=limit)
     if slots.count() < limit:
         ProviderSlot.objects.bulk_create(
-            [ProviderSlot(provider=provider, number=n) for n in range(limit)], ignore_conflicts=True)
+            [ProviderSlot(provider=provider, number=n) for n in range(limit)], ignore_conflicts=True
+        )
     now = timezone.now()
     free = Q(holder__isnull=True) | Q(taken_at__lt=now - stale_after)
     for pk in slots.filter(free).values_list("pk", flat=True):

@@ -35,7 +35,8 @@ Status = Generation.Status
 ALLOWED: dict[str, frozenset[str]] = {
     Status.QUEUED: frozenset({Status.RUNNING, Status.CANCELED, Status.FAILED}),
     Status.RUNNING: frozenset(
-        {Status.STORING, Status.SUCCEEDED, Status.QUEUED, Status.FAILED, Status.CANCELED}),
+        {Status.STORING, Status.SUCCEEDED, Status.QUEUED, Status.FAILED, Status.CANCELED}
+    ),
     Status.STORING: frozenset({Status.SUCCEEDED, Status.FAILED}),
 }
 INITIAL = frozenset({Status.QUEUED, Status.RUNNING})
@@ -62,8 +63,7 @@ def stamps(target: str) -> dict:
     return {"updated_at": now}
 
 
-def move(pk, *, sources: str | Iterable[str], target: str, where: dict | None = None,
-         **fields) -> bool:
+def move(pk, *, sources: str | Iterable[str], target: str, where: dict | None = None, **fields) -> bool:
     """Move the row from one of `sources` to `target`, writing `fields` too.
     False when it is in none of them (another worker, the reaper or a cancel
     got there first). `where`: further conditions the row must meet."""
@@ -80,8 +80,7 @@ def succeed_fields(source: str) -> dict:
     return {"status": Status.SUCCEEDED, **stamps(Status.SUCCEEDED)}
 
 
-def generation_succeed(generation: Generation, *, source: str, fields: dict,
-                       then=None) -> bool:
+def generation_succeed(generation: Generation, *, source: str, fields: dict, then=None) -> bool:
     """Move `source` -> succeeded writing `fields`, unless its owner asked to
     cancel, and capture its hold, all in one transaction (on PostgreSQL, for a
     caller with nothing more to do there, one statement). `then`: more to do
@@ -89,19 +88,26 @@ def generation_succeed(generation: Generation, *, source: str, fields: dict,
     ended = succeed_fields(source)
     if then is None:
         done = ledger.generation_succeed_captured(
-            generation=generation, fields={**fields, **ended}, source=source)
+            generation=generation, fields={**fields, **ended}, source=source
+        )
         if done is not None:
             return done and _set(generation, ended)
     with transaction.atomic():
-        if not move(generation.pk, sources=source, target=Status.SUCCEEDED,
-                    where={"cancel_requested": False}, **fields):
+        if not move(
+            generation.pk,
+            sources=source,
+            target=Status.SUCCEEDED,
+            where={"cancel_requested": False},
+            **fields,
+        ):
             return False
         if then is not None:
             then()
         # Just moved out of flight under its row lock: captured once, without
         # the idempotency reads (a generation made in this process brings its hold).
-        ledger.capture(generation=generation,
-                       hold=getattr(generation, "hold_entry", None) or ledger.hold_of(generation))
+        ledger.capture(
+            generation=generation, hold=getattr(generation, "hold_entry", None) or ledger.hold_of(generation)
+        )
     return _set(generation, ended)
 
 
@@ -112,13 +118,17 @@ def _set(generation: Generation, fields: dict) -> bool:
     return True
 
 
-def generation_fail(*, generation: Generation, code: str, message: str,
-                    request_id: str = "") -> None:
+def generation_fail(*, generation: Generation, code: str, message: str, request_id: str = "") -> None:
     """End a generation in flight failed and give its credits back (once)."""
     with transaction.atomic():
-        if move(generation.pk, sources=Generation.IN_FLIGHT, target=Status.FAILED,
-                error_code=code[:80], error_message=message,
-                request_id=request_id or generation.request_id):
+        if move(
+            generation.pk,
+            sources=Generation.IN_FLIGHT,
+            target=Status.FAILED,
+            error_code=code[:80],
+            error_message=message,
+            request_id=request_id or generation.request_id,
+        ):
             ledger.release(generation=generation)
             generation_finished(generation=generation)
     log.info("generation %s failed: %s", generation.pk, code)

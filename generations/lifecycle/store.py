@@ -33,8 +33,9 @@ def generation_schedule_store(generation_id, delay: float | None) -> None:
         tasks.store_generation.schedule((str(generation_id),), delay=delay)
 
 
-def generation_store_in_hand(generation: Generation, provider, result: GenerationResult, *,
-                             thumbnail: bool) -> None:
+def generation_store_in_hand(
+    generation: Generation, provider, result: GenerationResult, *, thumbnail: bool
+) -> None:
     """Bytes in hand (nothing expires): store them first, then record, succeed
     and capture in one transaction. Stashing the bytes in the database (and a
     second transaction) is needed only when the copy must be tried again; a
@@ -49,8 +50,9 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
         return
     _copy_result_fields(generation, result)
     fields = _stored_fields(stored)
-    if status.generation_succeed(generation, source=Status.RUNNING,
-                                 fields={**_result_fields(generation), **fields}):
+    if status.generation_succeed(
+        generation, source=Status.RUNNING, fields={**_result_fields(generation), **fields}
+    ):
         for name, value in fields.items():  # the caller may answer from it unread
             setattr(generation, name, value)
         _announce(generation, stored)
@@ -65,10 +67,17 @@ def generation_store_in_hand(generation: Generation, provider, result: Generatio
 
 def _stored_fields(stored) -> dict:
     # A copy retried past a storage outage succeeds with its last retry's error cleared.
-    return {"error_code": "", "error_message": "",
-            "image": stored.name, "thumbnail": stored.thumbnail, "image_width": stored.width,
-            "image_height": stored.height, "image_bytes": stored.size, "sha256": stored.sha256,
-            "content_type": stored.content_type}
+    return {
+        "error_code": "",
+        "error_message": "",
+        "image": stored.name,
+        "thumbnail": stored.thumbnail,
+        "image_width": stored.width,
+        "image_height": stored.height,
+        "image_bytes": stored.size,
+        "sha256": stored.sha256,
+        "content_type": stored.content_type,
+    }
 
 
 def _announce(generation: Generation, stored) -> None:
@@ -94,17 +103,28 @@ def generation_record_result(generation: Generation, result) -> bool:
             return False
         _copy_result_fields(generation, result)
         # Only these: the owner may have trashed or shared the row meanwhile.
-        status.move(generation.pk, sources=Status.RUNNING, target=Status.STORING,
-                    **_result_fields(generation))
+        status.move(
+            generation.pk, sources=Status.RUNNING, target=Status.STORING, **_result_fields(generation)
+        )
         generation.status = Status.STORING
         if result.image_bytes is not None:
-            PendingImage.objects.update_or_create(generation=generation,
-                                                  defaults={"data": result.image_bytes})
+            PendingImage.objects.update_or_create(
+                generation=generation, defaults={"data": result.image_bytes}
+            )
     return True
 
 
-RESULT_FIELDS = ("request_id", "rewritten_prompt", "reasoning", "seed_used", "source_url",
-                 "provider_cost", "error_code", "error_message", "source_expires_at")
+RESULT_FIELDS = (
+    "request_id",
+    "rewritten_prompt",
+    "reasoning",
+    "seed_used",
+    "source_url",
+    "provider_cost",
+    "error_code",
+    "error_message",
+    "source_expires_at",
+)
 
 
 def _result_fields(generation: Generation) -> dict:
@@ -120,8 +140,9 @@ def _copy_result_fields(generation: Generation, result) -> None:
     generation.provider_cost = result.cost
     generation.error_code = generation.error_message = ""
     # The URL's own signature is more exact than the provider's documented lifetime.
-    generation.source_expires_at = (url_expiry(result.image_url, fallback=None)
-                                    if result.image_url else None) or result.url_expires_at
+    generation.source_expires_at = (
+        url_expiry(result.image_url, fallback=None) if result.image_url else None
+    ) or result.url_expires_at
 
 
 def storage_base_name(generation: Generation) -> str:
@@ -139,8 +160,9 @@ def generation_store(*, generation_id) -> float | None:
     return generation_copy(generation, get_provider(generation.provider), _stored_result(generation))
 
 
-def generation_copy(generation: Generation, provider, result: GenerationResult, *,
-                    thumbnail: bool = True) -> float | None:
+def generation_copy(
+    generation: Generation, provider, result: GenerationResult, *, thumbnail: bool = True
+) -> float | None:
     """generation_store's work, for a row, provider and result already in hand
     (right after the provider answered, none needs reading again)."""
     try:
@@ -149,8 +171,7 @@ def generation_copy(generation: Generation, provider, result: GenerationResult, 
         return _store_failed(generation, exc)
     stashed = result.image_bytes is not None  # copied from the stash: drop it with the success
     drop = (lambda: PendingImage.objects.filter(generation=generation).delete()) if stashed else None
-    if status.generation_succeed(generation, source=Status.STORING, fields=_stored_fields(stored),
-                                 then=drop):
+    if status.generation_succeed(generation, source=Status.STORING, fields=_stored_fields(stored), then=drop):
         _announce(generation, stored)
     return None
 
@@ -163,17 +184,22 @@ def _store_image(generation: Generation, provider, result: GenerationResult, *, 
     not keep one from the threads that only need a moment of it."""
     connection_release_idle()
     try:
-        return store_image(base_name=storage_base_name(generation), result=result,
-                           expect=(generation.width, generation.height),
-                           tolerance=provider.capabilities.size_tolerance,
-                           ratio_only=provider.capabilities.ratio_only,
-                           internal=provider.settings.internal, make_thumbnail=thumbnail)
+        return store_image(
+            base_name=storage_base_name(generation),
+            result=result,
+            expect=(generation.width, generation.height),
+            tolerance=provider.capabilities.size_tolerance,
+            ratio_only=provider.capabilities.ratio_only,
+            internal=provider.settings.internal,
+            make_thumbnail=thumbnail,
+        )
     except StoreError:
         raise
     except Exception as exc:
         log.exception("storing crashed for generation %s", generation.pk)
-        raise StoreError("InternalError", "The image could not be stored; your credits were "
-                         "returned.") from exc
+        raise StoreError(
+            "InternalError", "The image could not be stored; your credits were returned."
+        ) from exc
 
 
 def _stored_result(generation: Generation) -> GenerationResult:
@@ -194,17 +220,21 @@ def store_deadline(generation: Generation):
 def _store_failed(generation: Generation, exc: StoreError) -> float | None:
     attempts = generation.store_attempts + 1
     Generation.objects.filter(pk=generation.pk).update(
-        store_attempts=attempts, updated_at=timezone.now(), error_code=exc.code,
-        error_message=exc.message)
+        store_attempts=attempts, updated_at=timezone.now(), error_code=exc.code, error_message=exc.message
+    )
     if not exc.retryable:
         generation_fail(generation=generation, code=exc.code, message=exc.message)
         return None
     delay = min(backoff(attempts, base=settings.STORE_RETRY_BASE), settings.STORE_RETRY_MAX_DELAY)
     if timezone.now() + timedelta(seconds=delay) >= store_deadline(generation):
-        generation_fail(generation=generation, code="ImageExpired", message=(
-            "The provider's image link expired before the image could be copied "
-            f"(last problem: {exc.message}); your credits were returned."))
+        generation_fail(
+            generation=generation,
+            code="ImageExpired",
+            message=(
+                "The provider's image link expired before the image could be copied "
+                f"(last problem: {exc.message}); your credits were returned."
+            ),
+        )
         return None
-    log.info("generation %s: copy failed (%s), retry %d in %.1fs", generation.pk, exc.code,
-             attempts, delay)
+    log.info("generation %s: copy failed (%s), retry %d in %.1fs", generation.pk, exc.code, attempts, delay)
     return delay

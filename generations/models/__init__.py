@@ -22,8 +22,23 @@ from generations.models.integrations import ApiToken, WebhookDelivery, WebhookSe
 from generations.models.providers import ProviderConfig, ProviderSlot, looks_like_env_name
 
 __all__ = [
-    "ApiToken", "AuditLog", "Collection", "CollectionQuerySet", "CreditAccount", "CreditEntry",
-    "Generation", "GenerationQuerySet", "PendingImage", "PriceRule", "Prompt", "ProviderConfig",
-    "ProviderSlot", "Tag", "Team", "TeamMembership", "WebhookDelivery", "WebhookSecret",
+    "ApiToken",
+    "AuditLog",
+    "Collection",
+    "CollectionQuerySet",
+    "CreditAccount",
+    "CreditEntry",
+    "Generation",
+    "GenerationQuerySet",
+    "PendingImage",
+    "PriceRule",
+    "Prompt",
+    "ProviderConfig",
+    "ProviderSlot",
+    "Tag",
+    "Team",
+    "TeamMembership",
+    "WebhookDelivery",
+    "WebhookSecret",
     "looks_like_env_name",
 ]

@@ -17,27 +17,35 @@ class CreditAccount(models.Model):
     both; the limits below apply to whoever owns it."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-        related_name="credit_account")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credit_account",
+    )
     team = models.OneToOneField(
-        "generations.Team", null=True, blank=True, on_delete=models.CASCADE,
-        related_name="credit_account")
+        "generations.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="credit_account"
+    )
     balance = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
     max_concurrent = models.PositiveIntegerField(default=0, help_text=_("0 = no limit"))
     max_per_minute = models.PositiveIntegerField(
-        default=0, help_text=_("New generations per minute; 0 = no limit"))
+        default=0, help_text=_("New generations per minute; 0 = no limit")
+    )
     period_limit = models.PositiveIntegerField(
-        default=0, help_text=_("Most credits spent per calendar month; 0 = no limit"))
-    allowed_providers = models.JSONField(
-        default=list, blank=True, help_text=_("Provider names; empty = all"))
+        default=0, help_text=_("Most credits spent per calendar month; 0 = no limit")
+    )
+    allowed_providers = models.JSONField(default=list, blank=True, help_text=_("Provider names; empty = all"))
     monthly_allowance = models.PositiveIntegerField(
-        default=0, help_text=_("Credits granted at the start of every month"))
+        default=0, help_text=_("Credits granted at the start of every month")
+    )
     carry_over = models.BooleanField(
-        default=True, help_text=_("Keep unused allowance; off = it expires at the period end"))
+        default=True, help_text=_("Keep unused allowance; off = it expires at the period end")
+    )
     frozen = models.BooleanField(default=False, help_text=_("No new generations"))
     low_balance_threshold = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("E-mail under this balance; empty = LOW_BALANCE_THRESHOLD"))
+        null=True, blank=True, help_text=_("E-mail under this balance; empty = LOW_BALANCE_THRESHOLD")
+    )
     low_balance_notified = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,9 +54,9 @@ class CreditAccount(models.Model):
             models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_non_negative"),
             models.CheckConstraint(condition=Q(held__gte=0), name="credit_held_non_negative"),
             models.CheckConstraint(
-                condition=Q(user__isnull=False, team__isnull=True)
-                | Q(user__isnull=True, team__isnull=False),
-                name="credit_account_one_owner"),
+                condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False),
+                name="credit_account_one_owner",
+            ),
         ]
         # Moving credits is its own right: change_creditaccount edits limits only.
         permissions = [("grant_credits", "Can grant or deduct credits and set allowances")]
@@ -76,13 +84,17 @@ class CreditEntry(models.Model):
         QUOTA_RESET = "quota_reset", _("Quota reset")
 
     # No index of its own: entry_account_created starts with it.
-    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries",
-                                db_index=False)
+    account = models.ForeignKey(
+        CreditAccount, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     amount = models.BigIntegerField(help_text=_("Signed change to the spendable balance"))
     kind = models.CharField(max_length=12, choices=Kind.choices)
     generation = models.ForeignKey(
-        "generations.Generation", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="credit_entries"
+        "generations.Generation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="credit_entries",
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -129,8 +141,7 @@ class Team(models.Model):
         TEAM_FIRST = "team_first", _("Team pool first, then the member's own credits")
 
     name = models.CharField(max_length=120, unique=True)
-    draw_order = models.CharField(max_length=12, choices=DrawOrder.choices,
-                                  default=DrawOrder.TEAM_FIRST)
+    draw_order = models.CharField(max_length=12, choices=DrawOrder.choices, default=DrawOrder.TEAM_FIRST)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -144,8 +155,9 @@ class TeamMembership(models.Model):
     """A user belongs to at most one team; team admins manage their members' limits."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="team_membership")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_membership"
+    )
     is_admin = models.BooleanField(default=False, help_text=_("May manage members' limits"))
 
     class Meta:
@@ -164,14 +176,18 @@ class PriceRule(models.Model):
     credits = models.PositiveIntegerField()
     prompt_extend_surcharge = models.PositiveIntegerField(default=0)
     provider_cost = models.DecimalField(
-        max_digits=12, decimal_places=4, default=0,
-        help_text=_("What the provider charges per image, in its own currency"))
+        max_digits=12,
+        decimal_places=4,
+        default=0,
+        help_text=_("What the provider charges per image, in its own currency"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["provider", "max_megapixels"]
-        constraints = [models.UniqueConstraint(fields=["provider", "max_megapixels"],
-                                               name="one_price_per_band")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "max_megapixels"], name="one_price_per_band")
+        ]
 
     def __str__(self):
         return f"{self.provider or 'any'} <= {self.max_megapixels} MP: {self.credits} credits"
@@ -180,8 +196,9 @@ class PriceRule(models.Model):
 class AuditLog(models.Model):
     """Every admin change to credits, limits, prices or providers."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=64)

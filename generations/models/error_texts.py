@@ -29,8 +29,7 @@ TEXTS = {
     "ImageTooLarge": _("The provider's image was larger than the site accepts."),
     "NotAnImage": _("The provider sent something that is not an image."),
     "WrongImageSize": _("The provider's image does not have the size that was asked for."),
-    "ImageURLBlocked": _("The provider's image link points to an address the site may not "
-                         "fetch."),
+    "ImageURLBlocked": _("The provider's image link points to an address the site may not fetch."),
     "StorageUnavailable": _("The image could not be saved to storage."),
     "InvalidRequest": _("The provider cannot make an image with these settings."),
     "GenerationFailed": _("The provider could not make this image."),
@@ -58,11 +57,9 @@ TEXTS = {
     "RequestTimeOut": TIMEOUT,
     "Throttling": RATE_LIMITED,
     # Sub-codes whose meaning differs from their family's (the family is the fallback).
-    "Throttling.AllocationQuota": _("The provider account's quota is used up; an admin must "
-                                    "raise it."),
+    "Throttling.AllocationQuota": _("The provider account's quota is used up; an admin must raise it."),
     "InternalError.Algo": PROVIDER_ERROR,  # the provider's, not the site's InternalError
-    "IPInfringementSuspect": _("The provider suspects the prompt infringes someone's "
-                               "intellectual property."),
+    "IPInfringementSuspect": _("The provider suspects the prompt infringes someone's intellectual property."),
     "BadRequest.TooLarge": _("The request was too large for the provider."),
 }
 

@@ -75,11 +75,12 @@ class GenerationQuerySet(OwnedQuerySet):
         from generations.billing.teams import teammates_of
 
         mates = teammates_of(user)
-        shared = Q(shared_with_team=True) | Q(collections__shared_with_team=True,
-                                               collections__owner__in=mates)
-        return self.filter(Q(owner=user, purged_at=None)
-                           | (Q(owner__in=mates) & shared & Q(deleted_at=None))
-                           ).distinct()
+        shared = Q(shared_with_team=True) | Q(
+            collections__shared_with_team=True, collections__owner__in=mates
+        )
+        return self.filter(
+            Q(owner=user, purged_at=None) | (Q(owner__in=mates) & shared & Q(deleted_at=None))
+        ).distinct()
 
     def live(self):
         """Not in the trash."""
@@ -111,8 +112,7 @@ class Generation(models.Model):
     # No index of its own: gen_owner_created and gen_gallery start with it, and
     # every create would write a third index on the owner.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations",
-        db_index=False
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations", db_index=False
     )
     prompt = models.TextField()
     saved_prompt = models.ForeignKey(Prompt, null=True, blank=True, on_delete=models.SET_NULL)
@@ -150,8 +150,11 @@ class Generation(models.Model):
 
     credits_cost = models.PositiveIntegerField(default=0)
     provider_price = models.DecimalField(
-        max_digits=12, decimal_places=4, default=0,
-        help_text=_("What the provider charges for this image, in its currency, at creation"))
+        max_digits=12,
+        decimal_places=4,
+        default=0,
+        help_text=_("What the provider charges for this image, in its currency, at creation"),
+    )
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
 
@@ -178,9 +181,11 @@ class Generation(models.Model):
             models.Index(fields=["owner", "deleted_at", "-created_at", "-id"], name="gen_gallery"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "idempotency_key"],
-                                    condition=Q(idempotency_key__isnull=False),
-                                    name="gen_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="gen_unique_idempotency_key",
+            ),
         ]
 
     def __str__(self):
@@ -220,8 +225,9 @@ class PendingImage(models.Model):
     """Image bytes a provider returned (b64) kept until the copy into storage
     succeeds, so a storage outage or a killed worker loses nothing."""
 
-    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, primary_key=True,
-                                      related_name="pending_image")
+    generation = models.OneToOneField(
+        Generation, on_delete=models.CASCADE, primary_key=True, related_name="pending_image"
+    )
     data = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -239,8 +245,7 @@ class CollectionQuerySet(OwnedQuerySet):
 class Collection(models.Model):
     """A named set of generations; a generation may be in several."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="collections")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
     name = models.CharField(max_length=120)
     generations = models.ManyToManyField(Generation, related_name="collections", blank=True)
     shared_with_team = models.BooleanField(default=False)

@@ -17,8 +17,7 @@ class ApiToken(models.Model):
     """A personal API token. Only its sha256 is stored: the token itself is
     shown once, when it is made."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, help_text=_("The first characters, to recognise it"))
     token_hash = models.CharField(max_length=64, unique=True)
@@ -43,8 +42,9 @@ class ApiToken(models.Model):
 class WebhookSecret(models.Model):
     """The key a user's webhook deliveries are signed with (HMAC-SHA256)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="webhook_secret")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret"
+    )
     secret = models.CharField(max_length=80)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -53,12 +53,14 @@ class WebhookSecret(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    generation = models.ForeignKey("generations.Generation", on_delete=models.CASCADE,
-                                   related_name="webhook_deliveries")
+    generation = models.ForeignKey(
+        "generations.Generation", on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
     url = models.URLField(max_length=500)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True,
-                                                   help_text=_("HTTP status of the last attempt"))
+    last_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("HTTP status of the last attempt")
+    )
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)

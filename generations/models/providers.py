@@ -36,9 +36,14 @@ class ProviderConfig(models.Model):
     def clean(self):
         super().clean()
         if self.api_key_env and not looks_like_env_name(self.api_key_env):
-            raise ValidationError({"api_key_env": _(
-                "Give the NAME of an environment variable (e.g. DASHSCOPE_API_KEY), never the "
-                "key itself.")})
+            raise ValidationError(
+                {
+                    "api_key_env": _(
+                        "Give the NAME of an environment variable (e.g. DASHSCOPE_API_KEY), never the "
+                        "key itself."
+                    )
+                }
+            )
 
 
 ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,79}$")
@@ -64,8 +69,7 @@ class ProviderSlot(models.Model):
     taken_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "number"],
-                                               name="one_slot_per_number")]
+        constraints = [models.UniqueConstraint(fields=["provider", "number"], name="one_slot_per_number")]
 
     def __str__(self):
         return f"{self.provider} #{self.number}"

@@ -14,7 +14,17 @@ from generations.providers.demo import DemoProvider
 from generations.providers.registry import REGISTRY, available_providers, default_provider_name, get_provider
 
 __all__ = [
-    "REGISTRY", "Capabilities", "DashScopeProvider", "DemoProvider", "GenerationRequest",
-    "GenerationResult", "InvalidRequest", "Provider", "ProviderError", "ProviderSettings",
-    "available_providers", "default_provider_name", "get_provider",
+    "REGISTRY",
+    "Capabilities",
+    "DashScopeProvider",
+    "DemoProvider",
+    "GenerationRequest",
+    "GenerationResult",
+    "InvalidRequest",
+    "Provider",
+    "ProviderError",
+    "ProviderSettings",
+    "available_providers",
+    "default_provider_name",
+    "get_provider",
 ]

@@ -12,7 +12,13 @@ from generations.providers.openai_compat import OpenAICompatProvider
 # The recommended sizes that are multiples of 32, and AIML's named sizes
 # (square, portrait/landscape 4:3 and 16:9) with 1536x864 / 864x1536.
 PRESETS = tuple(size for size in RECOMMENDED_SIZES if not size[0] % 32 and not size[1] % 32) + (
-    (1536, 1024), (1024, 768), (768, 1024), (1024, 576), (576, 1024), (1536, 864), (864, 1536),
+    (1536, 1024),
+    (1024, 768),
+    (768, 1024),
+    (1024, 576),
+    (576, 1024),
+    (1536, 864),
+    (864, 1536),
     (512, 512),
 )
 
@@ -24,14 +30,23 @@ class AimlApiProvider(OpenAICompatProvider):
     default_model = "alibaba/z-image-turbo"
     # AIML does not document how long its CDN keeps an image: assume an hour,
     # like OpenAI, and copy it at once.
-    capabilities = Capabilities(min_side=512, max_side=2048, size_step=32, max_prompt_chars=4000,
-                                seed_range=(1, 2**31 - 1), steps_range=(1, 8), presets=PRESETS)
+    capabilities = Capabilities(
+        min_side=512,
+        max_side=2048,
+        size_step=32,
+        max_prompt_chars=4000,
+        seed_range=(1, 2**31 - 1),
+        steps_range=(1, 8),
+        presets=PRESETS,
+    )
 
     def payload(self, req: GenerationRequest) -> dict:
         body = {
-            "model": self.settings.model_name or self.default_model, "prompt": req.prompt,
+            "model": self.settings.model_name or self.default_model,
+            "prompt": req.prompt,
             "image_size": {"width": req.width, "height": req.height},
-            "output_format": req.output_format, "num_images": 1,
+            "output_format": req.output_format,
+            "num_images": 1,
             # Upstream defaults it to true, which rewrites the prompt and costs
             # more without being asked: always say what the user chose.
             "enable_prompt_expansion": req.prompt_extend,

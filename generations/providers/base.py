@@ -24,8 +24,15 @@ class ProviderError(Exception):
     """`retryable` errors are tried again with backoff; the others end the
     generation failed with `code` and `message` shown to the user."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False,
-                 retry_after: float | None = None, request_id: str = ""):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        request_id: str = "",
+    ):
         super().__init__(f"{code}: {message}")
         self.code, self.message, self.retryable = code, message, retryable
         self.retry_after, self.request_id = retry_after, request_id
@@ -92,8 +99,11 @@ class Capabilities:
         if not req.prompt.strip():
             raise InvalidRequest("prompt", "The prompt is empty.")
         if len(req.prompt) > self.max_prompt_chars:
-            raise InvalidRequest("prompt", f"The prompt has {len(req.prompt)} characters; this "
-                                 f"provider takes at most {self.max_prompt_chars}.")
+            raise InvalidRequest(
+                "prompt",
+                f"The prompt has {len(req.prompt)} characters; this "
+                f"provider takes at most {self.max_prompt_chars}.",
+            )
         self._validate_size(req.width, req.height)
         if req.seed is not None:
             if self.seed_range is None:
@@ -107,43 +117,52 @@ class Capabilities:
             if self.steps_range is None:
                 raise InvalidRequest("steps", "This provider does not accept a step count.")
             if not self.steps_range[0] <= req.steps <= self.steps_range[1]:
-                raise InvalidRequest("steps", "Steps must be between {} and {}.".format(
-                    *self.steps_range))
+                raise InvalidRequest("steps", "Steps must be between {} and {}.".format(*self.steps_range))
 
     def _validate_size(self, width: int, height: int) -> None:
         pixels = width * height
         label = f"{width} x {height} = {pixels / 1e6:.2f} MP"
         if pixels > self.max_pixels:
-            raise InvalidRequest("size", f"{label} is above this provider's "
-                                 f"{self.max_pixels / 1e6:.2f} MP limit.")
+            raise InvalidRequest(
+                "size", f"{label} is above this provider's {self.max_pixels / 1e6:.2f} MP limit."
+            )
         if pixels < self.min_pixels:
-            raise InvalidRequest("size", f"{label} is below this provider's "
-                                 f"{self.min_pixels / 1e6:.2f} MP minimum.")
+            raise InvalidRequest(
+                "size", f"{label} is below this provider's {self.min_pixels / 1e6:.2f} MP minimum."
+            )
         for side in (width, height):
             if not self.min_side <= side <= self.max_side:
-                raise InvalidRequest("size", f"Each side must be between {self.min_side} and "
-                                     f"{self.max_side} pixels.")
+                raise InvalidRequest(
+                    "size", f"Each side must be between {self.min_side} and {self.max_side} pixels."
+                )
             if side % self.size_step:
-                raise InvalidRequest("size", f"Width and height must be multiples of "
-                                     f"{self.size_step}; {side} is not.")
+                raise InvalidRequest(
+                    "size", f"Width and height must be multiples of {self.size_step}; {side} is not."
+                )
         if self.aspect_ratios and aspect_ratio(width, height) not in self.aspect_ratios:
-            raise InvalidRequest("size", f"{width}x{height} is not one of this provider's aspect "
-                                 f"ratios ({', '.join(self.aspect_ratios)}).")
-
+            raise InvalidRequest(
+                "size",
+                f"{width}x{height} is not one of this provider's aspect "
+                f"ratios ({', '.join(self.aspect_ratios)}).",
+            )
 
     def size_for(self, ratio: str) -> tuple[int, int]:
         """The preset for an aspect ratio the user asked for (instead of pixels):
         within 1% of it (providers label 1704x960 as 16:9), nearest to 1 MP."""
         wanted = parse_ratio(ratio)
         if self.aspect_ratios and aspect_ratio(*wanted) not in self.aspect_ratios:
-            raise InvalidRequest("aspect_ratio", f"This provider only takes the aspect ratios "
-                                 f"{', '.join(self.aspect_ratios)}.")
-        close = [(w, h) for w, h in self.presets
-                 if abs(w * wanted[1] - h * wanted[0]) <= 0.01 * h * wanted[0]]
+            raise InvalidRequest(
+                "aspect_ratio", f"This provider only takes the aspect ratios {', '.join(self.aspect_ratios)}."
+            )
+        close = [
+            (w, h) for w, h in self.presets if abs(w * wanted[1] - h * wanted[0]) <= 0.01 * h * wanted[0]
+        ]
         if not close:
             offered = sorted({aspect_ratio(w, h) for w, h in self.presets})
-            raise InvalidRequest("aspect_ratio", f"This provider has no {ratio} size; its sizes "
-                                 f"have the ratios {', '.join(offered)}.")
+            raise InvalidRequest(
+                "aspect_ratio",
+                f"This provider has no {ratio} size; its sizes have the ratios {', '.join(offered)}.",
+            )
         return min(close, key=lambda size: abs(size[0] * size[1] - 1024 * 1024))
 
 
@@ -153,7 +172,7 @@ def aspect_ratio(width: int, height: int) -> str:
 
 
 def parse_ratio(ratio: str) -> tuple[int, int]:
-    """"16:9" -> (16, 9), or InvalidRequest."""
+    """ "16:9" -> (16, 9), or InvalidRequest."""
     try:
         width, height = (int(part) for part in ratio.strip().split(":"))
     except (AttributeError, ValueError):
@@ -165,9 +184,22 @@ def parse_ratio(ratio: str) -> tuple[int, int]:
 
 # The sizes seed 002 recommends (OpenAI-compatible proxy of DashScope).
 RECOMMENDED_SIZES = (
-    (1024, 1024), (1280, 1280), (1536, 1536), (1024, 1536), (1104, 1472), (896, 1184),
-    (768, 1360), (960, 1704), (1152, 2048), (1328, 1760), (1704, 960), (1760, 1328),
-    (2048, 1152), (1360, 768), (1184, 896), (1472, 1104),
+    (1024, 1024),
+    (1280, 1280),
+    (1536, 1536),
+    (1024, 1536),
+    (1104, 1472),
+    (896, 1184),
+    (768, 1360),
+    (960, 1704),
+    (1152, 2048),
+    (1328, 1760),
+    (1704, 960),
+    (1760, 1328),
+    (2048, 1152),
+    (1360, 768),
+    (1184, 896),
+    (1472, 1104),
 )
 
 
@@ -250,8 +282,9 @@ def http_error(exc: httpx.HTTPError) -> ProviderError:
     """Transport failures are always worth another try."""
     if isinstance(exc, httpx.TimeoutException):
         return ProviderError("Timeout", "The provider did not answer in time.", retryable=True)
-    return ProviderError("ConnectionError", f"Could not reach the provider ({type(exc).__name__}).",
-                         retryable=True)
+    return ProviderError(
+        "ConnectionError", f"Could not reach the provider ({type(exc).__name__}).", retryable=True
+    )
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -284,8 +317,7 @@ def json_body(response: httpx.Response) -> dict:
     if not isinstance(body, dict):
         if response.status_code >= 500 or response.status_code == 429:
             return {}
-        raise bad_response(f"The provider answered HTTP {response.status_code} with a body "
-                           "that is not JSON.")
+        raise bad_response(f"The provider answered HTTP {response.status_code} with a body that is not JSON.")
     return body
 
 
@@ -301,9 +333,16 @@ STATUS_MESSAGES = {
 }
 
 
-def status_error(response: httpx.Response, *, status: int | None = None, code: str = "",
-                 detail: str = "", message: str = "", retryable: bool | None = None,
-                 request_id: str = "") -> ProviderError:
+def status_error(
+    response: httpx.Response,
+    *,
+    status: int | None = None,
+    code: str = "",
+    detail: str = "",
+    message: str = "",
+    retryable: bool | None = None,
+    request_id: str = "",
+) -> ProviderError:
     """A ProviderError for an error answer: `code` defaults to HTTP<status>,
     `message` to a plain-language line for the status with the provider's
     own words (`detail`) after it; 408, 429 and 5xx are retryable by default."""
@@ -312,12 +351,19 @@ def status_error(response: httpx.Response, *, status: int | None = None, code: s
         retryable = status in (408, 429) or status >= 500
     if not message:
         message = STATUS_MESSAGES.get(status) or (
-            "The provider had an internal error." if status >= 500
-            else f"The provider answered HTTP {status}.")
+            "The provider had an internal error."
+            if status >= 500
+            else f"The provider answered HTTP {status}."
+        )
     if detail:
         message = f"{message} ({detail})"
-    return ProviderError(code or f"HTTP{status}", message, retryable=retryable,
-                         retry_after=retry_after_seconds(response), request_id=request_id)
+    return ProviderError(
+        code or f"HTTP{status}",
+        message,
+        retryable=retryable,
+        retry_after=retry_after_seconds(response),
+        request_id=request_id,
+    )
 
 
 def error_detail(body: dict) -> tuple[str, str]:

@@ -45,8 +45,14 @@ MESSAGES = {
     "InternalError": "The provider had an internal error.",
     "InternalError.Algo": "The provider's model failed on this request.",
 }
-RETRYABLE = {"RequestTimeOut", "Throttling", "Throttling.RateQuota", "Throttling.BurstRate",
-             "InternalError", "InternalError.Algo"}
+RETRYABLE = {
+    "RequestTimeOut",
+    "Throttling",
+    "Throttling.RateQuota",
+    "Throttling.BurstRate",
+    "InternalError",
+    "InternalError.Algo",
+}
 
 # Seed 002's sizes plus the two seed 000 names.
 PRESETS = RECOMMENDED_SIZES + ((1536, 864), (1280, 720))
@@ -57,7 +63,9 @@ class DashScopeProvider(Provider):
     label = "Alibaba Cloud DashScope"
     default_base_url = REGIONS["beijing"]
     capabilities = Capabilities(
-        max_prompt_chars=800, url_lifetime=timedelta(hours=24), presets=PRESETS,
+        max_prompt_chars=800,
+        url_lifetime=timedelta(hours=24),
+        presets=PRESETS,
     )
 
     @property
@@ -93,13 +101,15 @@ class DashScopeProvider(Provider):
         text = next((item["text"] for item in content if item.get("text")), "")
         usage = body.get("usage") or {}
         return GenerationResult(
-            image_url=image, url_expires_at=self.url_expiry(),
-            width=usage.get("width"), height=usage.get("height"), seed=req.seed,
+            image_url=image,
+            url_expires_at=self.url_expiry(),
+            width=usage.get("width"),
+            height=usage.get("height"),
+            seed=req.seed,
             rewritten_prompt=text if req.prompt_extend else "",
             reasoning=message.get("reasoning_content") or "",
             request_id=body.get("request_id", ""),
-            cost={k: usage[k] for k in ("image_count", "input_tokens", "output_tokens")
-                  if k in usage},
+            cost={k: usage[k] for k in ("image_count", "input_tokens", "output_tokens") if k in usage},
         )
 
 
@@ -107,7 +117,11 @@ def _error(response: httpx.Response, body: dict) -> ProviderError:
     """Documented codes get their own message and retry rule; unknown ones
     fall back to the HTTP status."""
     code = str(body.get("code") or "")
-    return status_error(response, code=code, detail=str(body.get("message") or ""),
-                        message=MESSAGES.get(code, ""),
-                        retryable=(code in RETRYABLE) if code in MESSAGES else None,
-                        request_id=body.get("request_id", ""))
+    return status_error(
+        response,
+        code=code,
+        detail=str(body.get("message") or ""),
+        message=MESSAGES.get(code, ""),
+        retryable=(code in RETRYABLE) if code in MESSAGES else None,
+        request_id=body.get("request_id", ""),
+    )

@@ -38,16 +38,24 @@ class DemoProvider(Provider):
             raise ProviderError("DemoFailure", "The demo renderer was asked to fail.")
         rewritten, reasoning = rewrite(req.prompt) if req.prompt_extend else ("", "")
         data = render(rewritten or req.prompt, req.width, req.height, seed)
-        return GenerationResult(image_bytes=data, width=req.width, height=req.height, seed=seed,
-                                rewritten_prompt=rewritten, reasoning=reasoning,
-                                request_id=f"demo-{hashlib.sha1(data).hexdigest()[:12]}")
+        return GenerationResult(
+            image_bytes=data,
+            width=req.width,
+            height=req.height,
+            seed=seed,
+            rewritten_prompt=rewritten,
+            reasoning=reasoning,
+            request_id=f"demo-{hashlib.sha1(data).hexdigest()[:12]}",
+        )
 
 
 # prompt_extend is charged for, so the demo does it too: visibly and always
 # the same way (no language model here), and draws the rewritten prompt.
 REWRITE_SUFFIX = "soft natural light, rich fine detail, balanced composition, high quality"
-REWRITE_REASONING = ("Demo rewrite: the prompt was kept and a fixed description of light, detail "
-                     "and composition added, as a real provider's prompt_extend would enrich it.")
+REWRITE_REASONING = (
+    "Demo rewrite: the prompt was kept and a fixed description of light, detail "
+    "and composition added, as a real provider's prompt_extend would enrich it."
+)
 
 
 def rewrite(prompt: str) -> tuple[str, str]:
@@ -60,8 +68,9 @@ def render(prompt: str, width: int, height: int, seed: int) -> bytes:
     rng = random.Random(digest)
     top, bottom = _colour(digest[:3]), _colour(digest[3:6])
     image = Image.linear_gradient("L").resize((width, height))
-    image = Image.composite(Image.new("RGB", (width, height), top),
-                            Image.new("RGB", (width, height), bottom), image)
+    image = Image.composite(
+        Image.new("RGB", (width, height), top), Image.new("RGB", (width, height), bottom), image
+    )
     draw = ImageDraw.Draw(image, "RGBA")
     for _circle in range(12):
         x, y = rng.randrange(width), rng.randrange(height)
@@ -75,8 +84,7 @@ def render(prompt: str, width: int, height: int, seed: int) -> bytes:
     top_y = height - (len(lines) + 1) * (size + 6)
     draw.rectangle((0, top_y, width, height), fill=(0, 0, 0, 130))
     for i, line in enumerate(lines):
-        draw.text((size, top_y + size // 2 + i * (size + 6)), line, font=font,
-                  fill=(255, 255, 255, 255))
+        draw.text((size, top_y + size // 2 + i * (size + 6)), line, font=font, fill=(255, 255, 255, 255))
     out = io.BytesIO()
     image.save(out, "PNG", optimize=False, compress_level=3)
     return out.getvalue()
@@ -84,9 +92,11 @@ def render(prompt: str, width: int, height: int, seed: int) -> bytes:
 
 # A CJK-capable system font when one is installed, so Chinese prompts render;
 # otherwise Pillow's built-in font (Latin only).
-CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-             "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
 
 
 def _font(size: int):

@@ -35,8 +35,21 @@ PATH = "/v1/images/generations"
 SKIP_SECONDS = 15.0  # how long an unreachable worker is left alone
 
 PRESETS = (
-    (1024, 1024), (1280, 1280), (1536, 1536), (1024, 1536), (1536, 1024), (1104, 1472), (1472, 1104),
-    (896, 1184), (1184, 896), (768, 1360), (1360, 768), (720, 1280), (1280, 720), (1152, 2048), (2048, 1152),
+    (1024, 1024),
+    (1280, 1280),
+    (1536, 1536),
+    (1024, 1536),
+    (1536, 1024),
+    (1104, 1472),
+    (1472, 1104),
+    (896, 1184),
+    (1184, 896),
+    (768, 1360),
+    (1360, 768),
+    (720, 1280),
+    (1280, 720),
+    (1152, 2048),
+    (2048, 1152),
 )
 
 # Per process, not per provider object: the registry builds a new provider for
@@ -50,8 +63,14 @@ class GpuWorkerProvider(Provider):
     name = "gpu_worker"
     label = _("Own GPU worker")
     needs_key = False  # a worker on a private network may run without one
-    capabilities = Capabilities(size_step=16, max_side=2048, prompt_extend=False, steps_range=(1, 50),
-                                size_tolerance=0, presets=PRESETS)
+    capabilities = Capabilities(
+        size_step=16,
+        max_side=2048,
+        prompt_extend=False,
+        steps_range=(1, 50),
+        size_tolerance=0,
+        presets=PRESETS,
+    )
 
     @property
     def urls(self) -> list[str]:
@@ -62,8 +81,13 @@ class GpuWorkerProvider(Provider):
         return "" if self.urls else "No worker: set GPU_WORKER_URL (several URLs: comma-separated)."
 
     def payload(self, req: GenerationRequest) -> dict:
-        body = {"model": self.settings.model_name or "z-image-turbo", "prompt": req.prompt, "n": 1,
-                "size": f"{req.width}x{req.height}", "response_format": "b64_json"}
+        body = {
+            "model": self.settings.model_name or "z-image-turbo",
+            "prompt": req.prompt,
+            "n": 1,
+            "size": f"{req.width}x{req.height}",
+            "response_format": "b64_json",
+        }
         if req.seed is not None:
             body["seed"] = req.seed
         if req.steps is not None:
@@ -88,8 +112,12 @@ class GpuWorkerProvider(Provider):
                 if response.status_code != 200:
                     raise _error(response)
                 return _result(response, req)
-        raise busy or ProviderError("WorkerUnavailable", "No GPU worker is reachable right now.",
-                                    retryable=True, retry_after=seconds_until_back(self.urls))
+        raise busy or ProviderError(
+            "WorkerUnavailable",
+            "No GPU worker is reachable right now.",
+            retryable=True,
+            retry_after=seconds_until_back(self.urls),
+        )
 
 
 def healthy_in_turn(urls: list[str]) -> list[str]:
@@ -127,5 +155,6 @@ def _result(response: httpx.Response, req: GenerationRequest) -> GenerationResul
     _, image = image_of(item)
     if image is None:  # a URL instead of the inline PNG the worker always sends
         raise bad_response("The GPU worker's answer has no image in it.")
-    return GenerationResult(image_bytes=image, width=req.width, height=req.height,
-                            seed=item.get("seed", req.seed))
+    return GenerationResult(
+        image_bytes=image, width=req.width, height=req.height, seed=item.get("seed", req.seed)
+    )

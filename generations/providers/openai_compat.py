@@ -34,15 +34,18 @@ RESPONSE_FORMATS = ("url", "b64_json")
 # unless the account is out of quota, which waiting does not fix.
 MESSAGES = {
     "insufficient_quota": "The provider account's quota is used up; an admin must top it up.",
-    "billing_hard_limit_reached": "The provider account hit its billing limit; an admin must "
-                                  "raise it.",
-    "content_policy_violation": "The prompt or the image failed the provider's content "
-                                "moderation.",
+    "billing_hard_limit_reached": "The provider account hit its billing limit; an admin must raise it.",
+    "content_policy_violation": "The prompt or the image failed the provider's content moderation.",
     "moderation_blocked": "The prompt or the image failed the provider's content moderation.",
     "invalid_api_key": "The provider rejected the API key; an admin must fix it.",
 }
-PERMANENT = {"insufficient_quota", "billing_hard_limit_reached", "content_policy_violation",
-             "moderation_blocked", "invalid_api_key"}
+PERMANENT = {
+    "insufficient_quota",
+    "billing_hard_limit_reached",
+    "content_policy_violation",
+    "moderation_blocked",
+    "invalid_api_key",
+}
 
 
 class OpenAICompatProvider(Provider):
@@ -51,8 +54,9 @@ class OpenAICompatProvider(Provider):
     default_model = "z-image-turbo"
     # The proxies forward to DashScope, which keeps 800 characters of a prompt;
     # OpenAI documents its image URLs as valid for 60 minutes.
-    capabilities = Capabilities(max_prompt_chars=800, url_lifetime=timedelta(hours=1),
-                                presets=RECOMMENDED_SIZES)
+    capabilities = Capabilities(
+        max_prompt_chars=800, url_lifetime=timedelta(hours=1), presets=RECOMMENDED_SIZES
+    )
 
     @property
     def base_url(self) -> str:
@@ -63,17 +67,24 @@ class OpenAICompatProvider(Provider):
     def response_format(self) -> str:
         value = env("OPENAI_COMPAT_RESPONSE_FORMAT") or "url"
         if value not in RESPONSE_FORMATS:
-            raise InvalidRequest("response_format", f"OPENAI_COMPAT_RESPONSE_FORMAT must be one "
-                                 f"of {', '.join(RESPONSE_FORMATS)}, not {value!r}.")
+            raise InvalidRequest(
+                "response_format",
+                f"OPENAI_COMPAT_RESPONSE_FORMAT must be one of {', '.join(RESPONSE_FORMATS)}, not {value!r}.",
+            )
         return value
 
     def payload(self, req: GenerationRequest) -> dict:
         parameters: dict = {"prompt_extend": req.prompt_extend}
         if req.seed is not None:
             parameters["seed"] = req.seed
-        return {"model": self.settings.model_name or self.default_model, "prompt": req.prompt,
-                "size": f"{req.width}x{req.height}", "n": 1,
-                "response_format": self.response_format, "parameters": parameters}
+        return {
+            "model": self.settings.model_name or self.default_model,
+            "prompt": req.prompt,
+            "size": f"{req.width}x{req.height}",
+            "n": 1,
+            "response_format": self.response_format,
+            "parameters": parameters,
+        }
 
     def generate(self, req: GenerationRequest) -> GenerationResult:
         response = self.call("POST", PATH, json=self.payload(req))
@@ -85,10 +96,15 @@ class OpenAICompatProvider(Provider):
             raise bad_response("The provider's answer has no image in it.")
         url, image = image_of(data[0])
         return GenerationResult(
-            image_url=url, image_bytes=image, url_expires_at=self.url_expiry() if url else None,
-            seed=req.seed, rewritten_prompt=data[0].get("revised_prompt") or "",
+            image_url=url,
+            image_bytes=image,
+            url_expires_at=self.url_expiry() if url else None,
+            seed=req.seed,
+            rewritten_prompt=data[0].get("revised_prompt") or "",
             reasoning=data[0].get("reasoning_content") or "",
-            request_id=response.headers.get("x-request-id", ""), cost=self.cost(body))
+            request_id=response.headers.get("x-request-id", ""),
+            cost=self.cost(body),
+        )
 
     def cost(self, body: dict) -> dict:
         usage = body.get("usage")
@@ -97,5 +113,10 @@ class OpenAICompatProvider(Provider):
 
 def openai_error(response: httpx.Response, body: dict) -> ProviderError:
     code, detail = error_detail(body)
-    return status_error(response, code=code, detail=detail, message=MESSAGES.get(code, ""),
-                        retryable=False if code in PERMANENT else None)
+    return status_error(
+        response,
+        code=code,
+        detail=detail,
+        message=MESSAGES.get(code, ""),
+        retryable=False if code in PERMANENT else None,
+    )

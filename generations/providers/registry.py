@@ -34,8 +34,9 @@ def provider_configs() -> dict:
     from generations.models import ProviderConfig
     from generations.runtime.config_cache import config_cached
 
-    return config_cached("provider_configs",
-                         lambda: {config.name: config for config in ProviderConfig.objects.all()})
+    return config_cached(
+        "provider_configs", lambda: {config.name: config for config in ProviderConfig.objects.all()}
+    )
 
 
 def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
@@ -46,16 +47,26 @@ def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
     prefix = name.upper()
     key_env = f"{prefix}_API_KEY"
     values = {
-        "base_url": env(f"{prefix}_BASE_URL"), "region": env(f"{prefix}_REGION"),
-        "model_name": env(f"{prefix}_MODEL"), "timeout": django_settings.PROVIDER_TIMEOUT,
+        "base_url": env(f"{prefix}_BASE_URL"),
+        "region": env(f"{prefix}_REGION"),
+        "model_name": env(f"{prefix}_MODEL"),
+        "timeout": django_settings.PROVIDER_TIMEOUT,
     }
     if config is _UNLOADED:
         config = provider_configs().get(name)
     if config:
         key_env = config.api_key_env or key_env
-        values.update({k: v for k, v in {
-            "base_url": config.base_url, "region": config.region, "model_name": config.model_name,
-        }.items() if v})
+        values.update(
+            {
+                k: v
+                for k, v in {
+                    "base_url": config.base_url,
+                    "region": config.region,
+                    "model_name": config.model_name,
+                }.items()
+                if v
+            }
+        )
         values.update(timeout=float(config.timeout_s), internal=config.internal)
     return ProviderSettings(api_key=env(key_env), api_key_env=key_env, **values)
 
@@ -87,8 +98,9 @@ def available_providers() -> list[Provider]:
 def default_provider_name(configs: dict | None = None) -> str:
     configs = provider_configs() if configs is None else configs
     usable = {p.name for p, reason in provider_status(configs) if not reason}
-    chosen = min((c for c in configs.values() if c.is_default and c.enabled),
-                 key=lambda c: c.pk, default=None)
+    chosen = min(
+        (c for c in configs.values() if c.is_default and c.enabled), key=lambda c: c.pk, default=None
+    )
     for name in [chosen.name if chosen else "", django_settings.DEFAULT_PROVIDER, *PREFERENCE]:
         if name in usable:
             return name

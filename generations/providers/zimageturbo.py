@@ -34,12 +34,23 @@ class ZImageTurboProvider(Provider):
     default_base_url = "https://zimageturbo.ai"
     # No seed and no prompt rewriting in this API; URL lifetime undocumented,
     # so assume an hour and copy at once.
-    capabilities = Capabilities(aspect_ratios=RATIOS, max_prompt_chars=1000, seed_range=None,
-                                prompt_extend=False, mode="poll", presets=PRESETS)
+    capabilities = Capabilities(
+        aspect_ratios=RATIOS,
+        max_prompt_chars=1000,
+        seed_range=None,
+        prompt_extend=False,
+        mode="poll",
+        presets=PRESETS,
+    )
 
     def submit(self, req: GenerationRequest) -> str:
-        data = _data(self.call("POST", "/api/generate", json={
-            "prompt": req.prompt, "aspect_ratio": aspect_ratio(req.width, req.height)}))
+        data = _data(
+            self.call(
+                "POST",
+                "/api/generate",
+                json={"prompt": req.prompt, "aspect_ratio": aspect_ratio(req.width, req.height)},
+            )
+        )
         task_id = data.get("task_id")
         if not task_id or not isinstance(task_id, str):
             raise bad_response("The provider accepted the job but sent no task id.")
@@ -52,8 +63,9 @@ class ZImageTurboProvider(Provider):
             return self.result(task_id, data)
         if status == "FAILED":
             reason = data.get("error_message") or "no reason given"
-            raise ProviderError("GenerationFailed", f"The provider could not make this image "
-                                f"({reason}).", request_id=task_id)
+            raise ProviderError(
+                "GenerationFailed", f"The provider could not make this image ({reason}).", request_id=task_id
+            )
         if not isinstance(status, str) or not status:
             raise bad_response("The provider's status answer has no status.")
         # IN_PROGRESS, or a queued state it does not document: ask again later
@@ -65,9 +77,13 @@ class ZImageTurboProvider(Provider):
         if not isinstance(urls, list) or not urls or not isinstance(urls[0], str):
             raise bad_response("The provider says the image is ready but sent no URL.")
         cost = data.get("consumed_credits")
-        return GenerationResult(image_url=urls[0], url_expires_at=self.url_expiry(),
-                                seed=_seed(data.get("request")), request_id=task_id,
-                                cost={"consumed_credits": cost} if cost is not None else {})
+        return GenerationResult(
+            image_url=urls[0],
+            url_expires_at=self.url_expiry(),
+            seed=_seed(data.get("request")),
+            request_id=task_id,
+            cost={"consumed_credits": cost} if cost is not None else {},
+        )
 
 
 def _data(response) -> dict:

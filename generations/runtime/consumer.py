@@ -39,8 +39,12 @@ def consumer_options(options: dict) -> dict:
     if options.get("worker_type", "thread") != "thread" or processes < 2 or total < 2:
         return options
     processes = min(processes, total)
-    return {**options, "worker_type": "process", "workers": processes,
-            "threads_per_process": math.ceil(total / processes)}
+    return {
+        **options,
+        "worker_type": "process",
+        "workers": processes,
+        "threads_per_process": math.ceil(total / processes),
+    }
 
 
 class Consumer(BaseConsumer):
@@ -56,8 +60,7 @@ class Consumer(BaseConsumer):
 
     def start(self):
         if self.threads_per_process > 1:
-            self._logger.info("Each worker process runs %s worker threads.",
-                              self.threads_per_process)
+            self._logger.info("Each worker process runs %s worker threads.", self.threads_per_process)
         super().start()
 
     def _create_process(self, process, name):
@@ -67,11 +70,13 @@ class Consumer(BaseConsumer):
         def _run():
             self.environment.init_child(process)
             _share_pool(self.workers)
-            workers = [process] + [self._create_worker()
-                                   for _ in range(self.threads_per_process - 1)]
-            threads = [threading.Thread(target=self._run_thread, args=(worker, f"{name}.{i}"),
-                                        name=f"{name}.{i}", daemon=True)
-                       for i, worker in enumerate(workers, 1)]
+            workers = [process] + [self._create_worker() for _ in range(self.threads_per_process - 1)]
+            threads = [
+                threading.Thread(
+                    target=self._run_thread, args=(worker, f"{name}.{i}"), name=f"{name}.{i}", daemon=True
+                )
+                for i, worker in enumerate(workers, 1)
+            ]
             for thread in threads:
                 thread.start()
             try:
@@ -79,6 +84,7 @@ class Consumer(BaseConsumer):
                     thread.join()
             except KeyboardInterrupt:  # SIGTERM mid-task: the process ends, its threads with it
                 pass
+
         return self.environment.create_process(_run, name)
 
     def _run_thread(self, worker, name: str) -> None:
@@ -116,6 +122,7 @@ class _Processes(ProcessEnvironment):
         def run():
             threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
             runnable()
+
         return super().create_process(run, name)
 
 

@@ -27,14 +27,14 @@ from generations.webhooks import targets
 
 
 def webhook_secret_get(*, user) -> WebhookSecret:
-    secret, _ = WebhookSecret.objects.get_or_create(
-        user=user, defaults={"secret": _new_secret()})
+    secret, _ = WebhookSecret.objects.get_or_create(user=user, defaults={"secret": _new_secret()})
     return secret
 
 
 def webhook_secret_rotate(*, user) -> WebhookSecret:
     secret, _ = WebhookSecret.objects.update_or_create(
-        user=user, defaults={"secret": _new_secret(), "created_at": timezone.now()})
+        user=user, defaults={"secret": _new_secret(), "created_at": timezone.now()}
+    )
     return secret
 
 
@@ -75,8 +75,7 @@ def webhook_attempt(*, delivery_id: int) -> float | None:
         delivery.delivered_at = now
     elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS or error.startswith("Refused"):
         delivery.gave_up_at = now
-    delivery.save(update_fields=["attempts", "last_status", "last_error", "delivered_at",
-                                 "gave_up_at"])
+    delivery.save(update_fields=["attempts", "last_status", "last_error", "delivered_at", "gave_up_at"])
     if delivery.delivered_at or delivery.gave_up_at:
         return None
     base = settings.WEBHOOK_RETRY_BASE * 2 ** (delivery.attempts - 1)
@@ -90,16 +89,21 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         timestamp = int(time.time())
         secret = webhook_secret_get(user=delivery.generation.owner).secret
         headers = {
-            "Content-Type": "application/json", "User-Agent": "z-image-studio-webhook/1",
-            "X-ZImage-Timestamp": str(timestamp), "X-ZImage-Delivery": str(delivery.pk),
+            "Content-Type": "application/json",
+            "User-Agent": "z-image-studio-webhook/1",
+            "X-ZImage-Timestamp": str(timestamp),
+            "X-ZImage-Delivery": str(delivery.pk),
             "X-ZImage-Event": f"generation.{delivery.generation.status}",
             "X-ZImage-Signature": signature(secret, timestamp, body),
         }
         connection_release_idle()  # the receiver may take WEBHOOK_TIMEOUT to answer
         # Global addresses only, resolved once and checked where the connection
         # is made (fetch.CheckedBackend), unless WEBHOOK_ALLOW_PRIVATE.
-        with checked_client(timeout=settings.WEBHOOK_TIMEOUT, blocked=targets.not_global,
-                            allow_private=settings.WEBHOOK_ALLOW_PRIVATE) as client:
+        with checked_client(
+            timeout=settings.WEBHOOK_TIMEOUT,
+            blocked=targets.not_global,
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+        ) as client:
             response = client.post(delivery.url, content=body, headers=headers)
     except BlockedURL:
         return None, "Refused: the webhook host resolves to a private address."

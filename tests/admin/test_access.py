@@ -8,9 +8,14 @@ from generations.billing import ledger
 from generations.models import AuditLog, CreditAccount, Team, TeamMembership
 from tests.conftest import make_user
 
-ADMIN_PAGES = ["admin:index", "admin:generations_creditaccount_changelist",
-               "admin:generations_pricerule_changelist", "admin:generations_providerconfig_changelist",
-               "admin:generations_auditlog_changelist", "admin:generations_team_changelist"]
+ADMIN_PAGES = [
+    "admin:index",
+    "admin:generations_creditaccount_changelist",
+    "admin:generations_pricerule_changelist",
+    "admin:generations_providerconfig_changelist",
+    "admin:generations_auditlog_changelist",
+    "admin:generations_team_changelist",
+]
 
 
 @pytest.mark.parametrize("name", ADMIN_PAGES + ["staff_usage", "staff_usage_csv"])
@@ -23,9 +28,16 @@ def test_a_non_staff_user_is_sent_to_the_login(client, owner, name):
 def test_a_non_staff_user_cannot_post_an_admin_action(client, owner):
     client.force_login(owner)
     account = ledger.account_for(owner)
-    client.post(reverse("admin:generations_creditaccount_changelist"), {
-        "action": "grant_credits", "_selected_action": [account.pk], "apply": "1",
-        "amount": "1000", "reason": "me"})
+    client.post(
+        reverse("admin:generations_creditaccount_changelist"),
+        {
+            "action": "grant_credits",
+            "_selected_action": [account.pk],
+            "apply": "1",
+            "amount": "1000",
+            "reason": "me",
+        },
+    )
     assert ledger.balance(user=owner).available == 100
 
 
@@ -52,8 +64,13 @@ def test_a_team_admin_caps_a_member_within_the_pool(client, owner, other, team):
     page = client.get(reverse("staff_team"))
     assert page.status_code == 200 and b"bob" in page.content and b"carol" not in page.content
     account = ledger.account_for(other)
-    data = {"account": account.pk, "max_concurrent": "1", "max_per_minute": "3",
-            "period_limit": "200", "reason": "new joiner"}
+    data = {
+        "account": account.pk,
+        "max_concurrent": "1",
+        "max_per_minute": "3",
+        "period_limit": "200",
+        "reason": "new joiner",
+    }
     assert client.post(reverse("staff_team"), data).status_code == 302
     account.refresh_from_db()
     assert (account.max_concurrent, account.max_per_minute, account.period_limit) == (1, 3, 200)
@@ -66,13 +83,15 @@ def test_a_team_admin_caps_a_member_within_the_pool(client, owner, other, team):
 
 
 @pytest.mark.parametrize("model", ["generation", "auditlog"])
-@pytest.mark.parametrize("drill", [
-    "created_at__year=9999&created_at__month=12&created_at__day=31",
-    "created_at__year=9999&created_at__month=12",
-    "created_at__year=9999",
-])
-def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(client, admin_user, model,
-                                                                  drill):
+@pytest.mark.parametrize(
+    "drill",
+    [
+        "created_at__year=9999&created_at__month=12&created_at__day=31",
+        "created_at__year=9999&created_at__month=12",
+        "created_at__year=9999",
+    ],
+)
+def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(client, admin_user, model, drill):
     client.force_login(admin_user)
     response = client.get(f"/admin/generations/{model}/?{drill}")
     assert response.status_code == 302 and response.url.endswith("?e=1")

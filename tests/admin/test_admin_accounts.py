@@ -36,10 +36,18 @@ def test_grant_writes_a_ledger_entry_and_an_audit_record(staff, owner, other, ad
         assert ledger.balance(user=user).available == 125
         entry = CreditEntry.objects.filter(account__user=user).first()
         assert (entry.kind, entry.amount, entry.actor, entry.note) == (
-            "grant", 25, admin_user, "welcome bonus")
+            "grant",
+            25,
+            admin_user,
+            "welcome bonus",
+        )
     log = audit("grant")
     assert (log.actor, log.before, log.after, log.reason) == (
-        admin_user, {"balance": 100}, {"balance": 125}, "welcome bonus")
+        admin_user,
+        {"balance": 100},
+        {"balance": 125},
+        "welcome bonus",
+    )
     assert ledger.ledger_problems() == []
 
 
@@ -56,8 +64,11 @@ def test_deduct_is_an_adjustment_and_refuses_below_zero(staff, owner, admin_user
 
 def test_every_action_requires_a_reason(staff, owner):
     account = ledger.account_for(owner)
-    for action, data in [("grant_credits", {"amount": "5"}), ("freeze", {}),
-                         ("set_allowance", {"monthly_allowance": "10"})]:
+    for action, data in [
+        ("grant_credits", {"amount": "5"}),
+        ("freeze", {}),
+        ("set_allowance", {"monthly_allowance": "10"}),
+    ]:
         response = run_action(staff, action, [account], reason="  ", **data)
         assert response.status_code == 200 and b"This field is required" in response.content
     account.refresh_from_db()
@@ -84,15 +95,25 @@ def test_limits_are_edited_with_a_reason_and_audited(staff, owner, admin_user):
     account = ledger.account_for(owner)
     url = reverse("admin:generations_creditaccount_change", args=[account.pk])
     assert staff.get(url).status_code == 200
-    data = {"max_concurrent": "2", "max_per_minute": "5", "period_limit": "500",
-            "allowed_providers": ["demo"], "low_balance_threshold": "",
-            "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0"}
+    data = {
+        "max_concurrent": "2",
+        "max_per_minute": "5",
+        "period_limit": "500",
+        "allowed_providers": ["demo"],
+        "low_balance_threshold": "",
+        "entries-TOTAL_FORMS": "0",
+        "entries-INITIAL_FORMS": "0",
+    }
     assert staff.post(url, data).status_code == 200  # no reason: refused
     response = staff.post(url, {**data, "reason": "intern"})
     assert response.status_code == 302
     account.refresh_from_db()
-    assert (account.max_concurrent, account.max_per_minute, account.period_limit,
-            account.allowed_providers) == (2, 5, 500, ["demo"])
+    assert (
+        account.max_concurrent,
+        account.max_per_minute,
+        account.period_limit,
+        account.allowed_providers,
+    ) == (2, 5, 500, ["demo"])
     log = audit("set limits")
     assert log.before["period_limit"] == 0 and log.after["period_limit"] == 500
     assert log.after["allowed_providers"] == ["demo"] and log.reason == "intern"
@@ -100,17 +121,26 @@ def test_limits_are_edited_with_a_reason_and_audited(staff, owner, admin_user):
 
 def test_a_team_is_onboarded_with_a_pool_and_a_budget(staff, owner, admin_user):
     url = reverse("admin:generations_team_add")
-    response = staff.post(url, {
-        "name": "studio", "draw_order": "team_first", "reason": "new client",
-        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
-        "memberships-0-user": owner.pk, "memberships-0-is_admin": "on"})
+    response = staff.post(
+        url,
+        {
+            "name": "studio",
+            "draw_order": "team_first",
+            "reason": "new client",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": owner.pk,
+            "memberships-0-is_admin": "on",
+        },
+    )
     assert response.status_code == 302, response.content
     pool = CreditAccount.objects.get(team=Team.objects.get(name="studio"))
     assert AuditLog.objects.get(object_type="Team").after["draw_order"] == "team_first"
     assert staff.get(reverse("admin:generations_team_changelist")).status_code == 200
     run_action(staff, "grant_credits", [pool], amount="500", reason="Q4 budget")
-    run_action(staff, "set_allowance", [pool], monthly_allowance="1000", carry_over="on",
-               reason="monthly budget")
+    run_action(
+        staff, "set_allowance", [pool], monthly_allowance="1000", carry_over="on", reason="monthly budget"
+    )
     pool.refresh_from_db()
     assert (pool.balance, pool.monthly_allowance, pool.carry_over) == (500, 1000, True)
     assert ledger.ledger_problems() == []
@@ -121,8 +151,15 @@ def test_a_team_pool_shows_no_per_user_limits(staff, owner):
     url = reverse("admin:generations_creditaccount_change", args=[pool.pk])
     page = staff.get(url)
     assert page.status_code == 200 and b'name="period_limit"' not in page.content
-    response = staff.post(url, {"low_balance_threshold": "20", "reason": "warn the team admins",
-                                "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0"})
+    response = staff.post(
+        url,
+        {
+            "low_balance_threshold": "20",
+            "reason": "warn the team admins",
+            "entries-TOTAL_FORMS": "0",
+            "entries-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302
     pool.refresh_from_db()
     assert pool.low_balance_threshold == 20

@@ -17,13 +17,17 @@ def staff(client, admin_user):
     return client
 
 
-PRICE = {"provider": "", "max_megapixels": "1.05", "credits": "4", "prompt_extend_surcharge": "1",
-         "provider_cost": "0.0300"}
+PRICE = {
+    "provider": "",
+    "max_megapixels": "1.05",
+    "credits": "4",
+    "prompt_extend_surcharge": "1",
+    "provider_cost": "0.0300",
+}
 
 
 def test_a_price_change_is_audited_and_applies_to_new_generations_only(staff, owner, admin_user):
-    old = services.generation_create(user=owner, prompt="p", width=1024, height=1024,
-                                     provider="demo")
+    old = services.generation_create(user=owner, prompt="p", width=1024, height=1024, provider="demo")
     add = reverse("admin:generations_pricerule_add")
     assert staff.post(add, PRICE).status_code == 200  # no reason: refused
     assert staff.post(add, {**PRICE, "reason": "launch prices"}).status_code == 302
@@ -32,8 +36,7 @@ def test_a_price_change_is_audited_and_applies_to_new_generations_only(staff, ow
     assert staff.post(change, {**PRICE, "credits": "7", "reason": "GPU costs"}).status_code == 302
     log = AuditLog.objects.filter(object_type="PriceRule", action="change").get()
     assert (log.before["credits"], log.after["credits"], log.actor) == (4, 7, admin_user)
-    new = services.generation_create(user=owner, prompt="p", width=1024, height=1024,
-                                     provider="demo")
+    new = services.generation_create(user=owner, prompt="p", width=1024, height=1024, provider="demo")
     old.refresh_from_db()
     assert (old.credits_cost, new.credits_cost, new.provider_price) == (2, 7, Decimal("0.03"))
 
@@ -50,9 +53,17 @@ def test_deleting_a_price_asks_for_a_reason(staff):
     assert log.before["credits"] == 3 and log.after == {}
 
 
-PROVIDER = {"name": "demo", "enabled": "on", "base_url": "", "region": "",
-            "api_key_env": "DEMO_API_KEY", "model_name": "", "timeout_s": "60",
-            "max_concurrency": "2", "reason": "set up"}
+PROVIDER = {
+    "name": "demo",
+    "enabled": "on",
+    "base_url": "",
+    "region": "",
+    "api_key_env": "DEMO_API_KEY",
+    "model_name": "",
+    "timeout_s": "60",
+    "max_concurrency": "2",
+    "reason": "set up",
+}
 
 
 def test_a_provider_is_configured_disabled_and_audited(staff, owner, admin_user):
@@ -67,26 +78,30 @@ def test_a_provider_is_configured_disabled_and_audited(staff, owner, admin_user)
     del data["enabled"]
     assert staff.post(change, data).status_code == 302
     log = AuditLog.objects.get(object_type="ProviderConfig", action="change")
-    assert (log.before["enabled"], log.after["enabled"], log.reason) == (True, False,
-                                                                         "provider outage")
+    assert (log.before["enabled"], log.after["enabled"], log.reason) == (True, False, "provider outage")
     with pytest.raises(InvalidRequest, match="Disabled by an admin"):
-        services.generation_create(user=owner, prompt="p", width=1024, height=1024,
-                                   provider="demo")
+        services.generation_create(user=owner, prompt="p", width=1024, height=1024, provider="demo")
 
 
 def test_only_one_provider_is_the_default(staff):
     add = reverse("admin:generations_providerconfig_add")
     staff.post(add, {**PROVIDER, "is_default": "on"})
-    staff.post(add, {**PROVIDER, "name": "dashscope", "api_key_env": "DASHSCOPE_API_KEY",
-                     "is_default": "on"})
+    staff.post(add, {**PROVIDER, "name": "dashscope", "api_key_env": "DASHSCOPE_API_KEY", "is_default": "on"})
     assert list(ProviderConfig.objects.filter(is_default=True).values_list("name", flat=True)) == [
-        "dashscope"]
+        "dashscope"
+    ]
 
 
 def test_the_audit_log_is_read_only(staff, admin_user):
-    entry = AuditLog.objects.create(actor=admin_user, object_type="PriceRule", object_id="1",
-                                    action="change", before={"credits": 1},
-                                    after={"credits": 2}, reason="why")
+    entry = AuditLog.objects.create(
+        actor=admin_user,
+        object_type="PriceRule",
+        object_id="1",
+        action="change",
+        before={"credits": 1},
+        after={"credits": 2},
+        reason="why",
+    )
     assert staff.get(reverse("admin:generations_auditlog_changelist")).status_code == 200
     page = staff.get(reverse("admin:generations_auditlog_change", args=[entry.pk]))
     assert page.status_code == 200 and b"&quot;credits&quot;: 2" in page.content

@@ -45,8 +45,7 @@ def anon():
 
 def make_generation(user, *, run=False, **kw):
     """A demo generation; `run=True` runs it to its end in this process."""
-    args = {"prompt": "a red fox in snow", "width": 1024, "height": 1024, "provider": "demo",
-            "seed": 7}
+    args = {"prompt": "a red fox in snow", "width": 1024, "height": 1024, "provider": "demo", "seed": 7}
     generation = services.generation_create(user=user, **{**args, **kw})
     if run:
         pipeline.generation_run(generation_id=generation.pk)

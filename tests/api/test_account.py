@@ -9,15 +9,26 @@ from generations.billing import ledger
 from generations.models import CreditAccount, Generation, Prompt, WebhookSecret
 from tests.api.conftest import make_generation
 
-NO_LIMITS = {"max_concurrent": None, "max_per_minute": None, "period_limit": None,
-             "allowed_providers": [], "frozen": False}
+NO_LIMITS = {
+    "max_concurrent": None,
+    "max_per_minute": None,
+    "period_limit": None,
+    "allowed_providers": [],
+    "frozen": False,
+}
 
 
 def test_me_shows_balance_held_and_no_allowance_or_limits_by_default(api, owner):
     make_generation(owner)
     assert api.get("/api/v1/me/").json() == {
-        "username": "alice", "email": "", "balance": 98, "held": 2, "allowance": None,
-        "allowance_resets_at": None, "limits": NO_LIMITS}
+        "username": "alice",
+        "email": "",
+        "balance": 98,
+        "held": 2,
+        "allowance": None,
+        "allowance_resets_at": None,
+        "limits": NO_LIMITS,
+    }
 
 
 def next_month_start() -> datetime:
@@ -27,18 +38,28 @@ def next_month_start() -> datetime:
 
 def test_me_shows_the_allowance_its_next_reset_and_the_account_limits(api, owner):
     CreditAccount.objects.filter(user=owner).update(
-        monthly_allowance=500, max_concurrent=3, max_per_minute=10, period_limit=2000,
-        allowed_providers=["demo"], frozen=True)
+        monthly_allowance=500,
+        max_concurrent=3,
+        max_per_minute=10,
+        period_limit=2000,
+        allowed_providers=["demo"],
+        frozen=True,
+    )
     me = api.get("/api/v1/me/").json()
     assert me["allowance"] == 500
     assert me["allowance_resets_at"] == next_month_start().isoformat().replace("+00:00", "Z")
-    assert me["limits"] == {"max_concurrent": 3, "max_per_minute": 10, "period_limit": 2000,
-                            "allowed_providers": ["demo"], "frozen": True}
+    assert me["limits"] == {
+        "max_concurrent": 3,
+        "max_per_minute": 10,
+        "period_limit": 2000,
+        "allowed_providers": ["demo"],
+        "frozen": True,
+    }
 
 
 def test_the_credits_page_shows_the_allowance_and_next_reset_the_api_shows(client, owner):
     client.force_login(owner)
-    assert '<dd>—</dd>' in client.get(reverse("credits")).content.decode()
+    assert "<dd>—</dd>" in client.get(reverse("credits")).content.decode()
     CreditAccount.objects.filter(user=owner).update(monthly_allowance=500)
     page = client.get(reverse("credits")).content.decode()
     assert "<dd>500</dd>" in page and f"<dd>{next_month_start():%Y-%m-%d}</dd>" in page
@@ -55,8 +76,10 @@ def test_saved_prompts_crud_is_owner_scoped(api, other_api, owner):
     created = api.post("/api/v1/prompts/", {"title": "fox", "text": "a fox"}, format="json")
     assert created.status_code == 201
     pk = created.json()["id"]
-    assert api.patch(f"/api/v1/prompts/{pk}/", {"text": "a red fox"},
-                     format="json").json()["text"] == "a red fox"
+    assert (
+        api.patch(f"/api/v1/prompts/{pk}/", {"text": "a red fox"}, format="json").json()["text"]
+        == "a red fox"
+    )
     assert other_api.get("/api/v1/prompts/").json()["results"] == []
     assert api.get("/api/v1/prompts/").json()["results"][0]["text"] == "a red fox"
     assert api.delete(f"/api/v1/prompts/{pk}/").status_code == 204
@@ -67,8 +90,7 @@ def test_saved_prompts_crud_is_owner_scoped(api, other_api, owner):
 
 def test_the_webhook_secret_is_made_on_demand_and_rotates(api, owner):
     first = api.get("/api/v1/me/webhook-secret/").json()["secret"]
-    assert first.startswith("whsec_") and api.get("/api/v1/me/webhook-secret/").json()[
-        "secret"] == first
+    assert first.startswith("whsec_") and api.get("/api/v1/me/webhook-secret/").json()["secret"] == first
     rotated = api.post("/api/v1/me/webhook-secret/").json()["secret"]
     assert rotated != first and WebhookSecret.objects.get(user=owner).secret == rotated
 
@@ -78,8 +100,9 @@ def test_providers_show_capabilities_presets_prices_and_why_not(api):
     demo, dashscope = providers["demo"], providers["dashscope"]
     assert demo["available"] and demo["default"] and demo["unavailable_reason"] == ""
     assert demo["capabilities"]["seed_range"] == [0, 2**31 - 1]
-    assert {"size": "1024x1024", "width": 1024, "height": 1024, "price": 2,
-            "price_prompt_extend": 3} in demo["presets"]
+    assert {"size": "1024x1024", "width": 1024, "height": 1024, "price": 2, "price_prompt_extend": 3} in demo[
+        "presets"
+    ]
     assert not dashscope["available"] and "DASHSCOPE_API_KEY" in dashscope["unavailable_reason"]
     assert dashscope["capabilities"]["max_prompt_chars"] == 800
 
@@ -87,8 +110,13 @@ def test_providers_show_capabilities_presets_prices_and_why_not(api):
 def test_quote_prices_and_validates_without_creating(api, owner):
     body = {"prompt": "a fox", "size": "1024x1536", "prompt_extend": True, "provider": "demo"}
     assert api.post("/api/v1/quote/", body, format="json").json() == {
-        "provider": "demo", "size": "1024x1536", "prompt_extend": True, "credits": 5,
-        "balance": 100, "affordable": True}
+        "provider": "demo",
+        "size": "1024x1536",
+        "prompt_extend": True,
+        "credits": 5,
+        "balance": 100,
+        "affordable": True,
+    }
     bad = api.post("/api/v1/quote/", {**body, "size": "4096x4096"}, format="json")
     assert bad.status_code == 400 and "size" in bad.json()["error"]["fields"]
     assert not Generation.objects.exists()

@@ -52,8 +52,13 @@ def test_it_refuses_unknown_tokens_with_401(db, header):
 def test_anonymous_gets_401_in_the_error_shape(anon, db):
     response = anon.get(ME)
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "not_authenticated", "fields": {},
-                                         "message": "Authentication credentials were not provided."}}
+    assert response.json() == {
+        "error": {
+            "code": "not_authenticated",
+            "fields": {},
+            "message": "Authentication credentials were not provided.",
+        }
+    }
 
 
 def test_it_refuses_revoked_tokens(owner, api):

@@ -54,12 +54,20 @@ def test_it_answers_402_and_writes_nothing_when_credits_are_short(api, owner):
     assert Generation.objects.count() == 0 and CreditEntry.objects.count() == entries
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"size": "64x64"}, "size"), ({"size": "big"}, "size"), ({"seed": 2**40}, "seed"),
-    ({"provider": "nope"}, "provider"), ({"prompt": ""}, "prompt"),
-    ({"steps": 4}, "steps"), ({"webhook_url": "ftp://example.com/x"}, "webhook_url"),
-    ({"webhook_url": "http://127.0.0.1:9/hook"}, "webhook_url"), ({"tags": ["x" * 51]}, "tags"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"size": "64x64"}, "size"),
+        ({"size": "big"}, "size"),
+        ({"seed": 2**40}, "seed"),
+        ({"provider": "nope"}, "provider"),
+        ({"prompt": ""}, "prompt"),
+        ({"steps": 4}, "steps"),
+        ({"webhook_url": "ftp://example.com/x"}, "webhook_url"),
+        ({"webhook_url": "http://127.0.0.1:9/hook"}, "webhook_url"),
+        ({"tags": ["x" * 51]}, "tags"),
+    ],
+)
 def test_it_answers_400_naming_the_field(api, change, field):
     response = api.post(URL, {**BODY, **change}, format="json")
     assert response.status_code == 400, response.json()
@@ -110,8 +118,9 @@ def test_it_lists_newest_first_with_a_cursor(api, owner):
 
 
 def test_it_filters_the_list(api, owner):
-    fox = make_generation(owner, prompt="A red Fox in snow", width=1024, height=1536, seed=11,
-                          tags=["animals"])
+    fox = make_generation(
+        owner, prompt="A red Fox in snow", width=1024, height=1536, seed=11, tags=["animals"]
+    )
     make_generation(owner, prompt="a blue whale", seed=12)
     canceled = make_generation(owner, prompt="a green frog", seed=13)
     api.post(f"{URL}{canceled.pk}/cancel/")

@@ -37,9 +37,13 @@ def stored_bytes(generation: Generation) -> bytes:
 def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer, settings, inline):
     settings.OPENAI_INLINE = inline
     consumer()
-    result = sdk.images.generate(model="z-image-turbo", prompt="a red fox in snow",
-                                 size="1024x1024", response_format="b64_json",
-                                 extra_body={"parameters": {"seed": 42}})
+    result = sdk.images.generate(
+        model="z-image-turbo",
+        prompt="a red fox in snow",
+        size="1024x1024",
+        response_format="b64_json",
+        extra_body={"parameters": {"seed": 42}},
+    )
     png = base64.b64decode(result.data[0].b64_json)
     generation = Generation.objects.get()
     assert png.startswith(b"\x89PNG") and png == stored_bytes(generation)
@@ -53,10 +57,10 @@ def test_the_sdk_gets_b64_json_and_a_url_that_downloads(sdk, owner, consumer, se
     assert ledger.balance(user=owner) == ledger.Balance(available=97, held=0)
 
 
-def test_it_answers_without_a_worker_and_the_first_showing_makes_the_thumbnail(sdk, owner,
-                                                                               client):
-    result = sdk.images.generate(model="z-image-turbo", prompt="a lighthouse", size="512x512",
-                                 response_format="b64_json")
+def test_it_answers_without_a_worker_and_the_first_showing_makes_the_thumbnail(sdk, owner, client):
+    result = sdk.images.generate(
+        model="z-image-turbo", prompt="a lighthouse", size="512x512", response_format="b64_json"
+    )
     generation = Generation.objects.get()
     assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
     assert generation.status == "succeeded" and not generation.thumbnail
@@ -80,12 +84,16 @@ class StorageReads:
         return self.storage.open(name, mode)
 
 
-def test_an_inline_b64_answer_is_the_stored_image_without_reading_it_back(sdk, owner,
-                                                                          monkeypatch):
+def test_an_inline_b64_answer_is_the_stored_image_without_reading_it_back(sdk, owner, monkeypatch):
     reads = StorageReads(openai_view.default_storage)
     monkeypatch.setattr(openai_view, "default_storage", reads)
-    ask = {"model": "z-image-turbo", "prompt": "a heron", "size": "512x512",
-           "response_format": "b64_json", "extra_headers": {"Idempotency-Key": "heron-1"}}
+    ask = {
+        "model": "z-image-turbo",
+        "prompt": "a heron",
+        "size": "512x512",
+        "response_format": "b64_json",
+        "extra_headers": {"Idempotency-Key": "heron-1"},
+    }
     first = sdk.images.generate(**ask)
     generation = Generation.objects.get()
     assert base64.b64decode(first.data[0].b64_json) == stored_bytes(generation)
@@ -100,15 +108,19 @@ def test_a_provider_failure_is_a_5xx_with_the_providers_code(sdk, owner, consume
     with pytest.raises(openai.APIStatusError) as failure:
         sdk.images.generate(model="z-image-turbo", prompt="a fox [demo-fail]", size="512x512")
     assert failure.value.status_code == 502
-    assert failure.value.body["code"] == "DemoFailure" and failure.value.body["type"] == \
-        "server_error"
+    assert failure.value.body["code"] == "DemoFailure" and failure.value.body["type"] == "server_error"
     assert ledger.balance(user=owner) == ledger.Balance(available=100, held=0)
 
 
-@pytest.mark.parametrize("kwargs, param", [
-    ({"n": 2}, "n"), ({"model": "dall-e-3"}, "model"), ({"size": "10x10"}, "size"),
-    ({"response_format": "mp4"}, "response_format"),
-])
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [
+        ({"n": 2}, "n"),
+        ({"model": "dall-e-3"}, "model"),
+        ({"size": "10x10"}, "size"),
+        ({"response_format": "mp4"}, "response_format"),
+    ],
+)
 def test_invalid_requests_are_400_invalid_request_error(sdk, kwargs, param):
     with pytest.raises(openai.BadRequestError) as error:
         sdk.images.generate(**{"model": "z-image-turbo", "prompt": "a fox", **kwargs})
@@ -144,13 +156,15 @@ def test_queued_without_a_worker_it_times_out_cancels_and_refunds(owner, setting
 
 
 def test_an_sdk_retrying_a_timed_out_request_gets_the_first_image_and_pays_once(
-        owner, live_server, dashscope_env):
+    owner, live_server, dashscope_env
+):
     """The SDK retries a timeout with the same body and no key (only its retry
     counter tells): the retry waits for the first try's image."""
     _, raw = tokens.api_token_create(user=owner, name="sdk")
     sdk = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=raw, max_retries=4, timeout=1)
-    result = sdk.images.generate(model="z-image-turbo", prompt="a fox [slow:2]", size="1024x1024",
-                                 response_format="b64_json")
+    result = sdk.images.generate(
+        model="z-image-turbo", prompt="a fox [slow:2]", size="1024x1024", response_format="b64_json"
+    )
     generation = Generation.objects.get()  # one image made, however many tries
     assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
     assert ledger.balance(user=owner).available == 100 - generation.credits_cost
@@ -163,14 +177,14 @@ def test_the_same_prompt_sent_again_not_as_a_retry_makes_a_new_image(sdk, owner)
 
 
 def test_requests_beyond_the_waiting_cap_get_429_at_once_and_create_nothing(
-        owner, live_server, dashscope_env, settings, monkeypatch):
+    owner, live_server, dashscope_env, settings, monkeypatch
+):
     settings.OPENAI_MAX_WAITING = 1
     monkeypatch.setattr(openai_view, "_waiting", None)  # made afresh with the cap above
     headers = {"Authorization": f"Bearer {tokens.api_token_create(user=owner, name='t')[1]}"}
     url = f"{live_server.url}/v1/images/generations"
     with ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(httpx.post, url, json={"prompt": "a fox [slow:2]"}, headers=headers,
-                           timeout=30)
+        slow = pool.submit(httpx.post, url, json={"prompt": "a fox [slow:2]"}, headers=headers, timeout=30)
         wait_for(lambda: Generation.objects.exists(), timeout=10, what="the first request")
         started = time.monotonic()
         busy = httpx.post(url, json={"prompt": "a whale"}, headers=headers, timeout=30)

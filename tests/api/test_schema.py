@@ -50,5 +50,4 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 @schema.parametrize()
 @hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_a_server_error(case, fuzz_token):
-    case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_token}"},
-                           checks=[not_a_server_error])
+    case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_token}"}, checks=[not_a_server_error])

@@ -28,8 +28,7 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((self.headers, body))
-                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else \
-                    receiver.statuses[0]
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 self.send_response(status)
                 self.end_headers()
 
@@ -52,6 +51,7 @@ def receiver():
     def start(statuses=(200,)):
         made.append(Receiver(statuses))
         return made[-1]
+
     yield start
     for r in made:
         r.close()
@@ -62,21 +62,21 @@ def verify(secret: str, headers, body: bytes, tolerance: int = 300) -> bool:
     timestamp = headers["X-ZImage-Timestamp"]
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     given = headers["X-ZImage-Signature"].removeprefix("v1=")
-    return hmac.compare_digest(expected.hexdigest(), given) and \
-        abs(time.time() - int(timestamp)) < tolerance
+    return hmac.compare_digest(expected.hexdigest(), given) and abs(time.time() - int(timestamp)) < tolerance
 
 
 @pytest.mark.slow
-def test_a_real_consumer_delivers_a_signed_webhook_after_a_failure(owner, consumer, receiver,
-                                                                   settings):
+def test_a_real_consumer_delivers_a_signed_webhook_after_a_failure(owner, consumer, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     hook = receiver(statuses=(500, 200))
     consumer(env={"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_RETRY_BASE": "0.2"})
     api = client_for(owner)
     secret = api.get("/api/v1/me/webhook-secret/").json()["secret"]
-    created = api.post("/api/v1/generations/", {
-        "prompt": "a fox", "size": "512x512", "provider": "demo", "webhook_url": hook.url},
-        format="json").json()
+    created = api.post(
+        "/api/v1/generations/",
+        {"prompt": "a fox", "size": "512x512", "provider": "demo", "webhook_url": hook.url},
+        format="json",
+    ).json()
     wait_for(lambda: len(hook.received) == 2, timeout=40, what="two webhook attempts")
     headers, body = hook.received[-1]
     assert verify(secret, headers, body)
@@ -85,9 +85,13 @@ def test_a_real_consumer_delivers_a_signed_webhook_after_a_failure(owner, consum
     assert payload["id"] == created["id"] and payload["status"] == "succeeded"
     assert headers["X-ZImage-Event"] == "generation.succeeded"
     assert payload == api.get(f"/api/v1/generations/{created['id']}/").json() | {
-        "links": payload["links"]}  # same JSON as GET; links are built from SITE_URL
-    delivery = wait_for(lambda: WebhookDelivery.objects.filter(delivered_at__isnull=False).first(),
-                        timeout=10, what="the delivery to be recorded")
+        "links": payload["links"]
+    }  # same JSON as GET; links are built from SITE_URL
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(delivered_at__isnull=False).first(),
+        timeout=10,
+        what="the delivery to be recorded",
+    )
     assert (delivery.attempts, delivery.last_status, delivery.url) == (2, 200, hook.url)
 
 
@@ -113,7 +117,8 @@ def test_it_refuses_to_deliver_to_private_addresses(owner, receiver, settings):
 
 
 def test_a_webhook_host_that_rebinds_to_a_private_address_is_never_reached(
-        owner, receiver, monkeypatch, rebinding_dns):
+    owner, receiver, monkeypatch, rebinding_dns
+):
     monkeypatch.setattr(targets, "not_global", lambda a: a == "127.0.0.1")
     hook = receiver()
     url = hook.url.replace("127.0.0.1", "rebind.test")
@@ -142,12 +147,10 @@ def test_each_end_schedules_one_delivery(owner, settings, django_capture_on_comm
     HUEY.flush()
 
 
-def test_no_delivery_when_webhooks_are_disabled(owner, settings,
-                                                django_capture_on_commit_callbacks):
+def test_no_delivery_when_webhooks_are_disabled(owner, settings, django_capture_on_commit_callbacks):
     settings.WEBHOOKS_ENABLED, settings.WEBHOOK_ALLOW_PRIVATE = False, True
     with django_capture_on_commit_callbacks(execute=True):
-        status.generation_cancel(generation=make_generation(
-            owner, webhook_url="http://127.0.0.1:9/hook"))
+        status.generation_cancel(generation=make_generation(owner, webhook_url="http://127.0.0.1:9/hook"))
     assert not WebhookDelivery.objects.exists()
 
 

@@ -85,8 +85,18 @@ def test_every_page_fits_a_phone_and_labels_every_input(signed_in):
     page = signed_in
     gen = finished_generation("alice")
     page.set_viewport_size({"width": 390, "height": 844})
-    for url in ("/", "/gallery/", f"/g/{gen.pk}/", "/prompts/", "/collections/", "/credits/",
-                "/trash/", "/team/", "/tokens/", "/accounts/password/"):
+    for url in (
+        "/",
+        "/gallery/",
+        f"/g/{gen.pk}/",
+        "/prompts/",
+        "/collections/",
+        "/credits/",
+        "/trash/",
+        "/team/",
+        "/tokens/",
+        "/accounts/password/",
+    ):
         page.goto(url)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
@@ -96,8 +106,12 @@ def test_every_page_fits_a_phone_and_labels_every_input(signed_in):
 
 
 def finished_generation(username):
-    gen = services.generation_create(user=get_user_model().objects.get(username=username),
-                                     prompt="a lighthouse", width=1024, height=1024,
-                                     provider="demo")
+    gen = services.generation_create(
+        user=get_user_model().objects.get(username=username),
+        prompt="a lighthouse",
+        width=1024,
+        height=1024,
+        provider="demo",
+    )
     pipeline.generation_run(generation_id=gen.pk)
     return gen

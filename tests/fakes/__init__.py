@@ -4,5 +4,9 @@
 
 from . import aimlapi, dashscope, openai_compat, zimageturbo
 
-FAKES = {"dashscope": dashscope, "openai_compat": openai_compat, "aimlapi": aimlapi,
-         "zimageturbo": zimageturbo}
+FAKES = {
+    "dashscope": dashscope,
+    "openai_compat": openai_compat,
+    "aimlapi": aimlapi,
+    "zimageturbo": zimageturbo,
+}

@@ -12,14 +12,30 @@ from .server import FakeHandler, FakeServer, markers
 
 PATH = "/api/v1/services/aigc/multimodal-generation/generation"
 STATUS = {
-    "InvalidParameter": 400, "DataInspectionFailed": 400, "IPInfringementSuspect": 400,
-    "Arrearage": 400, "InvalidApiKey": 401, "AccessDenied": 403, "AccessDenied.Unpurchased": 403,
-    "RequestTimeOut": 408, "BadRequest.TooLarge": 413, "Throttling": 429,
-    "Throttling.RateQuota": 429, "Throttling.BurstRate": 429, "Throttling.AllocationQuota": 429,
-    "InternalError": 500, "InternalError.Algo": 500,
+    "InvalidParameter": 400,
+    "DataInspectionFailed": 400,
+    "IPInfringementSuspect": 400,
+    "Arrearage": 400,
+    "InvalidApiKey": 401,
+    "AccessDenied": 403,
+    "AccessDenied.Unpurchased": 403,
+    "RequestTimeOut": 408,
+    "BadRequest.TooLarge": 413,
+    "Throttling": 429,
+    "Throttling.RateQuota": 429,
+    "Throttling.BurstRate": 429,
+    "Throttling.AllocationQuota": 429,
+    "InternalError": 500,
+    "InternalError.Algo": 500,
 }
-RETRYABLE = {"RequestTimeOut", "Throttling", "Throttling.RateQuota", "Throttling.BurstRate",
-             "InternalError", "InternalError.Algo"}
+RETRYABLE = {
+    "RequestTimeOut",
+    "Throttling",
+    "Throttling.RateQuota",
+    "Throttling.BurstRate",
+    "InternalError",
+    "InternalError.Algo",
+}
 API_KEY = "sk-fake-dashscope"
 # prompt marker -> (the ProviderError code it must give, retryable)
 ERRORS = {f"[error:{code}]": (code, code in RETRYABLE) for code in STATUS}
@@ -35,17 +51,20 @@ class DashScopeHandler(FakeHandler):
         if method != "POST" or path != PATH:
             return self.send(404, {"code": "NotFound", "message": "no such path"})
         if self.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return self.send(401, {"request_id": "r-key", "code": "InvalidApiKey",
-                                   "message": "Invalid API-key provided."})
+            return self.send(
+                401, {"request_id": "r-key", "code": "InvalidApiKey", "message": "Invalid API-key provided."}
+            )
         prompt = body["input"]["messages"][0]["content"][0]["text"]
         mark = markers(prompt)
         if self.shared_switches(mark, prompt):
             return
         code = self.error_to_send(mark, prompt)
         if code:
-            return self.send(STATUS.get(code, 500), {
-                "request_id": f"r-{uuid.uuid4().hex[:8]}", "code": code,
-                "message": f"fake {code}"}, headers=self.error_headers(mark))
+            return self.send(
+                STATUS.get(code, 500),
+                {"request_id": f"r-{uuid.uuid4().hex[:8]}", "code": code, "message": f"fake {code}"},
+                headers=self.error_headers(mark),
+            )
         self.success(prompt, body.get("parameters", {}), mark)
 
     def success(self, prompt, params, mark):
@@ -59,12 +78,20 @@ class DashScopeHandler(FakeHandler):
         message = {"role": "assistant", "content": content}
         if params.get("prompt_extend"):
             message["reasoning_content"] = "thinking about " + prompt
-        self.send(200, {
-            "output": {"choices": [{"finish_reason": "stop", "message": message}]},
-            "usage": {"width": width, "height": height, "image_count": 1,
-                      "input_tokens": 0, "output_tokens": 0},
-            "request_id": f"r-{uuid.uuid4().hex[:8]}",
-        })
+        self.send(
+            200,
+            {
+                "output": {"choices": [{"finish_reason": "stop", "message": message}]},
+                "usage": {
+                    "width": width,
+                    "height": height,
+                    "image_count": 1,
+                    "input_tokens": 0,
+                    "output_tokens": 0,
+                },
+                "request_id": f"r-{uuid.uuid4().hex[:8]}",
+            },
+        )
 
 
 def serve() -> FakeServer:

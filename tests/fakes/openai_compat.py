@@ -54,9 +54,11 @@ class OpenAIHandler(FakeHandler):
 
     def error(self, entry: tuple, mark: dict):
         status, kind, code = entry
-        self.send(status, {"error": {"message": f"fake {code or kind}", "type": kind,
-                                     "param": None, "code": code}},
-                  headers=self.error_headers(mark))
+        self.send(
+            status,
+            {"error": {"message": f"fake {code or kind}", "type": kind, "param": None, "code": code}},
+            headers=self.error_headers(mark),
+        )
 
     def seed(self, body):
         return (body.get("parameters") or {}).get("seed")
@@ -74,10 +76,15 @@ class OpenAIHandler(FakeHandler):
         else:
             item = {"url": self.image_url(width, height, key, mark)}
         if params.get("prompt_extend"):
-            item.update(revised_prompt="revised: " + body["prompt"],
-                        reasoning_content="thinking about " + body["prompt"])
-        self.send(200, {"created": 1717000000, "data": [] if "noimage" in mark else [item],
-                        **self.extra()}, headers={"x-request-id": f"req_{uuid.uuid4().hex[:8]}"})
+            item.update(
+                revised_prompt="revised: " + body["prompt"],
+                reasoning_content="thinking about " + body["prompt"],
+            )
+        self.send(
+            200,
+            {"created": 1717000000, "data": [] if "noimage" in mark else [item], **self.extra()},
+            headers={"x-request-id": f"req_{uuid.uuid4().hex[:8]}"},
+        )
 
     def extra(self) -> dict:
         return {}

@@ -133,8 +133,7 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def send(self, status: int, payload, *, content_type="application/json", headers=None):
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        head = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}",
-                f"Content-Length: {len(data)}"]
+        head = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", f"Content-Length: {len(data)}"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         # Headers and body in one write: no false loopback latency.
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
@@ -163,8 +162,16 @@ class FakeServer(ThreadingHTTPServer):
     def record(self, method, path, headers, body, port=None):
         """`port`: the caller's, telling its connections apart."""
         with self.lock:
-            self.requests.append({"method": method, "path": path, "headers": headers, "body": body,
-                                  "at": time.monotonic(), "port": port})
+            self.requests.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "headers": headers,
+                    "body": body,
+                    "at": time.monotonic(),
+                    "port": port,
+                }
+            )
 
     def reset(self) -> None:
         """Forget earlier tests' calls, so [times:N] counts from zero."""
@@ -178,8 +185,7 @@ class FakeServer(ThreadingHTTPServer):
             self.counters[key] = self.counters.get(key, 0) + 1
             return self.counters[key]
 
-    def add_image(self, name: str, data: bytes, *, content_type: str = "image/png",
-                  delay: float = 0) -> str:
+    def add_image(self, name: str, data: bytes, *, content_type: str = "image/png", delay: float = 0) -> str:
         path = f"/images/{name}"
         self.images[path] = (data, content_type, delay)
         return self.url + path

@@ -15,14 +15,27 @@ import uuid
 from .server import FakeHandler, FakeServer, markers
 
 API_KEY = "sk-fake-zimageturbo"
-SIZES = {"1:1": (1024, 1024), "4:3": (1184, 888), "3:4": (888, 1184), "16:9": (1344, 756),
-         "9:16": (756, 1344)}
-MESSAGES = {400: "bad request", 401: "Invalid API Key", 402: "Insufficient balance",
-            404: "task not found", 429: "Rate limit triggered", 500: "internal error"}
+SIZES = {
+    "1:1": (1024, 1024),
+    "4:3": (1184, 888),
+    "3:4": (888, 1184),
+    "16:9": (1344, 756),
+    "9:16": (756, 1344),
+}
+MESSAGES = {
+    400: "bad request",
+    401: "Invalid API Key",
+    402: "Insufficient balance",
+    404: "task not found",
+    429: "Rate limit triggered",
+    500: "internal error",
+}
 CONSUMED_CREDITS = 15
 ERRORS = {
-    "[error:401]": ("HTTP401", False), "[error:402]": ("HTTP402", False),
-    "[error:429]": ("HTTP429", True), "[fail:moderation]": ("GenerationFailed", False),
+    "[error:401]": ("HTTP401", False),
+    "[error:402]": ("HTTP402", False),
+    "[error:429]": ("HTTP429", True),
+    "[fail:moderation]": ("GenerationFailed", False),
     "[poll_error:401]": ("HTTP401", False),
 }
 THROTTLE = "[error:429]"
@@ -39,8 +52,11 @@ class ZImageTurboHandler(FakeHandler):
         self.fail(404, {})
 
     def fail(self, status: int, mark: dict):
-        self.send(status, {"code": status, "message": MESSAGES.get(status, "error"), "data": None},
-                  headers=self.error_headers(mark))
+        self.send(
+            status,
+            {"code": status, "message": MESSAGES.get(status, "error"), "data": None},
+            headers=self.error_headers(mark),
+        )
 
     def generate(self, body):
         mark = markers(body["prompt"])
@@ -52,10 +68,10 @@ class ZImageTurboHandler(FakeHandler):
         if body.get("aspect_ratio") not in SIZES:
             return self.fail(400, mark)
         task_id = f"task_{uuid.uuid4().hex[:10]}"
-        self.server.tasks[task_id] = {**body, "ready_at": time.monotonic() +
-                                      float(mark.get("pending") or 0)}
-        self.send(200, {"code": 200, "message": "success",
-                        "data": {"task_id": task_id, "status": "IN_PROGRESS"}})
+        self.server.tasks[task_id] = {**body, "ready_at": time.monotonic() + float(mark.get("pending") or 0)}
+        self.send(
+            200, {"code": 200, "message": "success", "data": {"task_id": task_id, "status": "IN_PROGRESS"}}
+        )
 
     def status(self, task_id):
         task = self.server.tasks.get(task_id)
@@ -67,8 +83,14 @@ class ZImageTurboHandler(FakeHandler):
             return self.fail(int(status), mark)
         if "poll_garbage" in mark:
             return self.send(200, b"<html>maintenance</html>", content_type="text/html")
-        data = {"task_id": task_id, "status": "IN_PROGRESS", "response": [], "error_message": None,
-                "request": {"prompt": task["prompt"], "seed": "-1"}, "created_at": "2025-12-05"}
+        data = {
+            "task_id": task_id,
+            "status": "IN_PROGRESS",
+            "response": [],
+            "error_message": None,
+            "request": {"prompt": task["prompt"], "seed": "-1"},
+            "created_at": "2025-12-05",
+        }
         if "fail" in mark:
             data.update(status="FAILED", error_message=mark["fail"])
         elif time.monotonic() >= task["ready_at"]:

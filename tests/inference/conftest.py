@@ -25,15 +25,30 @@ def free_port() -> int:
 
 
 def worker_command(model_dir, *args) -> list[str]:
-    return [sys.executable, "manage.py", "gpu_worker", "--model", str(model_dir), "--device", "cpu",
-            "--dtype", "float32", *args]
+    return [
+        sys.executable,
+        "manage.py",
+        "gpu_worker",
+        "--model",
+        str(model_dir),
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
+        *args,
+    ]
 
 
 def worker_env(var_dir) -> dict:
     # One torch thread each: the tiny model gains nothing from more, and two
     # workers plus the tests share CI's two cores.
-    return {**os.environ, "VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING", "GPU_WORKER_API_KEY": API_KEY,
-            "OMP_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "VAR_DIR": str(var_dir),
+        "LOG_LEVEL": "WARNING",
+        "GPU_WORKER_API_KEY": API_KEY,
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 class WorkerProcess:
@@ -42,8 +57,13 @@ class WorkerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(var_dir) / f"worker-{self.port}.log"
         with self.log.open("w") as log:
-            self.proc = subprocess.Popen(worker_command(model_dir, "--port", str(self.port), *args), cwd=ROOT,
-                                         env=worker_env(var_dir), stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                worker_command(model_dir, "--port", str(self.port), *args),
+                cwd=ROOT,
+                env=worker_env(var_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout: float = 60) -> "WorkerProcess":
         deadline = time.monotonic() + timeout
@@ -86,8 +106,9 @@ def workers(tiny_model_dir, var_dir):
     `main` waits up to 200 ms for company, so concurrent requests surely batch;
     `busy` runs one image at a time and queues one more."""
     main = WorkerProcess(tiny_model_dir, var_dir, "--max-batch", "4", "--max-wait-ms", "200")
-    busy = WorkerProcess(tiny_model_dir, var_dir, "--max-batch", "1", "--queue-limit", "1",
-                         "--max-wait-ms", "0")
+    busy = WorkerProcess(
+        tiny_model_dir, var_dir, "--max-batch", "1", "--queue-limit", "1", "--max-wait-ms", "0"
+    )
     try:
         yield {"main": main.wait_ready(), "busy": busy.wait_ready()}
     finally:

@@ -17,8 +17,9 @@ PNG = b"\x89PNG\r\n\x1a\nnot-really"
 
 
 def ok(seed=5) -> httpx.Response:
-    return httpx.Response(200, json={"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode(),
-                                                              "seed": seed}]})
+    return httpx.Response(
+        200, json={"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode(), "seed": seed}]}
+    )
 
 
 def error(status, code, headers=None) -> httpx.Response:
@@ -35,9 +36,15 @@ def test_it_sends_the_openai_body_with_seed_and_steps_and_returns_the_bytes():
     route = respx.post(A + PATH).mock(return_value=ok(seed=5))
     result = provider(key="k").generate(GenerationRequest("a fox", 1024, 768, seed=5, steps=8))
     sent = route.calls.last.request
-    assert json.loads(sent.content) == {"model": "z-image-turbo", "prompt": "a fox", "n": 1,
-                                        "size": "1024x768", "response_format": "b64_json", "seed": 5,
-                                        "num_inference_steps": 8}
+    assert json.loads(sent.content) == {
+        "model": "z-image-turbo",
+        "prompt": "a fox",
+        "n": 1,
+        "size": "1024x768",
+        "response_format": "b64_json",
+        "seed": 5,
+        "num_inference_steps": 8,
+    }
     assert sent.headers["Authorization"] == "Bearer k"
     assert (result.image_bytes, result.seed, result.width, result.height) == (PNG, 5, 1024, 768)
     assert result.image_url == "" and result.url_expires_at is None
@@ -54,8 +61,10 @@ def test_it_leaves_out_seed_and_steps_when_not_asked_and_takes_the_worker_seed()
 
 
 @respx.mock
-@pytest.mark.parametrize("status,code,retryable", [
-    (400, "invalid_size", False), (401, "invalid_api_key", False), (500, "generation_failed", True)])
+@pytest.mark.parametrize(
+    "status,code,retryable",
+    [(400, "invalid_size", False), (401, "invalid_api_key", False), (500, "generation_failed", True)],
+)
 def test_it_maps_worker_errors(status, code, retryable):
     respx.post(A + PATH).mock(return_value=error(status, code))
     with pytest.raises(ProviderError) as caught:

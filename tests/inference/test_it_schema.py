@@ -20,18 +20,21 @@ def test_it_gives_n_images_consecutive_seeds_and_picks_one_when_absent():
     assert 0 <= job.seed <= 2**31 - 1 and (job.width, job.height) == (1024, 1024)
 
 
-@pytest.mark.parametrize("body,param,code", [
-    ({"prompt": "a", "size": "1000x1024"}, "size", "invalid_size"),
-    ({"prompt": "a", "size": "4096x1024"}, "size", "invalid_size"),
-    ({"prompt": "a", "size": "big"}, "size", "invalid_size"),
-    ({"prompt": "  "}, "prompt", "invalid_parameter"),
-    ({"prompt": "a", "seed": -1}, "seed", "invalid_parameter"),
-    ({"prompt": "a", "seed": True}, "seed", "invalid_parameter"),
-    ({"prompt": "a", "num_inference_steps": 51}, "num_inference_steps", "invalid_parameter"),
-    ({"prompt": "a", "n": 5}, "n", "invalid_parameter"),
-    ({"prompt": "a", "response_format": "url"}, "response_format", "invalid_parameter"),
-    (["not", "an", "object"], "body", "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    "body,param,code",
+    [
+        ({"prompt": "a", "size": "1000x1024"}, "size", "invalid_size"),
+        ({"prompt": "a", "size": "4096x1024"}, "size", "invalid_size"),
+        ({"prompt": "a", "size": "big"}, "size", "invalid_size"),
+        ({"prompt": "  "}, "prompt", "invalid_parameter"),
+        ({"prompt": "a", "seed": -1}, "seed", "invalid_parameter"),
+        ({"prompt": "a", "seed": True}, "seed", "invalid_parameter"),
+        ({"prompt": "a", "num_inference_steps": 51}, "num_inference_steps", "invalid_parameter"),
+        ({"prompt": "a", "n": 5}, "n", "invalid_parameter"),
+        ({"prompt": "a", "response_format": "url"}, "response_format", "invalid_parameter"),
+        (["not", "an", "object"], "body", "invalid_parameter"),
+    ],
+)
 def test_it_refuses_bad_requests_with_a_400_naming_the_field(body, param, code):
     with pytest.raises(ApiError) as caught:
         parse_generation(body, LIMITS)
@@ -42,8 +45,12 @@ def test_it_refuses_bad_requests_with_a_400_naming_the_field(body, param, code):
 
 def test_it_names_each_missing_part_of_a_model_directory(tmp_path):
     (tmp_path / "model_index.json").write_text("{}")
-    for part, config in [("transformer", "config.json"), ("text_encoder", "config.json"),
-                         ("tokenizer", "tokenizer_config.json"), ("scheduler", "scheduler_config.json")]:
+    for part, config in [
+        ("transformer", "config.json"),
+        ("text_encoder", "config.json"),
+        ("tokenizer", "tokenizer_config.json"),
+        ("scheduler", "scheduler_config.json"),
+    ]:
         (tmp_path / part).mkdir()
         (tmp_path / part / config).write_text("{}")
     (tmp_path / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"")

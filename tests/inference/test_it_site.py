@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_it_generates_through_the_site_and_stores_the_same_image_for_the_same_seed(
-        worker, consumer, owner, monkeypatch):
+    worker, consumer, owner, monkeypatch
+):
     env = {"GPU_WORKER_URL": worker.url, "GPU_WORKER_API_KEY": API_KEY}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -26,9 +27,12 @@ def test_it_generates_through_the_site_and_stores_the_same_image_for_the_same_se
     tiny = dataclasses.replace(GpuWorkerProvider.capabilities, min_pixels=16 * 16)
     monkeypatch.setattr(GpuWorkerProvider, "capabilities", tiny)
     consumer(env=env)
-    gens = [services.generation_create(user=owner, prompt="a lighthouse at dusk", width=256,
-                                       height=192, seed=21, provider="gpu_worker")
-            for _ in range(2)]
+    gens = [
+        services.generation_create(
+            user=owner, prompt="a lighthouse at dusk", width=256, height=192, seed=21, provider="gpu_worker"
+        )
+        for _ in range(2)
+    ]
 
     def all_done():
         for gen in gens:

@@ -45,9 +45,11 @@ def test_it_same_seed_gives_the_same_png_of_the_asked_size(worker):
 
 def test_it_batches_concurrent_requests_each_with_its_own_seed_and_prompt(worker):
     # Prompts of different lengths: the batch needs the transformer's padding mask.
-    requests = [GenerationRequest("a cat", 64, 64, seed=1),
-                GenerationRequest("a long prompt about a dog running on a beach at sunset", 64, 64, seed=2),
-                GenerationRequest("x", 64, 64, seed=3)]
+    requests = [
+        GenerationRequest("a cat", 64, 64, seed=1),
+        GenerationRequest("a long prompt about a dog running on a beach at sunset", 64, 64, seed=2),
+        GenerationRequest("x", 64, 64, seed=3),
+    ]
     images_before, calls_before = batch_stats(worker)
     with ThreadPoolExecutor(3) as pool:
         batched = list(pool.map(provider(worker.url).generate, requests))
@@ -74,8 +76,13 @@ def test_it_needs_the_api_key_and_reports_health_and_metrics(worker):
     health = httpx.get(worker.url + "/health").json()
     assert health["model_loaded"] and health["device"] == "cpu" and health["queue_depth"] == 0
     metrics = httpx.get(worker.url + "/metrics").text
-    for name in ("gpu_worker_requests_total", "gpu_worker_images_total", "gpu_worker_batch_size_bucket",
-                 "gpu_worker_queue_wait_seconds_sum", "gpu_worker_generation_seconds_count"):
+    for name in (
+        "gpu_worker_requests_total",
+        "gpu_worker_images_total",
+        "gpu_worker_batch_size_bucket",
+        "gpu_worker_queue_wait_seconds_sum",
+        "gpu_worker_generation_seconds_count",
+    ):
         assert name in metrics
     assert 'gpu_worker_requests_total{code="401"}' in metrics
 
@@ -117,7 +124,13 @@ def test_it_answers_503_with_retry_after_when_the_queue_is_full(workers):
 def test_it_refuses_an_incomplete_model_directory(tiny_model_dir, var_dir, tmp_path):
     broken = tmp_path / "model"
     shutil.copytree(tiny_model_dir, broken, ignore=shutil.ignore_patterns("vae"))
-    result = subprocess.run(worker_command(broken, "--port", str(free_port())), cwd=ROOT,
-                            env=worker_env(var_dir), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        worker_command(broken, "--port", str(free_port())),
+        cwd=ROOT,
+        env=worker_env(var_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "vae/" in result.stderr and "incomplete" in result.stderr

@@ -17,4 +17,3 @@ def readable(request, pk) -> Generation:
 
 def own_collection(request, pk) -> Collection:
     return get_object_or_404(Collection.objects.owned_by(request.user), pk=pk)
-

@@ -15,8 +15,16 @@ def credits_page(request):
     entries = CreditEntry.objects.filter(account=account).select_related("generation")
     ledger = Paginator(entries, 25).get_page(request.GET.get("page"))
     bars = usage.daily_usage(user=request.user)
-    return render(request, "generations/credits.html", {
-        "account": account, "next_reset": quotas.allowance_resets_at(account),
-        "ledger": ledger, "bars": bars,
-        "chart_w": usage.CHART_W, "chart_h": usage.CHART_H,
-        "month_total": sum(bar.total for bar in bars)})
+    return render(
+        request,
+        "generations/credits.html",
+        {
+            "account": account,
+            "next_reset": quotas.allowance_resets_at(account),
+            "ledger": ledger,
+            "bars": bars,
+            "chart_w": usage.CHART_W,
+            "chart_h": usage.CHART_H,
+            "month_total": sum(bar.total for bar in bars),
+        },
+    )

@@ -21,8 +21,11 @@ def detail(request, pk):
     mine = g.owner_id == request.user.pk
     context = {"g": g, "mine": mine, "tags": g.tags.owned_by(g.owner)}
     if mine:
-        context.update(collect_form=CollectForm(user=request.user), tag_form=TagForm(),
-                       collections=g.collections.owned_by(request.user))
+        context.update(
+            collect_form=CollectForm(user=request.user),
+            tag_form=TagForm(),
+            collections=g.collections.owned_by(request.user),
+        )
     return render(request, "generations/detail.html", context)
 
 
@@ -42,8 +45,7 @@ def remix(request, pk):
     g = own(request, pk)
     try:
         new_seed = request.POST.get("seed") == "new"
-        services.generation_remix(user=request.user, source=g,
-                                  seed=None if new_seed else g.seed_used)
+        services.generation_remix(user=request.user, source=g, seed=None if new_seed else g.seed_used)
     except (InvalidRequest, InsufficientCredits, services.LimitExceeded) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("generation_detail", pk=pk)
@@ -84,9 +86,12 @@ def collect(request, pk):
     g = own(request, pk)
     form = CollectForm(request.POST, user=request.user)
     if form.is_valid():
-        collection = library.collection_add(user=request.user, generation=g,
-                                            collection=form.cleaned_data["collection"],
-                                            new_name=form.cleaned_data["new_name"])
+        collection = library.collection_add(
+            user=request.user,
+            generation=g,
+            collection=form.cleaned_data["collection"],
+            new_name=form.cleaned_data["new_name"],
+        )
         messages.success(request, _("Added to %(name)s.") % {"name": collection.name})
     else:
         messages.error(request, " ".join(form.non_field_errors()))

@@ -20,15 +20,12 @@ from generations.models import Collection, Generation
 def gallery(request):
     form = GalleryFilterForm(request.GET, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = selector.filtered(Generation.objects.owned_by(request.user).live(), filters,
-                             user=request.user)
-    page = selector.page(rows, cursor=request.GET.get("cursor", ""),
-                         size=settings.GALLERY_PAGE_SIZE)
+    rows = selector.filtered(Generation.objects.owned_by(request.user).live(), filters, user=request.user)
+    page = selector.page(rows, cursor=request.GET.get("cursor", ""), size=settings.GALLERY_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("cursor", None)
     query.pop("undo", None)
-    context = {"form": form, "page": page, "query": query.urlencode(),
-               "undo": _undoable(request)}
+    context = {"form": form, "page": page, "query": query.urlencode(), "undo": _undoable(request)}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "generations/_gallery_page.html", context)
     return render(request, "generations/gallery.html", context)
@@ -46,8 +43,11 @@ def _undoable(request):
 @login_required
 def trash(request):
     rows = Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(purged_at=None)
-    return render(request, "generations/trash.html", {
-        "generations": rows.order_by("-deleted_at")[:200], "days": settings.TRASH_DAYS})
+    return render(
+        request,
+        "generations/trash.html",
+        {"generations": rows.order_by("-deleted_at")[:200], "days": settings.TRASH_DAYS},
+    )
 
 
 @login_required
@@ -63,6 +63,12 @@ def team(request):
     mates = teammates_of(request.user)
     generations = Generation.objects.readable_by(request.user).exclude(owner=request.user)
     collections = Collection.objects.readable_by(request.user).exclude(owner=request.user)
-    return render(request, "generations/team.html", {
-        "mates": mates, "generations": generations.select_related("owner")[:100],
-        "collections": collections.select_related("owner")})
+    return render(
+        request,
+        "generations/team.html",
+        {
+            "mates": mates,
+            "generations": generations.select_related("owner")[:100],
+            "collections": collections.select_related("owner"),
+        },
+    )

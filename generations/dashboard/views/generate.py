@@ -26,13 +26,25 @@ def provider_context(name: str, size: str = "1024x1024") -> dict:
     usable = {p.name: p for p in available_providers()}
     provider = usable.get(name) or usable.get(default_provider_name()) or get_provider("demo")
     caps = provider.capabilities
-    presets = [{"value": f"{w}x{h}", "w": w, "h": h,
-                "box_w": round(28 * w / max(w, h)), "box_h": round(28 * h / max(w, h))}
-               for w, h in caps.presets or ((1024, 1024),)]
+    presets = [
+        {
+            "value": f"{w}x{h}",
+            "w": w,
+            "h": h,
+            "box_w": round(28 * w / max(w, h)),
+            "box_h": round(28 * h / max(w, h)),
+        }
+        for w, h in caps.presets or ((1024, 1024),)
+    ]
     values = [p["value"] for p in presets]
     chosen = size if size in values or size == "custom" else values[0]
-    return {"provider": provider, "caps": caps, "presets": presets, "chosen_size": chosen,
-            "extend_price": pricing.PROMPT_EXTEND_SURCHARGE}
+    return {
+        "provider": provider,
+        "caps": caps,
+        "presets": presets,
+        "chosen_size": chosen,
+        "extend_price": pricing.PROMPT_EXTEND_SURCHARGE,
+    }
 
 
 @login_required
@@ -51,9 +63,12 @@ def home(request):
 def _page(request, form, status=200):
     recent = Generation.objects.owned_by(request.user).live()[:RECENT]
     name = form["provider"].value() or default_provider_name()
-    return render(request, "generations/home.html", {
-        "form": form, "generations": recent,
-        **provider_context(name, form["size"].value() or "")}, status=status)
+    return render(
+        request,
+        "generations/home.html",
+        {"form": form, "generations": recent, **provider_context(name, form["size"].value() or "")},
+        status=status,
+    )
 
 
 def create(request):
@@ -63,8 +78,7 @@ def create(request):
         if not generation:
             response = render(request, "generations/_form_errors.html", {"form": form})
             return reswap(retarget(response, "#form-errors"), "innerHTML")
-        response = render(request, "generations/_card_live.html",
-                          {"g": generation, "clear_errors": True})
+        response = render(request, "generations/_card_live.html", {"g": generation, "clear_errors": True})
         return trigger_client_event(response, "generationCreated")  # the quote refreshes
     if generation:
         messages.success(request, _("Queued."))
@@ -76,9 +90,15 @@ def _create(request, form) -> Generation | None:
     data = form.cleaned_data
     try:
         return services.generation_create(
-            user=request.user, prompt=data["prompt"], width=data["width"], height=data["height"],
-            seed=data["seed"], prompt_extend=data["prompt_extend"], provider=data["provider"],
-            saved_prompt=data["saved_prompt"])
+            user=request.user,
+            prompt=data["prompt"],
+            width=data["width"],
+            height=data["height"],
+            seed=data["seed"],
+            prompt_extend=data["prompt_extend"],
+            provider=data["provider"],
+            saved_prompt=data["saved_prompt"],
+        )
     except InvalidRequest as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     except (InsufficientCredits, services.LimitExceeded) as exc:
@@ -97,9 +117,13 @@ def quote(request):
     if {"provider", "width", "height"} <= data.keys() and not form.has_error("seed"):
         try:
             _, cost = services.generation_quote(
-                provider=data["provider"], prompt=data.get("prompt") or "·", width=data["width"],
-                height=data["height"], seed=data.get("seed"),
-                prompt_extend=data.get("prompt_extend", False))
+                provider=data["provider"],
+                prompt=data.get("prompt") or "·",
+                width=data["width"],
+                height=data["height"],
+                seed=data.get("seed"),
+                prompt_extend=data.get("prompt_extend", False),
+            )
             context.update(cost=cost, after=context["balance"].available - cost)
         except InvalidRequest as exc:
             context["problem"] = exc.message
@@ -110,10 +134,14 @@ def quote(request):
 
 @login_required
 def provider_options(request):
-    response = render(request, "generations/_provider_options.html",
-                      {"form": GenerateForm(user=request.user),
-                       **provider_context(request.GET.get("provider", ""),
-                                          request.GET.get("size", ""))})
+    response = render(
+        request,
+        "generations/_provider_options.html",
+        {
+            "form": GenerateForm(user=request.user),
+            **provider_context(request.GET.get("provider", ""), request.GET.get("size", "")),
+        },
+    )
     return trigger_client_event(response, "optionsLoaded")  # the quote refreshes
 
 
@@ -130,8 +158,15 @@ def card(request, pk):
 @login_required
 def status_json(request, pk):
     g = own(request, pk)
-    return JsonResponse({"id": str(g.pk), "status": g.status, "finished": g.is_finished,
-                         "error_code": g.error_code, "error_message": g.error_message})
+    return JsonResponse(
+        {
+            "id": str(g.pk),
+            "status": g.status,
+            "finished": g.is_finished,
+            "error_code": g.error_code,
+            "error_message": g.error_message,
+        }
+    )
 
 
 @login_required
@@ -145,8 +180,10 @@ def cancel(request, pk):
     if canceled == "canceled":
         messages.info(request, _("Canceled; the credits were returned."))
     elif canceled == "cancel_requested":
-        messages.info(request, _("Cancel requested: if no image has been made yet, it is "
-                                 "discarded and the credits returned."))
+        messages.info(
+            request,
+            _("Cancel requested: if no image has been made yet, it is discarded and the credits returned."),
+        )
     else:
         messages.warning(request, _("Too late to cancel: the image is already made."))
     return redirect("home")

@@ -29,8 +29,11 @@ def prompts(request):
 @login_required
 def prompt_edit(request, pk):
     prompt = get_object_or_404(Prompt.objects.owned_by(request.user), pk=pk)
-    initial = {"title": prompt.title, "text": prompt.text,
-               "tags": ", ".join(t.name for t in prompt.tags.all())}
+    initial = {
+        "title": prompt.title,
+        "text": prompt.text,
+        "tags": ", ".join(t.name for t in prompt.tags.all()),
+    }
     form = PromptForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         library.prompt_save(user=request.user, prompt=prompt, **form.cleaned_data)
@@ -52,16 +55,25 @@ def collections(request):
     if request.method == "POST" and form.is_valid():
         Collection.objects.get_or_create(owner=request.user, name=form.cleaned_data["name"])
         return redirect("collections")
-    return render(request, "generations/collections.html", {
-        "form": form, "collections": Collection.objects.owned_by(request.user)})
+    return render(
+        request,
+        "generations/collections.html",
+        {"form": form, "collections": Collection.objects.owned_by(request.user)},
+    )
 
 
 @login_required
 def collection(request, pk):
     item = get_object_or_404(Collection.objects.readable_by(request.user), pk=pk)
-    return render(request, "generations/collection.html", {
-        "collection": item, "mine": item.owner_id == request.user.pk,
-        "generations": item.generations.live()})
+    return render(
+        request,
+        "generations/collection.html",
+        {
+            "collection": item,
+            "mine": item.owner_id == request.user.pk,
+            "generations": item.generations.live(),
+        },
+    )
 
 
 @login_required

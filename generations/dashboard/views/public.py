@@ -28,8 +28,11 @@ def shared(request, token):
     item = _shared(token)
     if isinstance(item, Generation):
         return render(request, "generations/public.html", {"token": token, "g": item})
-    return render(request, "generations/public.html", {
-        "token": token, "collection": item, "generations": item.generations.live()})
+    return render(
+        request,
+        "generations/public.html",
+        {"token": token, "collection": item, "generations": item.generations.live()},
+    )
 
 
 def shared_image(request, token, pk):

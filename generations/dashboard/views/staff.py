@@ -29,13 +29,21 @@ REPORT_PERMISSION = "generations.view_generation"
 def usage(request):
     form = UsageFilterForm(request.GET or None)
     window = form.window()
-    return render(request, "staff/usage.html", {
-        "form": form, "window": window, "rows": reports.usage_rows(window),
-        "totals": reports.usage_totals(window), "top_users": reports.top_users(window),
-        "failures": reports.failure_rates(window), "errors": reports.error_codes(window),
-        "chart": charts.bar_chart(reports.daily_credits(window), label="Credits spent per day"),
-        "query": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        "staff/usage.html",
+        {
+            "form": form,
+            "window": window,
+            "rows": reports.usage_rows(window),
+            "totals": reports.usage_totals(window),
+            "top_users": reports.top_users(window),
+            "failures": reports.failure_rates(window),
+            "errors": reports.error_codes(window),
+            "chart": charts.bar_chart(reports.daily_credits(window), label="Credits spent per day"),
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 @staff_member_required
@@ -44,12 +52,14 @@ def usage_csv(request):
     form = UsageFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():  # a file of another window would mislead
         errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in form.errors.items())
-        return HttpResponse(f"Invalid filter: {errors}\n", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            f"Invalid filter: {errors}\n", status=400, content_type="text/plain; charset=utf-8"
+        )
     window = form.window()
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = (
-        f'attachment; filename="usage-{window.start}-{window.end}-{window.group}.csv"')
+        f'attachment; filename="usage-{window.start}-{window.end}-{window.group}.csv"'
+    )
     writer = csv.DictWriter(response, fieldnames=reports.COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in reports.usage_rows(window):
@@ -62,28 +72,43 @@ def team(request):
     """A team admin (no staff rights needed) sets their members' limits, within
     the caps a site admin set; their own and other team admins' are shown, not
     editable."""
-    membership = TeamMembership.objects.select_related("team").filter(
-        user=request.user, is_admin=True).first()
+    membership = (
+        TeamMembership.objects.select_related("team").filter(user=request.user, is_admin=True).first()
+    )
     if membership is None:
         raise PermissionDenied("Only a team's admins manage its members.")
     pool = ledger.team_account(membership.team)
-    accounts = CreditAccount.objects.filter(
-        user__team_membership__team=membership.team).select_related(
-        "user__team_membership").order_by("user__username")
+    accounts = (
+        CreditAccount.objects.filter(user__team_membership__team=membership.team)
+        .select_related("user__team_membership")
+        .order_by("user__username")
+    )
     caps = member_caps(editor_account=ledger.account_for(request.user), pool=pool)
     limits_form = partial(MemberLimitsForm, editor=request.user, caps=caps)
     if request.method == "POST":
         account = get_object_or_404(accounts, pk=request.POST.get("account"))
         form = limits_form(request.POST, instance=account)
         if form.is_valid():
-            quotas.account_update(account=account, actor=request.user, action="team limits",
-                                  reason=form.cleaned_data["reason"],
-                                  **{f: form.cleaned_data[f] for f in MemberLimitsForm.Meta.fields})
+            quotas.account_update(
+                account=account,
+                actor=request.user,
+                action="team limits",
+                reason=form.cleaned_data["reason"],
+                **{f: form.cleaned_data[f] for f in MemberLimitsForm.Meta.fields},
+            )
             messages.success(request, _("Limits of %(user)s saved.") % {"user": account.user})
             return redirect("staff_team")
-        messages.error(request, f"{account.user}: " + " ".join(
-            str(e) for errors in form.errors.values() for e in errors))
-    return render(request, "staff/team.html", {
-        "team": membership.team, "pool": pool,
-        "members": [(a, None if a.user.team_membership.is_admin else limits_form(instance=a))
-                    for a in accounts]})
+        messages.error(
+            request, f"{account.user}: " + " ".join(str(e) for errors in form.errors.values() for e in errors)
+        )
+    return render(
+        request,
+        "staff/team.html",
+        {
+            "team": membership.team,
+            "pool": pool,
+            "members": [
+                (a, None if a.user.team_membership.is_admin else limits_form(instance=a)) for a in accounts
+            ],
+        },
+    )

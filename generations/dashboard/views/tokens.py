@@ -29,10 +29,18 @@ def tokens_page(request):
         else:
             resent = True
         form = ApiTokenForm()
-    return render(request, "generations/tokens.html", {
-        "form": form, "tokens": ApiToken.objects.owned_by(request.user),
-        "created": created, "raw_token": raw, "resent": resent,
-        "form_id": secrets.token_urlsafe(12)})
+    return render(
+        request,
+        "generations/tokens.html",
+        {
+            "form": form,
+            "tokens": ApiToken.objects.owned_by(request.user),
+            "created": created,
+            "raw_token": raw,
+            "resent": resent,
+            "form_id": secrets.token_urlsafe(12),
+        },
+    )
 
 
 def _first_sending(request) -> bool:
@@ -45,7 +53,7 @@ def _first_sending(request) -> bool:
     sent = request.session.get("token_forms", [])
     if form_id in sent:
         return False
-    request.session["token_forms"] = [*sent[-(FORMS_REMEMBERED - 1):], form_id]
+    request.session["token_forms"] = [*sent[-(FORMS_REMEMBERED - 1) :], form_id]
     return True
 
 

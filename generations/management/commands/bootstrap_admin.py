@@ -9,8 +9,10 @@ from generations.billing import ledger
 
 
 class Command(BaseCommand):
-    help = ("Create the first admin (ADMIN_USERNAME, default 'admin') with ADMIN_PASSWORD or a "
-            "printed one-time password, and grant it starting credits. Does nothing if it exists.")
+    help = (
+        "Create the first admin (ADMIN_USERNAME, default 'admin') with ADMIN_PASSWORD or a "
+        "printed one-time password, and grant it starting credits. Does nothing if it exists."
+    )
 
     def handle(self, *args, **opts):
         username = os.environ.get("ADMIN_USERNAME", "admin")
@@ -20,11 +22,17 @@ class Command(BaseCommand):
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         user = users.create_superuser(username=username, email="", password=password)
-        ledger.grant(user=user, amount=settings.STARTING_CREDITS, note="starting credits",
-                      idempotency_key=f"starting-credits:{user.pk}")
-        self.stdout.write(self.style.SUCCESS(f"created admin '{username}' with "
-                                             f"{settings.STARTING_CREDITS} credits"))
+        ledger.grant(
+            user=user,
+            amount=settings.STARTING_CREDITS,
+            note="starting credits",
+            idempotency_key=f"starting-credits:{user.pk}",
+        )
+        self.stdout.write(
+            self.style.SUCCESS(f"created admin '{username}' with {settings.STARTING_CREDITS} credits")
+        )
         if not os.environ.get("ADMIN_PASSWORD"):
             # Printed once, to the terminal only; it is not stored anywhere else.
-            self.stdout.write(self.style.WARNING(f"one-time password: {password}  "
-                                                 "(change it after signing in)"))
+            self.stdout.write(
+                self.style.WARNING(f"one-time password: {password}  (change it after signing in)")
+            )

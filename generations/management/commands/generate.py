@@ -29,8 +29,14 @@ class Command(BaseCommand):
         try:
             width, height = parse_size(opts["size"])
             generation = services.generation_create(
-                user=user, prompt=opts["prompt"], width=width, height=height, seed=opts["seed"],
-                prompt_extend=opts["prompt_extend"], provider=opts["provider"])
+                user=user,
+                prompt=opts["prompt"],
+                width=width,
+                height=height,
+                seed=opts["seed"],
+                prompt_extend=opts["prompt_extend"],
+                provider=opts["provider"],
+            )
         except InvalidRequest as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from exc
         except (InsufficientCredits, services.LimitExceeded) as exc:
@@ -39,18 +45,22 @@ class Command(BaseCommand):
             if exc.__class__.__name__ == "ValidationError":
                 raise CommandError(" ".join(exc.messages)) from exc
             raise
-        self.stdout.write(f"generation {generation.pk} queued on {generation.provider} "
-                          f"({generation.size}, {generation.credits_cost} credits)")
+        self.stdout.write(
+            f"generation {generation.pk} queued on {generation.provider} "
+            f"({generation.size}, {generation.credits_cost} credits)"
+        )
         if opts["wait"]:
             self._wait(generation, opts["timeout"])
 
     def _user(self, username):
         users = get_user_model().objects
-        user = (users.filter(username=username) if username
-                else users.filter(is_superuser=True).order_by("pk")).first()
+        user = (
+            users.filter(username=username) if username else users.filter(is_superuser=True).order_by("pk")
+        ).first()
         if not user:
-            raise CommandError(f"No user {username!r}." if username
-                               else "No admin yet: run `make run` once or pass --user.")
+            raise CommandError(
+                f"No user {username!r}." if username else "No admin yet: run `make run` once or pass --user."
+            )
         return user
 
     def _wait(self, generation, timeout):
@@ -70,9 +80,10 @@ class Command(BaseCommand):
                 raise CommandError(f"Gave up waiting after {timeout:.0f}s; it is {last}.")
             time.sleep(0.25)
         if generation.status != Generation.Status.SUCCEEDED:
-            raise CommandError(f"{generation.status}: {generation.error_code}: "
-                               f"{generation.error_message}")
+            raise CommandError(f"{generation.status}: {generation.error_code}: {generation.error_message}")
         self.stdout.write(self.style.SUCCESS(f"stored: {location(generation.image.name)}"))
-        self.stdout.write(f"  {generation.image_width}x{generation.image_height}, "
-                          f"{generation.image_bytes} bytes, sha256 {generation.sha256}, "
-                          f"seed {generation.seed_used}")
+        self.stdout.write(
+            f"  {generation.image_width}x{generation.image_height}, "
+            f"{generation.image_bytes} bytes, sha256 {generation.sha256}, "
+            f"seed {generation.seed_used}"
+        )

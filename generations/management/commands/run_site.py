@@ -18,8 +18,9 @@ class Command(BaseCommand):
             subprocess.Popen([*manage, "run_huey"]),
             subprocess.Popen([*manage, "runserver", "--noreload", opts["addr"]]),
         ]
-        self.stdout.write(self.style.SUCCESS(
-            f"Z-Image Studio on http://{opts['addr']}/  (web + worker; Ctrl-C stops both)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Z-Image Studio on http://{opts['addr']}/  (web + worker; Ctrl-C stops both)")
+        )
         # Installed explicitly: a shell may start us with SIGINT ignored.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, _interrupt)
