@@ -174,8 +174,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_NAME = os.environ.get("HUEY_NAME", "zimage")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
 # Provider calls are I/O-bound: threads spend their time waiting, so many per
-# process keep many calls in flight (docs/benchmarks.md, 3: 128 threads keep
-# 256 five-second calls well under 25 s; 64 do not). Many are cheap only on
+# process keep many calls in flight (docs/benchmarks.md, bench/inflight.py has
+# the figures). Many are cheap only on
 # Redis and the PostgreSQL pool, where a waiting thread holds no database
 # connection; on the embedded SQLite queue and database every thread would
 # poll and lock the same two files.

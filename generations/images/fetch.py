@@ -120,8 +120,8 @@ def checked_client(
 
 def kept_client(key: tuple, make: Callable[[], httpx.Client]) -> httpx.Client:
     """This thread's open client for `key` (made by `make` the first time):
-    calls reuse its connections instead of paying a new client (~1 ms of CPU)
-    and a TCP/TLS handshake each. At most KEPT_CLIENTS_MAX per thread; past
+    calls reuse its connections instead of paying a new client's set-up and a
+    TCP/TLS handshake each. At most KEPT_CLIENTS_MAX per thread; past
     that (keys rotated in the admin) the old ones are closed."""
     clients = _kept.__dict__.setdefault("clients", {})
     if key not in clients:

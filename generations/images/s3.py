@@ -10,9 +10,9 @@ uploads in parts without holding the file in memory.
 
 Reading is one GetObject streamed into a spooled temporary file: the stock
 `S3File` sends a HEAD first and downloads through an s3transfer manager, which
-cost 11.8 ms and 8.8 ms of CPU to read a small image back on a loopback
-SeaweedFS (docs/benchmarks.md, 6); the first showing of an image an inline
-OpenAI answer stored reads it back, to make its thumbnail.
+costs several times the CPU to read a small image back (docs/benchmarks.md);
+the first showing of an image an inline OpenAI answer stored reads it back,
+to make its thumbnail.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Admin settings read by every create, kept in memory for a moment.
 
 Provider configs and price rules change a few times a month, but each create
-read both (two ORM queries, ~1.5 ms of a ~10 ms create on a small machine).
+read both (two ORM queries, a large share of a create's own time).
 Each process keeps what it read for CONFIG_CACHE_SECONDS (2 by default): an
 admin's change reaches this process at once (the save signal clears it) and
 every other web process within that many seconds. 0 turns the cache off.
