@@ -43,9 +43,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
         "held",
         "monthly_allowance",
         "carry_over",
-        "period_limit",
-        "max_concurrent",
-        "max_per_minute",
+        *CreditAccount.NO_LIMIT,
         "frozen",
     )
     list_filter = ("frozen", "carry_over", ("team", admin.EmptyFieldListFilter))
@@ -62,14 +60,15 @@ class CreditAccountAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None and obj.team_id:
             # A pool's budget is its allowance; per-user limits apply to the members.
-            return (*fields, "max_concurrent", "max_per_minute", "period_limit", "allowed_providers")
+            return (*fields, *CreditAccount.NO_LIMIT)
         return fields
 
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger keeps them
 
     def save_model(self, request, obj, form, change):
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in quotas.LIMIT_FIELDS}
+        edits = AccountLimitsForm.Meta.fields  # the limits and the low-balance threshold
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in edits}
         if changes:
             quotas.account_update(
                 account=obj,

@@ -43,13 +43,7 @@ class AccountLimitsForm(forms.ModelForm):
 
     class Meta:
         model = CreditAccount
-        fields = (
-            "max_concurrent",
-            "max_per_minute",
-            "period_limit",
-            "allowed_providers",
-            "low_balance_threshold",
-        )
+        fields = (*CreditAccount.NO_LIMIT, "low_balance_threshold")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,10 +2,14 @@
 
 from rest_framework import serializers
 
-from generations.models import ApiToken, CreditEntry, Prompt
+from generations.models import ApiToken, CreditAccount, CreditEntry, Prompt
 
 
 class LimitsSerializer(serializers.Serializer):
+    """Every limit of `CreditAccount.NO_LIMIT`, in its order, then `frozen`.
+    The ones declared here keep their help texts; a limit added to the list
+    and not declared here is shown from its model field."""
+
     max_concurrent = serializers.IntegerField(allow_null=True, help_text="null: no limit")
     max_per_minute = serializers.IntegerField(
         allow_null=True, help_text="New generations a minute; null: no limit"
@@ -17,6 +21,18 @@ class LimitsSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Provider names you may use; empty: all"
     )
     frozen = serializers.BooleanField(help_text="true: no new generations may be started")
+
+    def get_fields(self):
+        declared = super().get_fields()
+        limits = {name: declared.get(name) or _limit_field(name) for name in CreditAccount.NO_LIMIT}
+        return {**limits, "frozen": declared["frozen"]}
+
+
+def _limit_field(name: str) -> serializers.Field:
+    help_text = CreditAccount._meta.get_field(name).help_text
+    if isinstance(CreditAccount.NO_LIMIT[name], list):
+        return serializers.ListField(child=serializers.CharField(), help_text=f"{help_text}; empty: none")
+    return serializers.IntegerField(allow_null=True, help_text=f"{help_text}; null: no limit")
 
 
 class MeSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from generations.api.serializers_account import (
 from generations.billing import ledger as credits
 from generations.billing import quotas
 from generations.lifecycle.catalog import generation_quote_for, provider_catalog
-from generations.models import ApiToken, CreditEntry, Prompt
+from generations.models import ApiToken, CreditAccount, CreditEntry, Prompt
 from generations.webhooks import deliveries
 
 
@@ -47,14 +47,14 @@ class MeView(APIView):
 
 
 def _limits(account) -> dict:
-    """The account's limits as the API shows them: 0 (the admin's "no limit") becomes null."""
-    return {
-        "max_concurrent": account.max_concurrent or None,
-        "max_per_minute": account.max_per_minute or None,
-        "period_limit": account.period_limit or None,
-        "allowed_providers": list(account.allowed_providers),
-        "frozen": account.frozen,
-    }
+    """The account's limits (CreditAccount.NO_LIMIT) as the API shows them: a
+    count's 0 (the admin's "no limit") becomes null; a list stays a list."""
+    limits = {name: _shown(getattr(account, name), none) for name, none in CreditAccount.NO_LIMIT.items()}
+    return {**limits, "frozen": account.frozen}
+
+
+def _shown(value, none):
+    return list(value) if isinstance(none, list) else (None if value == none else value)
 
 
 class CreditEntryList(generics.ListAPIView):

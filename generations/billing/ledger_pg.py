@@ -9,18 +9,22 @@ costing more Python in the ORM than work in PostgreSQL; one statement is
 atomic without a transaction block, and these two are on every image's path
 (docs/benchmarks.md, sections 1, 2 and 6).
 
-It writes only when nothing needs the full path: the owner's account exists
-and has no limit to check (not frozen, no provider list, no concurrency, rate
-or monthly limit) and a usable account can pay. Otherwise it writes nothing
-and `generation_create` takes the full path (`credits.payers_locked`,
-`quotas.quota_check_create`, `credits.hold`), which names any problem. The
-decisions are the full path's: the same payers in the same order (team pool
-first or last by the team's draw order, a frozen pool skipped), the same
-entry and figures (`credits._append`, `credits._watch_low_balance`).
+It writes only when nothing needs the full path: the owner's account exists,
+is not frozen and has every limit of `CreditAccount.NO_LIMIT` at its "no
+limit" value (the condition is generated from that list, so a limit added
+there sends such creates to the full path), and a usable account can pay.
+Otherwise it writes nothing and `generation_create` takes the full path
+(`ledger.payers_locked`, `quotas.quota_check_create`, `ledger.hold`), which
+names any problem. The decisions are the full path's: the same payers in the
+same order (team pool first or last by the team's draw order, a frozen pool
+skipped), the same entry and figures (`ledger._append`,
+`ledger._watch_low_balance`); tests/test_ledger_paths.py runs both over every
+case and compares what they write.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache, partial
 from typing import Any, cast
 
@@ -31,11 +35,15 @@ from django.db.models import AutoField, Field
 from generations.billing import notify
 from generations.models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
 
+# LEDGER_ONE_STATEMENT=0 turns these statements off, for bench/create.py to
+# measure the full path alone on PostgreSQL; not a setting for a site.
+_ENABLED = os.environ.get("LEDGER_ONE_STATEMENT", "1") != "0"
+
 
 def usable() -> bool:
     """The statements are PostgreSQL's (data-modifying CTEs, FOR UPDATE OF);
     elsewhere (SQLite) nothing is written and the caller's full path runs."""
-    return connection.vendor == "postgresql"
+    return _ENABLED and connection.vendor == "postgresql"
 
 
 def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry | None:
@@ -54,6 +62,7 @@ def generation_insert_held(*, generation: Generation, cost: int) -> CreditEntry 
         generation.owner_id,
         generation.owner_id,
         generation.owner_id,
+        *_no_limit_values(),
         cost,
         settings.LOW_BALANCE_THRESHOLD,
         cost,
@@ -121,6 +130,24 @@ def _placeholders(fields, account: str = "") -> str:
 
 
 @cache
+def _limit_fields() -> list:
+    return [cast(Field, CreditAccount._meta.get_field(name)) for name in CreditAccount.NO_LIMIT]
+
+
+def _no_limit_sql() -> str:
+    """Every limit of the owner's account (`p`) at its "no limit" value."""
+    qn = connection.ops.quote_name
+    return " AND ".join(
+        f"p.{qn(f.column)} IS NOT DISTINCT FROM {_placeholders([f])}" for f in _limit_fields()
+    )
+
+
+def _no_limit_values() -> list:
+    """_no_limit_sql's parameters, as the model would store them."""
+    return [f.get_db_prep_save(CreditAccount.NO_LIMIT[f.name], connection) for f in _limit_fields()]
+
+
+@cache
 def _succeed_sql(names: tuple[str, ...]) -> tuple[str, list]:
     """The statement, and the generation fields it writes, in its order."""
     qn, entry = connection.ops.quote_name, _table(CreditEntry)
@@ -158,8 +185,7 @@ WITH p AS (
                                         WHERE m.user_id = %s)
   ORDER BY a.id FOR UPDATE OF a
 ), own AS (
-  SELECT 1 FROM p WHERE p.user_id = %s AND NOT p.frozen AND p.max_concurrent = 0
-    AND p.max_per_minute = 0 AND p.period_limit = 0 AND p.allowed_providers = '[]'::jsonb
+  SELECT 1 FROM p WHERE p.user_id = %s AND NOT p.frozen AND {_no_limit_sql()}
 ), c AS (
   SELECT p.id, p.balance - %s AS balance, COALESCE(p.low_balance_threshold, %s) AS threshold,
          p.low_balance_notified AS was_low

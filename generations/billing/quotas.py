@@ -13,13 +13,6 @@ from generations.billing.audit import audit_record, audited_save, snapshot
 from generations.models import CreditAccount, CreditEntry, Generation, ProviderConfig
 
 Kind = CreditEntry.Kind
-LIMIT_FIELDS = [
-    "max_concurrent",
-    "max_per_minute",
-    "period_limit",
-    "allowed_providers",
-    "low_balance_threshold",
-]
 
 
 class LimitExceeded(Exception):
@@ -64,11 +57,14 @@ def spent_this_period(*, user) -> int:
 
 def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int) -> None:
     """Raise LimitExceeded (or a subclass) when `account`, locked by the caller,
-    may not start a generation costing `cost` on `provider` now."""
+    may not start a generation costing `cost` on `provider` now. Each limit of
+    `CreditAccount.NO_LIMIT` is checked here."""
     if account.frozen:
         raise AccountFrozen(
             "Your account is frozen by an admin: no new images can be started. Ask an admin to unfreeze it."
         )
+    if not account.has_limits():
+        return
     if not account.allows_provider(provider):
         raise ProviderNotAllowed(
             f"Your account may not use {provider}; it may use {', '.join(account.allowed_providers)}."

@@ -30,7 +30,9 @@ class UsageFilterForm(forms.Form):
         )
 
 
-LIMIT_FIELDS = ("max_concurrent", "max_per_minute", "period_limit")
+# The counted limits of CreditAccount.NO_LIMIT (0 = no limit), in its order;
+# which providers an account may use stays a site admin's choice.
+LIMIT_FIELDS = tuple(name for name, none in CreditAccount.NO_LIMIT.items() if none == 0)
 
 
 class MemberLimitsForm(forms.ModelForm):

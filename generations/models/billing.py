@@ -1,6 +1,8 @@
 """Money: credit accounts and their append-only entries, teams and their pools,
 price rules, and the audit log of every admin change."""
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,6 +17,17 @@ class CreditAccount(models.Model):
 
     An account belongs to a user or to a team (the team's shared pool), never
     both; the limits below apply to whoever owns it."""
+
+    # Every per-account limit, with the value that means "no limit": the one
+    # list the quota checks, the ledger's one-statement create (which writes
+    # only for an account with none of them), the admin, the staff pages and
+    # the API read. A new limit goes here and in `quotas.quota_check_create`.
+    NO_LIMIT: ClassVar[dict[str, Any]] = {
+        "max_concurrent": 0,
+        "max_per_minute": 0,
+        "period_limit": 0,
+        "allowed_providers": [],
+    }
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -67,6 +80,10 @@ class CreditAccount(models.Model):
     @property
     def owner_label(self) -> str:
         return f"team {self.team}" if self.team_id else str(self.user)
+
+    def has_limits(self) -> bool:
+        """Whether any limit in NO_LIMIT is set (frozen is not a limit: a stop)."""
+        return any(getattr(self, name) != none for name, none in self.NO_LIMIT.items())
 
     def allows_provider(self, name: str) -> bool:
         return not self.allowed_providers or name in self.allowed_providers
