@@ -21,6 +21,7 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -155,6 +156,7 @@ class ImageGenerationsView(OpenAIView):
             idempotency_key=idempotency_key(request),
             claim=inline,
             retried=is_retry(request),
+            via="openai",
         )
         if inline and not generation.replayed:
             pipeline.generation_run_now(generation=generation)
@@ -163,12 +165,17 @@ class ImageGenerationsView(OpenAIView):
         return wait_for_end(generation, deadline=deadline)
 
     def answer(self, request, data: dict, generation: Generation) -> Response:
+        """The image, inline or as a signed link (a bearer secret: not cached).
+        Marked answered first: an SDK retry of another request never gets it."""
+        Generation.objects.filter(pk=generation.pk, answered_at=None).update(answered_at=timezone.now())
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
         if data["response_format"] == "b64_json":
             item["b64_json"] = base64.b64encode(image_data(generation)).decode()
         else:
             item["url"] = image_url(request, generation)
-        return Response({"created": int(generation.created_at.timestamp()), "data": [item]})
+        response = Response({"created": int(generation.created_at.timestamp()), "data": [item]})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 def is_retry(request) -> bool:
@@ -220,7 +227,8 @@ def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
     if generation.status == Generation.Status.FAILED:
         internal = generation.error_code in ("InternalError", "WorkerLost", "StorageUnavailable")
         raise ApiError(500 if internal else 502, generation.error_code, generation.error_message)
-    if status.generation_cancel(generation=generation):
+    # A retry waits on another request's generation: that one's to cancel, not this one's.
+    if not generation.replayed and status.generation_cancel(generation=generation):
         raise ApiError(
             504, "timeout", "No worker took the request in time; it was canceled and nothing was charged."
         )

@@ -23,8 +23,13 @@ class IdempotencyConflict(Exception):
     pass
 
 
-def fingerprint(*, saved_prompt: Prompt | None, tags: Sequence[str], **params) -> str:
+def fingerprint(*, saved_prompt: Prompt | None, tags: Sequence[str], via: str = "", **params) -> str:
+    """The request's parameters, hashed; `via` (an entry point with its own
+    retry rule, e.g. "openai") sets its requests apart from the same
+    parameters sent another way."""
     params.update(saved_prompt=saved_prompt.pk if saved_prompt else None, tags=sorted(set(tags)))
+    if via:
+        params["via"] = via
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
@@ -52,12 +57,21 @@ def replay(*, user, key: str | None, fingerprint: str) -> Generation | None:
 def retry_match(*, user, fingerprint: str) -> Generation | None:
     """For a request its client says is a retry but which carries no key (the
     official OpenAI SDK retries a timed-out or dropped request this way): the
-    newest generation of the same parameters within RETRY_MATCH_WINDOW that
-    has not failed or been canceled (marked `replayed`). The client never got
-    its answer, so it gets that image instead of paying for a second one."""
+    newest generation of the same parameters and entry point, made within
+    RETRY_MATCH_WINDOW, whose answer never reached anyone (`answered_at`
+    unset), not failed, canceled or deleted (marked `replayed`). Its client
+    never got it, so the retry gets that image instead of paying for a second
+    one; an image some request was already answered with is never handed out
+    again."""
     since = timezone.now() - timedelta(seconds=settings.RETRY_MATCH_WINDOW)
     match = (
-        Generation.objects.filter(owner=user, request_fingerprint=fingerprint, created_at__gte=since)
+        Generation.objects.filter(
+            owner=user,
+            request_fingerprint=fingerprint,
+            created_at__gte=since,
+            answered_at=None,
+            deleted_at=None,
+        )
         .exclude(status__in=[Generation.Status.FAILED, Generation.Status.CANCELED])
         .order_by("-created_at")
         .first()

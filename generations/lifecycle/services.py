@@ -87,6 +87,7 @@ def generation_create(
     idempotency_key: str | None = None,
     claim: bool = False,
     retried: bool = False,
+    via: str = "",
 ) -> Generation:
     """Validate, price, hold the credits, insert, and enqueue after commit.
     `claim=True`: inserted already running (claimed, first attempt) and not
@@ -98,7 +99,7 @@ def generation_create(
     and holds nothing; the same key with other parameters raises
     idempotency.IdempotencyConflict. Without a key, `retried` (the client says
     this request is a retry) returns the recent generation it retries, if any
-    (idempotency.retry_match)."""
+    (idempotency.retry_match, among those made `via` the same entry point)."""
     fingerprint = idempotency.fingerprint(
         prompt=prompt,
         width=width,
@@ -110,6 +111,7 @@ def generation_create(
         saved_prompt=saved_prompt,
         tags=tags,
         webhook_url=webhook_url,
+        via=via,
     )
     if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint):
         return replay

@@ -165,6 +165,9 @@ class Generation(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text=_("In the trash since"))
+    # Set when the OpenAI endpoint answered a request with this image: an SDK
+    # retry is then another request, not this one's (idempotency.retry_match).
+    answered_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Purging removes the files but keeps the row: the ledger's entries point at it.
     purged_at = models.DateTimeField(null=True, blank=True)
     shared_with_team = models.BooleanField(default=False)

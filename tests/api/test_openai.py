@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from generations.api import openai as openai_view
 from generations.api import tokens
 from generations.billing import ledger
+from generations.lifecycle import services
 from generations.models import Generation
 from tests.helpers import wait_for
 from tests.test_views import fetch
@@ -193,3 +194,27 @@ def test_requests_beyond_the_waiting_cap_get_429_at_once_and_create_nothing(
     assert busy.status_code == 429 and int(busy.headers["Retry-After"]) >= 1
     assert busy.json()["error"]["type"] == "rate_limit_exceeded"
     assert Generation.objects.count() == 1
+
+
+def openai_post(owner, body, **headers):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.api_token_create(user=owner, name='t')[1]}")
+    return client.post("/v1/images/generations", body, format="json", **headers)
+
+
+def test_a_retry_never_gets_an_image_another_request_was_answered_with(owner):
+    """A retry of a request that made nothing (a 429, a 5xx before the create)
+    is a new image, even when an earlier request had the same prompt."""
+    assert openai_post(owner, {"prompt": "a lighthouse"}).status_code == 200
+    retry = openai_post(owner, {"prompt": "a lighthouse"}, HTTP_X_STAINLESS_RETRY_COUNT="1")
+    assert retry.status_code == 200 and retry["Cache-Control"] == "no-store"
+    made = Generation.objects.filter(status="succeeded")
+    assert made.count() == 2
+    assert ledger.balance(user=owner).available == 100 - sum(g.credits_cost for g in made)
+
+
+def test_a_retry_is_not_matched_to_the_same_prompt_made_through_the_rest_api(owner):
+    services.generation_create(user=owner, prompt="a lighthouse", width=1024, height=1024)
+    retry = openai_post(owner, {"prompt": "a lighthouse"}, HTTP_X_STAINLESS_RETRY_COUNT="2")
+    assert retry.status_code == 200
+    assert Generation.objects.count() == 2
