@@ -59,6 +59,12 @@ class GenerationAdmin(BoundedDates, admin.ModelAdmin):
     list_select_related = ("owner",)
     readonly_fields = [f.name for f in Generation._meta.fields]
 
+    def has_delete_permission(self, request, obj=None):
+        """Never from the admin: deleting the row would strand a hold in the
+        ledger (its entries keep no generation) and leave the files. Owners
+        cancel, trash and purge through the lifecycle, which settles both."""
+        return False
+
     @admin.display(description="prompt")
     def short_prompt(self, obj):
         return obj.prompt[:60]

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from generations.billing import ledger
-from generations.models import AuditLog, CreditAccount, Team, TeamMembership
+from generations.models import AuditLog, CreditAccount, Generation, Team, TeamMembership
 from tests.conftest import make_user
 
 ADMIN_PAGES = [
@@ -95,3 +95,20 @@ def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(client, admin_
     client.force_login(admin_user)
     response = client.get(f"/admin/generations/{model}/?{drill}")
     assert response.status_code == 302 and response.url.endswith("?e=1")
+
+
+def test_a_generation_cannot_be_deleted_in_the_admin_even_by_a_superuser(client, admin_user, owner):
+    """Deleting the row would strand its hold: the ledger's entries keep no generation."""
+    from generations.lifecycle import services
+
+    gen = services.generation_create(user=owner, prompt="fox", width=512, height=512, provider="demo")
+    client.force_login(admin_user)
+    page = client.get(f"/admin/generations/generation/{gen.pk}/delete/")
+    assert page.status_code == 403
+    response = client.post(
+        "/admin/generations/generation/",
+        {"action": "delete_selected", "_selected_action": [gen.pk], "post": "yes"},
+    )
+    assert response.status_code in (200, 302)
+    assert Generation.objects.filter(pk=gen.pk).exists()
+    assert ledger.balance(user=owner).held == gen.credits_cost
