@@ -10,7 +10,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
@@ -33,8 +33,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, pk = raw.split("|")
-        return datetime.fromisoformat(when), uuid.UUID(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        # Aware and within the years a database holds: a crafted time at the
+        # calendar's edge would overflow when converted for the query.
+        parsed = datetime.fromisoformat(when)
+        at = parsed.astimezone(UTC) if parsed.tzinfo else None
+        if at is None or not 1 < at.year < 9999:
+            return None
+        return at, uuid.UUID(pk)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         return None
 
 

@@ -86,7 +86,8 @@ def team(request):
     caps = member_caps(editor_account=ledger.account_for(request.user), pool=pool)
     limits_form = partial(MemberLimitsForm, editor=request.user, caps=caps)
     if request.method == "POST":
-        account = get_object_or_404(accounts, pk=request.POST.get("account"))
+        account_id = request.POST.get("account", "")
+        account = get_object_or_404(accounts, pk=account_id if account_id.isdigit() else None)
         form = limits_form(request.POST, instance=account)
         if form.is_valid():
             quotas.account_update(
