@@ -87,3 +87,10 @@ def purge_trash() -> None:
     count = library.trash_purge(older_than=library.trash_retention())
     if count:
         log.info("purged %d generations from the trash", count)
+
+
+def waiting_args(name: str) -> set[str]:
+    """The first argument of every `name` task waiting in the queue or its
+    schedule: what recovery leaves alone (its message is not lost)."""
+    waiting = [*HUEY.pending(), *HUEY.scheduled()]
+    return {str(task.args[0]) for task in waiting if task.name == name and task.args}

@@ -65,7 +65,7 @@ def test_a_stuck_generation_its_owner_canceled_is_canceled(gen, owner, settings)
 
 def test_a_live_worker_keeps_its_generation(gen, settings):
     age(gen, settings.REAPER_TIMEOUT - 60, status="running", attempts=1)
-    assert recovery.generations_recover() == {"requeued": 0, "reaped": 0, "rescued": 0}
+    assert recovery.generations_recover() == {"requeued": 0, "reaped": 0, "rescued": 0, "webhooks": 0}
     gen.refresh_from_db()
     assert gen.status == "running"
 
@@ -84,3 +84,25 @@ def test_a_submitted_job_whose_polls_stopped_is_polled_again_not_resubmitted(
         recovery.generations_recover()
     gen.refresh_from_db()
     assert gen.status == "running" and gen.attempts == 1 and scheduled == [gen.pk]
+
+
+def test_a_stuck_copy_is_sent_again_once_not_on_every_pass(gen, settings):
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+    age(gen, settings.STORE_RESCUE_AFTER + 5, status="storing", source_url="https://x/a.png")
+    assert recovery.generations_recover()["rescued"] == 1
+    assert recovery.generations_recover()["rescued"] == 0  # touched: the next pass leaves it
+    copies = [t for t in [*HUEY.pending(), *HUEY.scheduled()] if t.name == "store_generation"]
+    assert [t.args[0] for t in copies] == [str(gen.pk)]
+    HUEY.flush()
+
+
+def test_recovery_fails_a_lost_row_only_while_it_is_still_queued(gen, owner, settings):
+    """A worker claims the row between the pass's look and its fail: the worker keeps it."""
+    from generations.lifecycle import status
+
+    Generation.objects.filter(pk=gen.pk).update(status="running")
+    status.generation_fail(generation=gen, sources=["queued"], code="QueueTimeout", message="x")
+    gen.refresh_from_db()
+    assert gen.status == "running"

@@ -18,16 +18,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from generations import tasks
 from generations.lifecycle import pipeline, services, status, store
 from generations.models import Generation
 from generations.providers.registry import get_provider
+from generations.webhooks import deliveries
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
 
 
 def generations_recover() -> dict[str, int]:
-    return {"requeued": _rescue_queued(), "reaped": _reap_running(), "rescued": _rescue_storing()}
+    return {
+        "requeued": _rescue_queued(),
+        "reaped": _reap_running(),
+        "rescued": _rescue_storing(),
+        "webhooks": deliveries.webhook_rescue(),
+    }
 
 
 def _rescue_queued() -> int:
@@ -42,7 +49,7 @@ def _rescue_queued() -> int:
     candidates = list(stale.order_by("updated_at").values_list("pk", "created_at")[:RESCUE_BATCH])
     if not candidates:
         return 0
-    waiting = _ids_in_queue()
+    waiting = tasks.waiting_args("run_generation")
     expired = now - timedelta(seconds=settings.QUEUED_EXPIRE)
     count = 0
     for pk, created_at in candidates:
@@ -51,8 +58,9 @@ def _rescue_queued() -> int:
         if created_at < expired:
             gen = Generation.objects.filter(pk=pk, status=Status.QUEUED).first()
             if gen is not None:
-                status.generation_fail(
+                status.generation_fail(  # still queued: a worker that just claimed it keeps it
                     generation=gen,
+                    sources=[Status.QUEUED],
                     code="QueueTimeout",
                     message=("No worker could start this image in time; your credits were returned."),
                 )
@@ -65,14 +73,6 @@ def _rescue_queued() -> int:
 
 
 RESCUE_BATCH = 1000  # rows looked at per pass; the next pass takes the rest
-
-
-def _ids_in_queue() -> set[str]:
-    """Generation ids with a run message waiting, now or scheduled."""
-    from huey.contrib.djhuey import HUEY
-
-    tasks = [*HUEY.pending(), *HUEY.scheduled()]
-    return {str(task.args[0]) for task in tasks if task.name.endswith("run_generation") and task.args}
 
 
 def _reap_running() -> int:
@@ -100,6 +100,8 @@ def _reap(gen: Generation) -> None:
         return
     if _submitted(gen):
         # The job runs at the provider: look again, never submit a second one.
+        # Touched, so the next pass does not start a second chain of polls.
+        Generation.objects.filter(pk=gen.pk).update(updated_at=timezone.now())
         transaction.on_commit(lambda: pipeline.generation_schedule_poll(gen.pk, 0))
     elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
         status.move(gen.pk, sources=Status.RUNNING, target=Status.QUEUED)
@@ -123,9 +125,10 @@ def _rescue_storing() -> int:
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.STORE_RESCUE_AFTER)
     count = 0
-    for gen in Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff):
-        count += 1
+    stale = Generation.objects.filter(status=Status.STORING, updated_at__lt=cutoff)
+    for gen in stale:
         if now >= store.store_deadline(gen):
+            count += 1
             status.generation_fail(
                 generation=gen,
                 code="ImageExpired",
@@ -134,7 +137,8 @@ def _rescue_storing() -> int:
                     "your credits were returned."
                 ),
             )
-        else:
+        elif stale.filter(pk=gen.pk).update(updated_at=now):  # once, not once per pass or consumer
+            count += 1
             log.warning("rescuing generation %s stuck in storing", gen.pk)
             store.generation_schedule_store(gen.pk, 0)
     return count

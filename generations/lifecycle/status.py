@@ -118,12 +118,20 @@ def _set(generation: Generation, fields: dict) -> bool:
     return True
 
 
-def generation_fail(*, generation: Generation, code: str, message: str, request_id: str = "") -> None:
-    """End a generation in flight failed and give its credits back (once)."""
+def generation_fail(
+    *,
+    generation: Generation,
+    code: str,
+    message: str,
+    request_id: str = "",
+    sources: Iterable[str] = Generation.IN_FLIGHT,
+) -> None:
+    """End a generation failed and give its credits back (once), if it is in
+    one of `sources` (any in-flight state unless the caller knows better)."""
     with transaction.atomic():
         if move(
             generation.pk,
-            sources=Generation.IN_FLIGHT,
+            sources=sources,
             target=Status.FAILED,
             error_code=code[:80],
             error_message=message,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import random
 import secrets
 import time
+from datetime import timedelta
 
 import httpx
 from django.conf import settings
@@ -24,6 +26,8 @@ from generations.images.fetch import BlockedURL, checked_client
 from generations.models import Generation, WebhookDelivery, WebhookSecret
 from generations.runtime.dbconn import connection_release_idle
 from generations.webhooks import targets
+
+log = logging.getLogger(__name__)
 
 
 def webhook_secret_get(*, user) -> WebhookSecret:
@@ -52,7 +56,33 @@ def webhook_schedule(*, generation_id) -> None:
         return
     generation = Generation.objects.get(pk=generation_id)
     delivery = WebhookDelivery.objects.create(generation=generation, url=generation.webhook_url)
-    tasks.deliver_webhook(delivery.pk)
+    _send(delivery.pk)
+
+
+def _send(delivery_id: int) -> None:
+    """Queue a delivery; with the broker unreachable the row waits for
+    `webhook_rescue`, and whatever ended the generation is not undone."""
+    try:
+        tasks.deliver_webhook(delivery_id)
+    except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError, ...
+        log.warning("queue unreachable (%s); webhook delivery %s waits for recovery", exc, delivery_id)
+
+
+def webhook_rescue() -> int:
+    """Deliveries still to make, older than QUEUED_RESCUE_AFTER, with no task
+    waiting for them (lost with a broker outage or a killed worker): queued
+    again. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.QUEUED_RESCUE_AFTER)
+    pending = WebhookDelivery.objects.filter(
+        delivered_at=None, gave_up_at=None, created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:1000]
+    if not pending:
+        return 0
+    waiting = tasks.waiting_args("deliver_webhook")
+    lost = [pk for pk in pending if str(pk) not in waiting]
+    for pk in lost:
+        _send(pk)
+    return len(lost)
 
 
 def webhook_payload(generation: Generation) -> dict:

@@ -158,3 +158,32 @@ def test_signature_is_hmac_sha256_over_timestamp_and_body():
     body = b'{"id":"x"}'
     expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert deliveries.signature("s3cret", 1700000000, body) == f"v1={expected}"
+
+
+@pytest.mark.slow
+def test_a_cancel_while_the_broker_is_down_answers_and_its_webhook_is_delivered_later(
+    owner, consumer, receiver, settings, monkeypatch
+):
+    """The cancel commits and answers; the delivery waits in the database and
+    recovery sends it once a consumer (and so the broker) is back."""
+    from huey.contrib.djhuey import HUEY
+
+    from generations.lifecycle import recovery
+    from tests.test_lost_tasks import BrokenStorage
+
+    settings.WEBHOOK_ALLOW_PRIVATE, settings.QUEUED_RESCUE_AFTER = True, 0
+    hook = receiver()
+    api = client_for(owner)
+    created = api.post(
+        "/api/v1/generations/",
+        {"prompt": "a fox", "size": "512x512", "provider": "demo", "webhook_url": hook.url},
+        format="json",
+    ).json()
+    monkeypatch.setattr(HUEY, "storage", BrokenStorage())
+    assert api.post(f"/api/v1/generations/{created['id']}/cancel/").status_code == 200
+    monkeypatch.undo()
+    HUEY.flush()  # the run message too: nothing left to wake anyone
+    assert recovery.generations_recover()["webhooks"] == 1
+    consumer(env={"WEBHOOK_ALLOW_PRIVATE": "1"})
+    wait_for(lambda: len(hook.received) == 1, timeout=30, what="the webhook, once")
+    assert json.loads(hook.received[0][1])["status"] == "canceled"
