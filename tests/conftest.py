@@ -34,10 +34,15 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_config_cache():
-    """A test's rolled-back provider configs and prices must not outlive it."""
+    """A test's rolled-back provider configs and prices, and a paused
+    thumbnail maker, must not outlive it."""
+    from django.core.cache import cache
+
+    from generations.images.thumbnails import STORAGE_FAILING
     from generations.runtime.config_cache import config_cache_clear
 
     config_cache_clear()
+    cache.delete(STORAGE_FAILING)  # a test's storage outage pauses thumbnails in the next
     yield
     config_cache_clear()
 

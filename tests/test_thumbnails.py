@@ -116,3 +116,17 @@ def test_one_recorded_meanwhile_by_another_request_is_kept_and_ours_removed(stor
     assert Generation.objects.get(pk=stored.pk).thumbnail.name == theirs
     assert not default_storage.exists(f"{store.storage_base_name(stored)}_thumb.webp")
     assert default_storage.exists(theirs)
+
+
+def test_a_storage_error_pauses_thumbnails_instead_of_holding_a_thread_per_showing(stored, monkeypatch):
+    """While the store fails, showings serve the original at once: no read is tried."""
+    opened = []
+
+    def failing_open(name, mode="rb"):
+        opened.append(name)
+        raise ConnectionError("the store does not answer")
+
+    monkeypatch.setattr(thumbnails.default_storage, "open", failing_open)
+    assert thumbnails.thumbnail_make(generation=stored) == ""
+    assert thumbnails.thumbnail_make(generation=stored) == ""
+    assert len(opened) == 1

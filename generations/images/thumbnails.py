@@ -19,9 +19,13 @@ from generations.runtime.dbconn import connection_release_idle
 log = logging.getLogger(__name__)
 # An image that cannot be decoded is not tried again on every showing of it
 # (each would read and decode it, and log) for this long; serving shows the
-# original meanwhile. A storage error is not remembered: the next showing
-# tries again.
+# original meanwhile.
 UNDECODABLE_FOR = 3600
+# A storage error (the store down or hanging) stops every process making
+# thumbnails for this long: each attempt would hold a web thread for the
+# storage timeouts, and the original is shown meanwhile.
+STORAGE_PAUSE = 30
+STORAGE_FAILING = "thumbnail-storage-failing"
 
 
 def thumbnail_make(*, generation: Generation) -> str:
@@ -39,6 +43,7 @@ def thumbnail_make(*, generation: Generation) -> str:
         generation.status != Generation.Status.SUCCEEDED
         or not generation.image
         or cache.get(_undecodable(generation.pk))
+        or cache.get(STORAGE_FAILING)
     ):
         return ""
     image_name = generation.image.name
@@ -53,8 +58,12 @@ def thumbnail_make(*, generation: Generation) -> str:
         log.warning("no thumbnail for generation %s: %s", generation.pk, exc.message)
         if not exc.retryable:  # the image itself, not the storage writing its thumbnail
             cache.set(_undecodable(generation.pk), True, UNDECODABLE_FOR)
+        else:
+            cache.set(STORAGE_FAILING, True, STORAGE_PAUSE)
         return ""
-    except Exception as exc:  # storage backends raise many kinds; the next showing tries again
+    except Exception as exc:  # storage backends raise many kinds; tried again after the pause
+        if not isinstance(exc, FileNotFoundError):  # a missing file is not the store failing
+            cache.set(STORAGE_FAILING, True, STORAGE_PAUSE)
         log.warning(
             "no thumbnail for generation %s: reading %s failed (%s)",
             generation.pk,
