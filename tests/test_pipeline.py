@@ -206,3 +206,21 @@ def test_a_copy_of_a_recorded_url_succeeds_and_captures_in_one_statement(owner):
     assert gen.status == "succeeded" and default_storage.exists(gen.image.name) and gen.thumbnail
     assert [e.kind for e in CreditEntry.objects.filter(generation=gen).order_by("pk")] == ["hold", "capture"]
     assert ledger.balance(user=owner).held == 0 and ledger.ledger_problems() == []
+
+
+@pytest.mark.parametrize("provider", ["demo", "dashscope"])  # bytes in hand; a URL copied
+def test_a_run_in_the_web_process_leaves_the_row_as_stored_for_its_answer(owner, dashscope_env, provider):
+    """The OpenAI endpoint answers from the generation it ran, unread: it must
+    hold the stored image's fields, or the signed S3 link has no object name."""
+    gen = services.generation_create(
+        user=owner, prompt="a fox", width=1024, height=1024, provider=provider, claim=True
+    )
+    pipeline.generation_run_now(generation=gen)
+    stored = Generation.objects.get(pk=gen.pk)
+    assert gen.status == stored.status == "succeeded"
+    assert gen.image.name == stored.image.name != ""
+    assert (gen.image_width, gen.sha256, gen.finished_at) == (
+        stored.image_width,
+        stored.sha256,
+        stored.finished_at,
+    )

@@ -132,8 +132,11 @@ class ImageGenerationsView(OpenAIView):
     def post(self, request):
         body = ImageRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        started = time.monotonic()
         with waiting_slot():
             generation = self.generation(request, body.validated_data)
+        if client_still_waiting(request, started):
+            Generation.objects.filter(pk=generation.pk, answered_at=None).update(answered_at=timezone.now())
         return self.answer(request, body.validated_data, generation)
 
     def generation(self, request, data: dict) -> Generation:
@@ -165,9 +168,7 @@ class ImageGenerationsView(OpenAIView):
         return wait_for_end(generation, deadline=deadline)
 
     def answer(self, request, data: dict, generation: Generation) -> Response:
-        """The image, inline or as a signed link (a bearer secret: not cached).
-        Marked answered first: an SDK retry of another request never gets it."""
-        Generation.objects.filter(pk=generation.pk, answered_at=None).update(answered_at=timezone.now())
+        """The image, inline or as a signed link (a bearer secret: not cached)."""
         item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
         if data["response_format"] == "b64_json":
             item["b64_json"] = base64.b64encode(image_data(generation)).decode()
@@ -176,6 +177,19 @@ class ImageGenerationsView(OpenAIView):
         response = Response({"created": int(generation.created_at.timestamp()), "data": [item]})
         response["Cache-Control"] = "no-store"
         return response
+
+
+def client_still_waiting(request, started: float) -> bool:
+    """Whether the answer can still reach its client: the SDK sends how long it
+    waits (X-Stainless-Read-Timeout); past that it has given up and will
+    retry, and its retry must get this image. Such an image is not marked
+    answered; one that reaches its client is, so that another request's retry
+    never gets it (idempotency.retry_match)."""
+    try:
+        waits = float(request.headers.get("X-Stainless-Read-Timeout", "inf"))
+    except ValueError:
+        return True
+    return time.monotonic() - started < waits
 
 
 def is_retry(request) -> bool:

@@ -84,12 +84,12 @@ def generation_succeed(generation: Generation, *, source: str, fields: dict, the
     """Move `source` -> succeeded writing `fields`, unless its owner asked to
     cancel, and capture its hold, all in one transaction (on PostgreSQL, for a
     caller with nothing more to do there, one statement). `then`: more to do
-    in that transaction. False: nothing written (reaped, or being canceled)."""
-    ended = succeed_fields(source)
+    in that transaction. False: nothing written (reaped, or being canceled).
+    On success `generation` holds what was written, for a caller that answers
+    from it unread."""
+    ended = {**fields, **succeed_fields(source)}
     if then is None:
-        done = ledger.generation_succeed_captured(
-            generation=generation, fields={**fields, **ended}, source=source
-        )
+        done = ledger.generation_succeed_captured(generation=generation, fields=ended, source=source)
         if done is not None:
             return done and _set(generation, ended)
     with transaction.atomic():
@@ -98,7 +98,7 @@ def generation_succeed(generation: Generation, *, source: str, fields: dict, the
             sources=source,
             target=Status.SUCCEEDED,
             where={"cancel_requested": False},
-            **fields,
+            **{name: value for name, value in ended.items() if name != "status"},
         ):
             return False
         if then is not None:

@@ -49,12 +49,8 @@ def generation_store_in_hand(
             generation_schedule_store(generation.pk, _store_failed(generation, exc))
         return
     _copy_result_fields(generation, result)
-    fields = _stored_fields(stored)
-    if status.generation_succeed(
-        generation, source=Status.RUNNING, fields={**_result_fields(generation), **fields}
-    ):
-        for name, value in fields.items():  # the caller may answer from it unread
-            setattr(generation, name, value)
+    fields = {**_result_fields(generation), **_stored_fields(stored)}
+    if status.generation_succeed(generation, source=Status.RUNNING, fields=fields):
         _announce(generation, stored)
         return
     with transaction.atomic():
