@@ -12,11 +12,11 @@ import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Unreachable, or refusing (READONLY after a failover, OOM): an empty cache either way.
+UNREACHABLE = (RedisError, OSError)
 LOG_EVERY_S = 30.0
 
 _last_logged = 0.0

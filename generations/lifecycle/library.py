@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from generations.models import Collection, Generation, Prompt, Tag
+from generations.runtime.dbconn import connection_release_idle
 
 
 def last_seed(*, user) -> int | None:
@@ -33,6 +34,7 @@ def generation_purge(*, generation: Generation) -> None:
     """Remove a finished generation's files for good and hide it everywhere.
     The row stays because the credit ledger refers to it; its idempotency key
     is freed so a client may reuse it."""
+    connection_release_idle()  # deleting from storage: no connection held meanwhile
     for field in (generation.image, generation.thumbnail):
         if field.name:
             default_storage.delete(field.name)
@@ -53,9 +55,11 @@ def trash_purge(*, user=None, older_than: timedelta | None = None) -> int:
     if older_than is not None:
         rows = rows.filter(deleted_at__lt=timezone.now() - older_than)
     count = 0
-    for generation in rows.iterator():
-        generation_purge(generation=generation)
-        count += 1
+    # The ids first: a cursor kept open over the storage deletes would hold its connection.
+    for pk in list(rows.values_list("pk", flat=True)):
+        if generation := rows.filter(pk=pk).first():
+            generation_purge(generation=generation)
+            count += 1
     return count
 
 

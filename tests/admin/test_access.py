@@ -112,3 +112,20 @@ def test_a_generation_cannot_be_deleted_in_the_admin_even_by_a_superuser(client,
     assert response.status_code in (200, 302)
     assert Generation.objects.filter(pk=gen.pk).exists()
     assert ledger.balance(user=owner).held == gen.credits_cost
+
+
+def test_a_revoked_token_cannot_be_brought_back_in_the_admin_only_revoked(client, admin_user, owner):
+    from generations.api import tokens
+    from generations.models import ApiToken
+
+    token, raw = tokens.api_token_create(user=owner, name="t")
+    client.force_login(admin_user)
+    client.post("/admin/generations/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is not None and tokens.api_token_authenticate(raw) is None
+    assert AuditLog.objects.filter(action="revoke token", object_id=str(token.pk)).exists()
+    client.post(
+        f"/admin/generations/apitoken/{token.pk}/change/",
+        {"revoked_at_0": "", "revoked_at_1": "", "expires_at_0": "", "expires_at_1": ""},
+    )
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None  # the fields are read-only
