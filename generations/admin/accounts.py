@@ -69,6 +69,12 @@ class CreditAccountAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         edits = AccountLimitsForm.Meta.fields  # the limits and the low-balance threshold
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in edits}
+        if any(name in CreditAccount.NO_LIMIT for name in changes):  # what team admins stay within
+            changes["staff_limits"] = {
+                name: form.cleaned_data.get(name, getattr(obj, name))
+                for name, none in CreditAccount.NO_LIMIT.items()
+                if none == 0 and form.cleaned_data.get(name, getattr(obj, name))
+            }
         if changes:
             quotas.account_update(
                 account=obj,

@@ -74,11 +74,19 @@ class MemberLimitsForm(forms.ModelForm):
                 _("%(user)s is a team admin: a site admin sets their limits.") % {"user": member},
                 code="team_admin",
             )
-        for name, (cap, source) in self.caps.items():
+        for name, (cap, source) in self.member_caps().items():
             value = cleaned.get(name)
             if value is not None and (not value or value > cap):
                 self.add_error(name, _cap_message(self.fields[name].label, cap, source))
         return cleaned
+
+    def member_caps(self) -> dict[str, tuple[int, str]]:
+        """The editor's caps, lowered to what a site admin set on this member."""
+        caps = dict(self.caps)
+        for name, cap in self.instance.staff_limits.items():
+            if name in LIMIT_FIELDS and cap and (name not in caps or cap < caps[name][0]):
+                caps[name] = (cap, "member")
+        return caps
 
 
 def member_caps(*, editor_account: CreditAccount, pool: CreditAccount) -> dict[str, tuple[int, str]]:
@@ -94,7 +102,12 @@ def member_caps(*, editor_account: CreditAccount, pool: CreditAccount) -> dict[s
 
 
 def _cap_message(label, cap: int, source: str) -> str:
-    if source == "team":
+    if source == "member":
+        text = _(
+            "%(field)s: at most %(cap)s, the limit a site admin set on this member; "
+            "0 (no limit) is not allowed."
+        )
+    elif source == "team":
         text = _("%(field)s: at most %(cap)s, the team's monthly allowance; 0 (no limit) is not allowed.")
     else:
         text = _(

@@ -60,6 +60,9 @@ class CreditAccount(models.Model):
         null=True, blank=True, help_text=_("E-mail under this balance; empty = LOW_BALANCE_THRESHOLD")
     )
     low_balance_notified = models.BooleanField(default=False, editable=False)
+    # The counted limits as a site admin last set them in the admin: a team
+    # admin may set this member's limits only within them (staff_forms).
+    staff_limits = models.JSONField(default=dict, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

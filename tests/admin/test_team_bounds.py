@@ -92,3 +92,33 @@ def test_the_errors_are_translated(client, owner, other, team):
     member = post_limits(client, other, 0, 0, 0).content.decode()
     assert "你不能修改自己的限额" in own
     assert "同时生成数：最多 1" in member
+
+
+def test_a_team_admin_stays_within_what_a_site_admin_set_on_the_member(
+    client, owner, other, team, admin_user
+):
+    """bob capped in the admin at 1 at once, 1 a minute, 10 a month: his
+    (uncapped) team admin may tighten that, never lift it."""
+    CreditAccount.objects.filter(user=owner).update(max_concurrent=0, max_per_minute=0, period_limit=0)
+    bob = ledger.account_for(other)
+    client.force_login(admin_user)
+    page = client.post(
+        f"/admin/generations/creditaccount/{bob.pk}/change/",
+        {
+            "max_concurrent": 1,
+            "max_per_minute": 1,
+            "period_limit": 10,
+            "low_balance_threshold": "",
+            "reason": "cap bob",
+            "entries-TOTAL_FORMS": "0",
+            "entries-INITIAL_FORMS": "0",
+        },
+    )
+    assert page.status_code == 302
+    client.force_login(owner)
+    assert post_limits(client, other, 0, 0, 0).status_code == 200  # refused
+    assert post_limits(client, other, 2, 2, 20).status_code == 200  # above the site admin's
+    assert limits_of(other) == (1, 1, 10)
+    assert post_limits(client, other, 1, 1, 5).status_code == 302  # tighter is fine
+    assert post_limits(client, other, 1, 1, 10).status_code == 302  # and back to the cap
+    assert limits_of(other) == (1, 1, 10)
