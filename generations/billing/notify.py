@@ -5,6 +5,8 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 
+from generations.runtime.dbconn import connection_release_idle
+
 log = logging.getLogger(__name__)
 
 
@@ -21,6 +23,7 @@ def low_balance(*, account_id: int) -> None:
     recipients = [u.email for u in users if u.email]
     if not recipients:
         return
+    connection_release_idle()  # the mail server may take EMAIL_TIMEOUT to answer
     try:
         send_mail(
             subject="Z-Image Studio: credits running low",
