@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from generations.admin.actions import form_action
 from generations.admin.forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
 from generations.billing import ledger, quotas
-from generations.billing.audit import audited_save
+from generations.billing.audit import audit_record, audited_save
 from generations.models import CreditAccount, CreditEntry, Team, TeamMembership
 
 GRANT_CREDITS = "grant_credits"  # CreditAccount's Meta.permissions
@@ -157,10 +157,26 @@ class CreditAccountAdmin(admin.ModelAdmin):
 
 
 class TeamMembershipInline(admin.TabularInline):
+    """Who belongs to a team decides who spends its pool, and its admins who
+    set limits: changing it needs the credit permission too (audited by
+    TeamAdmin.save_related)."""
+
     model = TeamMembership
     fields = ("user", "is_admin")
     autocomplete_fields = ("user",)
     extra = 1
+
+    def _moves_credits(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{GRANT_CREDITS}")
+
+    def has_add_permission(self, request, obj=None):
+        return self._moves_credits(request) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._moves_credits(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._moves_credits(request) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Team)
@@ -196,3 +212,24 @@ class TeamAdmin(admin.ModelAdmin):
         # The draw order decides which credits pay: audited like the limits.
         audited_save(obj=obj, actor=request.user, reason=form.cleaned_data["reason"])
         ledger.team_account(obj)  # the pool exists from the start, empty
+
+    def save_related(self, request, form, formsets, change):
+        """Membership changes go in the audit log with the form's reason."""
+        before = _members(form.instance)
+        super().save_related(request, form, formsets, change)
+        after = _members(form.instance)
+        if after != before:
+            audit_record(
+                actor=request.user,
+                obj=form.instance,
+                action="team members",
+                before={"members": before},
+                after={"members": after},
+                reason=form.cleaned_data["reason"],
+            )
+
+
+def _members(team: Team) -> list[str]:
+    """`username` or `username (admin)`, sorted."""
+    rows = team.memberships.select_related("user").order_by("user__username") if team.pk else []
+    return [f"{m.user.username}{' (admin)' if m.is_admin else ''}" for m in rows]

@@ -135,7 +135,9 @@ def test_a_team_is_onboarded_with_a_pool_and_a_budget(staff, owner, admin_user):
     )
     assert response.status_code == 302, response.content
     pool = CreditAccount.objects.get(team=Team.objects.get(name="studio"))
-    assert AuditLog.objects.get(object_type="Team").after["draw_order"] == "team_first"
+    team_logs = AuditLog.objects.filter(object_type="Team")
+    assert team_logs.exclude(action="team members").get().after["draw_order"] == "team_first"
+    assert team_logs.get(action="team members").after == {"members": [f"{owner.username} (admin)"]}
     assert staff.get(reverse("admin:generations_team_changelist")).status_code == 200
     run_action(staff, "grant_credits", [pool], amount="500", reason="Q4 budget")
     run_action(

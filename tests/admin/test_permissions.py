@@ -15,6 +15,7 @@ from generations.api import tokens
 from generations.billing import ledger, quotas
 from generations.lifecycle import services
 from generations.models import (
+    AuditLog,
     CreditAccount,
     PriceRule,
     Prompt,
@@ -203,3 +204,36 @@ def test_the_credit_account_permission_exists(db):
     assert Permission.objects.filter(
         codename="grant_credits", content_type__model=CreditAccount._meta.model_name
     ).exists()
+
+
+def team_post(team, *members):
+    """The team change form with `members` ((user, is_admin), ...) added inline."""
+    data = {
+        "name": team.name,
+        "draw_order": team.draw_order,
+        "reason": "join",
+        "memberships-TOTAL_FORMS": str(len(members)),
+        "memberships-INITIAL_FORMS": "0",
+    }
+    for i, (user, is_admin) in enumerate(members):
+        data[f"memberships-{i}-user"] = user.pk
+        if is_admin:
+            data[f"memberships-{i}-is_admin"] = "on"
+    return data
+
+
+def test_joining_a_team_needs_the_credit_permission_and_is_audited(client, owner):
+    """Membership decides who spends the pool: change_team and add_teammembership are not enough."""
+    team = Team.objects.create(name="rich")
+    ledger.team_account(team)
+    staff = staff_with("view_team", "change_team", "add_teammembership", "change_teammembership")
+    client.force_login(staff)
+    client.post(f"/admin/generations/team/{team.pk}/change/", team_post(team, (staff, True)))
+    assert not TeamMembership.objects.filter(team=team).exists()
+    staff.user_permissions.add(Permission.objects.get(codename="grant_credits"))
+    client.force_login(staff)
+    response = client.post(f"/admin/generations/team/{team.pk}/change/", team_post(team, (owner, False)))
+    assert response.status_code == 302
+    assert TeamMembership.objects.filter(team=team, user=owner).exists()
+    log = AuditLog.objects.get(action="team members")
+    assert log.after == {"members": [owner.username]} and log.reason == "join"
