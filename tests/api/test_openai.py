@@ -162,9 +162,9 @@ def test_an_sdk_retrying_a_timed_out_request_gets_the_first_image_and_pays_once(
     """The SDK retries a timeout with the same body and no key (only its retry
     counter tells): the retry waits for the first try's image."""
     _, raw = tokens.api_token_create(user=owner, name="sdk")
-    sdk = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=raw, max_retries=4, timeout=1)
+    sdk = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=raw, max_retries=4, timeout=3)
     result = sdk.images.generate(
-        model="z-image-turbo", prompt="a fox [slow:2]", size="1024x1024", response_format="b64_json"
+        model="z-image-turbo", prompt="a fox [slow:5]", size="1024x1024", response_format="b64_json"
     )
     generation = Generation.objects.get()  # one image made, however many tries
     assert base64.b64decode(result.data[0].b64_json) == stored_bytes(generation)
