@@ -132,18 +132,20 @@ class ImageGenerationsView(OpenAIView):
     def post(self, request):
         body = ImageRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        started = time.monotonic()
+        answer_until = time.monotonic() + client_wait(request)
         with waiting_slot():
-            generation = self.generation(request, body.validated_data)
-        if client_still_waiting(request, started):
+            generation = self.generation(request, body.validated_data, answer_until=answer_until)
+        if generation.answered_at is None and time.monotonic() < answer_until:
             Generation.objects.filter(pk=generation.pk, answered_at=None).update(answered_at=timezone.now())
         return self.answer(request, body.validated_data, generation)
 
-    def generation(self, request, data: dict) -> Generation:
+    def generation(self, request, data: dict, *, answer_until: float) -> Generation:
         """Create (or, for a retry, find) the generation and wait for its end.
         A request its client marks as a retry (the SDK's retry counter) and
         that has no Idempotency-Key is answered with the image its earlier
-        try made, so an SDK retrying a timeout is not charged twice."""
+        try made, so an SDK retrying a timeout is not charged twice. An image
+        made here and stored before `answer_until` is marked answered by its
+        success; one made by a worker or replayed, by `post`."""
         deadline = time.monotonic() + settings.OPENAI_WAIT_TIMEOUT
         extras = data.get("parameters", {})
         seed = extras["seed"] if extras.get("seed") is not None else data.get("seed")
@@ -162,6 +164,7 @@ class ImageGenerationsView(OpenAIView):
             via="openai",
         )
         if inline and not generation.replayed:
+            generation.answer_until = answer_until
             pipeline.generation_run_now(generation=generation)
             if generation.status != Generation.Status.SUCCEEDED:  # failed, or left to the queue
                 generation.refresh_from_db()
@@ -179,17 +182,16 @@ class ImageGenerationsView(OpenAIView):
         return response
 
 
-def client_still_waiting(request, started: float) -> bool:
-    """Whether the answer can still reach its client: the SDK sends how long it
-    waits (X-Stainless-Read-Timeout); past that it has given up and will
+def client_wait(request) -> float:
+    """How long the answer can still reach its client: the SDK sends how long
+    it waits (X-Stainless-Read-Timeout); past that it has given up and will
     retry, and its retry must get this image. Such an image is not marked
     answered; one that reaches its client is, so that another request's retry
     never gets it (idempotency.retry_match)."""
     try:
-        waits = float(request.headers.get("X-Stainless-Read-Timeout", "inf"))
+        return float(request.headers.get("X-Stainless-Read-Timeout", "inf"))
     except ValueError:
-        return True
-    return time.monotonic() - started < waits
+        return float("inf")
 
 
 def is_retry(request) -> bool:

@@ -107,6 +107,9 @@ class Generation(models.Model):
     hold_entry: "CreditEntry | None" = None  # its hold, for a capture that need not read it back
     tag_names: list[str] | None = None  # its tags, for an answer that need not read them back
     image_data: bytes | None = None  # the bytes just stored, for an inline answer
+    # time.monotonic() until which an inline caller still waits for it: a success
+    # before then records `answered_at` in its own write, not in one more UPDATE
+    answer_until: float | None = None
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: gen_owner_created and gen_gallery start with it, and
