@@ -21,6 +21,7 @@ fields `succeed_fields` gives it, so it too makes only a checked move.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -86,8 +87,12 @@ def generation_succeed(generation: Generation, *, source: str, fields: dict, the
     caller with nothing more to do there, one statement). `then`: more to do
     in that transaction. False: nothing written (reaped, or being canceled).
     On success `generation` holds what was written, for a caller that answers
-    from it unread."""
+    from it unread. A caller still waiting for it in this process
+    (`answer_until`) is answered by this write (`answered_at`), bytes in hand
+    or copied from a URL alike."""
     ended = {**fields, **succeed_fields(source)}
+    if generation.answer_until is not None and time.monotonic() < generation.answer_until:
+        ended["answered_at"] = ended["finished_at"]
     if then is None:
         done = ledger.generation_succeed_captured(generation=generation, fields=ended, source=source)
         if done is not None:

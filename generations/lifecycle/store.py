@@ -6,7 +6,6 @@ and by the `store_generation` task for a copy tried again."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -51,8 +50,6 @@ def generation_store_in_hand(
         return
     _copy_result_fields(generation, result)
     fields = {**_result_fields(generation), **_stored_fields(stored)}
-    if generation.answer_until is not None and time.monotonic() < generation.answer_until:
-        fields["answered_at"] = timezone.now()  # the caller waiting in this process is answered
     if status.generation_succeed(generation, source=Status.RUNNING, fields=fields):
         _announce(generation, stored)
         return
