@@ -91,6 +91,23 @@ def prompt_save(*, user, text: str, title: str = "", tags: str = "", prompt: Pro
     return prompt
 
 
+def prompt_save_from(*, user, generation: Generation) -> Prompt:
+    """Save a generation's prompt with its settings (provider, size, seed used,
+    prompt rewriting), so that "Use" refills the whole Generate form."""
+    prompt = Prompt.objects.create(
+        owner=user,
+        text=generation.prompt,
+        title=generation.prompt[:60],
+        provider=generation.provider,
+        width=generation.width,
+        height=generation.height,
+        seed=generation.seed_used,
+        prompt_extend=generation.prompt_extend,
+    )
+    prompt.tags.set(tags_get_or_create(user=user, names=[t.name for t in generation.tags.owned_by(user)]))
+    return prompt
+
+
 def collection_add(
     *, user, generation: Generation, collection: Collection | None = None, new_name: str = ""
 ) -> Collection:
