@@ -1,6 +1,16 @@
 from django.urls import path
 
-from generations.dashboard.views import credits, detail, gallery, generate, library, public, staff, tokens
+from generations.dashboard.views import (
+    credits,
+    detail,
+    gallery,
+    generate,
+    library,
+    public,
+    staff,
+    tokens,
+    viewer,
+)
 
 urlpatterns = [
     path("", generate.home, name="home"),
@@ -11,6 +21,8 @@ urlpatterns = [
     path("trash/empty", gallery.trash_empty, name="trash_empty"),
     path("team/", gallery.team, name="team"),
     path("g/<uuid:pk>/", detail.detail, name="generation_detail"),
+    path("g/<uuid:pk>/view", viewer.viewer, name="generation_view"),
+    path("g/<uuid:pk>/view/trash", viewer.viewer_trash, name="generation_view_trash"),
     path("g/<uuid:pk>/card", generate.card, name="generation_card"),
     path("g/<uuid:pk>/status.json", generate.status_json, name="generation_status"),
     path("g/<uuid:pk>/image", detail.image, name="generation_image"),

@@ -1,6 +1,6 @@
 // The little JavaScript the dashboard needs beside htmx: the prompt's
-// character count, Ctrl/Cmd+Enter to submit, copy-to-clipboard buttons, and
-// forms sent on change (the language menu). Here, never in inline handlers:
+// character count, Ctrl/Cmd+Enter to submit, copy-to-clipboard buttons,
+// forms sent on change (the language menu) and the viewer's keys. Here, never in inline handlers:
 // the Content-Security-Policy refuses those.
 (function () {
   "use strict";
@@ -40,6 +40,21 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-submit-on-change]")) event.target.form.submit();
+  });
+
+  // The full-screen viewer's keys: each presses the link or button marked
+  // with its data-key, so a key does exactly what a click there would.
+  const VIEWER_KEYS = { ArrowLeft: "prev", ArrowRight: "next", Escape: "close", d: "download", r: "remix", Delete: "trash" };
+
+  document.addEventListener("keydown", function (event) {
+    const viewer = document.querySelector("[data-viewer]");
+    if (!viewer || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select")) return;
+    const name = VIEWER_KEYS[event.key.length === 1 ? event.key.toLowerCase() : event.key];
+    const target = name && viewer.querySelector('[data-key="' + name + '"]');
+    if (!target) return;
+    event.preventDefault();
+    target.click();
   });
 
   document.addEventListener("htmx:afterSettle", updateCount);

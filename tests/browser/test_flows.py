@@ -50,7 +50,8 @@ def test_it_generates_watches_finds_opens_and_remixes(signed_in, consumer):
     expect(page.locator("#gallery .gen")).to_have_count(1)
     images_loaded(page)
     screenshot(page, "gallery")
-    page.click("#gallery .gen a")
+    page.click("#gallery .gen a")  # the viewer
+    page.click(".viewer-actions >> text=Details")
     expect(page.locator("h1.prompt-title")).to_have_text("a red fox in the snow")
     expect(page.locator("#seed")).not_to_have_text("—")
     images_loaded(page)

@@ -1,7 +1,5 @@
 """Browsing: the gallery, the trash, and what teammates shared."""
 
-import uuid
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +10,7 @@ from django.views.decorators.http import require_POST
 from generations.billing.teams import teammates_of
 from generations.dashboard import gallery as selector
 from generations.dashboard.forms import GalleryFilterForm
+from generations.dashboard.views.common import undoable
 from generations.lifecycle import library
 from generations.models import Collection, Generation
 
@@ -25,19 +24,17 @@ def gallery(request):
     query = request.GET.copy()
     query.pop("cursor", None)
     query.pop("undo", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "undo": _undoable(request)}
+    filters = query.urlencode()
+    context = {
+        "form": form,
+        "page": page,
+        "query": filters,
+        "undo": undoable(request),
+        "view_query": "in=gallery" + (filters and "&" + filters),  # a card opens the viewer here
+    }
     if request.htmx and request.GET.get("cursor"):
         return render(request, "generations/_gallery_page.html", context)
     return render(request, "generations/gallery.html", context)
-
-
-def _undoable(request):
-    """The generation just deleted, for the "Undo" button."""
-    try:
-        pk = uuid.UUID(request.GET.get("undo", ""))
-    except ValueError:  # none, or a mangled id in the URL: no undo button
-        return None
-    return Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(pk=pk).first()
 
 
 @login_required
@@ -70,5 +67,6 @@ def team(request):
             "mates": mates,
             "generations": generations.select_related("owner")[:100],
             "collections": collections.select_related("owner"),
+            "view_query": "in=team",
         },
     )

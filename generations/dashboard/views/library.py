@@ -72,6 +72,7 @@ def collection(request, pk):
             "collection": item,
             "mine": item.owner_id == request.user.pk,
             "generations": item.generations.live(),
+            "view_query": f"in=collection&c={item.pk}",
         },
     )
 

@@ -1,0 +1,58 @@
+"""The gallery's viewer, bulk actions and the trash, in a real browser."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from generations.lifecycle import pipeline, services
+from generations.models import Generation
+
+pytestmark = pytest.mark.slow
+
+
+def images(username: str, *prompts: str) -> list[Generation]:
+    """Finished demo images of `username`, oldest first (the gallery shows them newest first)."""
+    user = get_user_model().objects.get(username=username)
+    made = []
+    for prompt in prompts:
+        g = services.generation_create(
+            user=user, prompt=prompt, width=512, height=512, provider="demo", seed=3
+        )
+        pipeline.generation_run(generation_id=g.pk)
+        made.append(g)
+    return made
+
+
+def test_the_viewer_steps_with_the_keys_and_its_url_is_shareable(signed_in):
+    page = signed_in
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    cat, fox, dog = images("alice", "a cat", "a fox", "a dog")
+    page.goto("/gallery/")
+    page.click(f"#gen-{fox.pk} a.thumb")
+    expect(page.locator(".viewer-prompt")).to_have_text("a fox")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(".viewer-prompt")).to_have_text("a cat")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator(".viewer-prompt")).to_have_text("a fox")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator(".viewer-prompt")).to_have_text("a dog")
+    shared = page.url
+    with page.expect_download() as download:
+        page.keyboard.press("d")
+    assert download.value.suggested_filename == f"{dog.pk}.png"
+    page.keyboard.press("r")  # remix: the form, filled in
+    expect(page.locator("#id_prompt")).to_have_value("a dog")
+    page.goto(shared)  # the URL opens the same place again
+    expect(page.locator(".viewer-prompt")).to_have_text("a dog")
+    page.keyboard.press("Delete")
+    expect(page.locator(".viewer-prompt")).to_have_text("a fox")
+    expect(page.locator(".viewer .flash")).to_contain_text("Moved to the trash")
+    assert Generation.objects.get(pk=dog.pk).deleted_at is not None
+    expect(page.locator("[data-key=prev]")).to_have_count(0)  # the dog is gone from the list
+    page.keyboard.press("Escape")
+    expect(page).to_have_url(re.compile(r"/gallery/$"))
+    expect(page.locator("#gallery .gen")).to_have_count(2)
+    assert refused == []  # the keys run from studio.js, under the policy
