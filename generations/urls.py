@@ -1,6 +1,7 @@
 from django.urls import path
 
 from generations.dashboard.views import (
+    bulk,
     credits,
     detail,
     gallery,
@@ -17,6 +18,7 @@ urlpatterns = [
     path("generate/quote", generate.quote, name="generate_quote"),
     path("generate/options", generate.provider_options, name="generate_options"),
     path("gallery/", gallery.gallery, name="gallery"),
+    path("gallery/bulk", bulk.bulk, name="gallery_bulk"),
     path("trash/", gallery.trash, name="trash"),
     path("trash/empty", gallery.trash_empty, name="trash_empty"),
     path("team/", gallery.team, name="team"),

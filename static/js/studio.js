@@ -1,6 +1,7 @@
 // The little JavaScript the dashboard needs beside htmx: the prompt's
 // character count, Ctrl/Cmd+Enter to submit, copy-to-clipboard buttons,
-// forms sent on change (the language menu) and the viewer's keys. Here, never in inline handlers:
+// forms sent on change (the language menu), the viewer's keys and the
+// gallery's selection. Here, never in inline handlers:
 // the Content-Security-Policy refuses those.
 (function () {
   "use strict";
@@ -55,6 +56,39 @@
     if (!target) return;
     event.preventDefault();
     target.click();
+  });
+
+  // The gallery's selection for bulk actions: ticks, Shift+click for a range
+  // (in page order, pages loaded by scrolling included), all or none.
+  let lastPick = null;
+
+  function picks() {
+    return Array.from(document.querySelectorAll('input[form="bulk"][name="ids"]'));
+  }
+
+  function showPicked() {
+    const label = document.getElementById("bulk-count");
+    if (!label) return;
+    const n = picks().filter(function (p) { return p.checked; }).length;
+    label.textContent = n ? label.dataset.some.replace("%(count)s", n) : label.dataset.none;
+  }
+
+  document.addEventListener("click", function (event) {
+    const box = event.target.closest('input[form="bulk"][name="ids"]');
+    if (box) {
+      const all = picks();
+      if (event.shiftKey && lastPick && all.includes(lastPick)) {
+        const ends = [all.indexOf(lastPick), all.indexOf(box)].sort(function (a, b) { return a - b; });
+        all.slice(ends[0], ends[1] + 1).forEach(function (p) { p.checked = box.checked; });
+      }
+      lastPick = box;
+    } else if (event.target.closest("[data-select-all], [data-select-none]")) {
+      const on = Boolean(event.target.closest("[data-select-all]"));
+      picks().forEach(function (p) { p.checked = on; });
+    } else {
+      return;
+    }
+    showPicked();
   });
 
   document.addEventListener("htmx:afterSettle", updateCount);

@@ -1,6 +1,7 @@
 """The gallery's viewer, bulk actions and the trash, in a real browser."""
 
 import re
+import zipfile
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -56,3 +57,28 @@ def test_the_viewer_steps_with_the_keys_and_its_url_is_shareable(signed_in):
     expect(page).to_have_url(re.compile(r"/gallery/$"))
     expect(page.locator("#gallery .gen")).to_have_count(2)
     assert refused == []  # the keys run from studio.js, under the policy
+
+
+def tick(page, g, **kw):
+    page.locator(f'input[name=ids][value="{g.pk}"]').click(**kw)
+
+
+def test_bulk_select_with_shift_click_and_download_the_selection_as_one_zip(signed_in):
+    page = signed_in
+    one, two, three, four = images("alice", "one", "two", "three", "four")
+    page.goto("/gallery/")
+    tick(page, four)  # the gallery is newest first: four, three, two, one
+    tick(page, two, modifiers=["Shift"])  # the range four..two
+    expect(page.locator("#bulk-count")).to_have_text("3 selected")
+    with page.expect_download() as download:
+        page.click("#bulk button[value=zip]")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{g.pk}.png" for g in (two, three, four))
+        assert archive.testzip() is None
+    page.click("[data-select-all]")
+    expect(page.locator("#bulk-count")).to_have_text("4 selected")
+    tick(page, three)
+    page.fill("#id_bulk_tags", "batch")
+    page.click("#bulk button[value=tag]")
+    expect(page.locator(".flash")).to_have_text("Tagged 3 images.")
+    assert not three.tags.exists() and one.tags.get().name == "batch"

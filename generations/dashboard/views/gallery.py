@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from generations.billing.teams import teammates_of
 from generations.dashboard import gallery as selector
-from generations.dashboard.forms import GalleryFilterForm
+from generations.dashboard.forms import BulkForm, GalleryFilterForm
 from generations.dashboard.views.common import undoable
 from generations.lifecycle import library
 from generations.models import Collection, Generation
@@ -31,6 +31,7 @@ def gallery(request):
         "query": filters,
         "undo": undoable(request),
         "view_query": "in=gallery" + (filters and "&" + filters),  # a card opens the viewer here
+        "bulk_form": BulkForm(user=request.user, initial={"query": filters}),
     }
     if request.htmx and request.GET.get("cursor"):
         return render(request, "generations/_gallery_page.html", context)
