@@ -16,3 +16,8 @@ def teammates_of(user):
         )
         .exclude(pk=user.pk)
     )
+
+
+def has_team(user) -> bool:
+    """Whether `user` is on a team, so that "Share with my team" means something."""
+    return get_user_model().objects.filter(pk=user.pk, team_membership__isnull=False).exists()

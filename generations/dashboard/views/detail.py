@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from generations.billing.teams import has_team
 from generations.dashboard.forms import CollectForm, TagForm
 from generations.dashboard.views.common import own, readable
 from generations.images.serving import serve_image, serve_thumbnail
@@ -24,6 +25,7 @@ def detail(request, pk):
             collect_form=CollectForm(user=request.user),
             tag_form=TagForm(),
             collections=g.collections.owned_by(request.user),
+            on_team=has_team(request.user),
         )
     return render(request, "generations/detail.html", context)
 
@@ -101,9 +103,15 @@ def share(request, pk):
 
 
 def share_action(request, item) -> None:
-    """team_on / team_off / link / revoke, for a generation or a collection."""
+    """team_on / team_off / link / revoke, for a generation or a collection.
+    Stopping a share always works; starting one needs a team (for team_on)
+    and, for a generation, an image (a failed or canceled one has none)."""
     action = request.POST.get("action")
-    if action in ("team_on", "team_off"):
+    if action in ("team_on", "link") and getattr(item, "status", "succeeded") != "succeeded":
+        messages.error(request, _("Only a finished image can be shared."))
+    elif action == "team_on" and not has_team(request.user):
+        messages.error(request, _("You are not on a team yet; an admin can add you to one."))
+    elif action in ("team_on", "team_off"):
         library.share_with_team(item=item, shared=action == "team_on")
     elif action == "link":
         library.share_link_create(item=item)
