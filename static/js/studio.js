@@ -91,6 +91,16 @@
     showPicked();
   });
 
+  // A new card lands at the top of "Recent images", which on a phone is far
+  // below the form: bring it into view, unless it is already on screen.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "recent") return;
+    const card = event.detail.target.querySelector(".gen");
+    if (!card) return;
+    const box = card.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) card.scrollIntoView({ block: "center" });
+  });
+
   document.addEventListener("htmx:afterSettle", updateCount);
   document.addEventListener("DOMContentLoaded", updateCount);
 })();

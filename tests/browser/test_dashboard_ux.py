@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from generations.lifecycle import pipeline, services
 from generations.models import Generation
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +83,37 @@ def test_bulk_select_with_shift_click_and_download_the_selection_as_one_zip(sign
     page.click("#bulk button[value=tag]")
     expect(page.locator(".flash")).to_have_text("Tagged 3 images.")
     assert not three.tags.exists() and one.tags.get().name == "batch"
+
+
+@pytest.fixture
+def phone(browser, live_server, transactional_db):
+    """A phone-sized page, signed in as alice (staff, to see the usage report)."""
+    make_user("alice", credits_amount=100, is_staff=True, is_superuser=True)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    yield page
+    context.close()
+
+
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def test_on_a_phone_the_new_card_scrolls_into_view_and_the_usage_report_fits(phone):
+    images("alice", "an older one")
+    phone.goto("/")
+    phone.fill("#id_prompt", "a fox on a phone")
+    phone.click("#generate button[type=submit]")
+    card = phone.locator("#recent .gen").first
+    expect(card).to_contain_text("a fox on a phone")
+    expect(card).to_be_in_viewport()
+    phone.goto("/staff/usage/")
+    expect(phone.locator("svg.chart")).to_be_visible()
+    assert phone.evaluate(FITS), "the usage report is wider than the phone"
+    background = phone.locator("svg.chart").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background != "rgb(255, 255, 255)"  # no white box on the dark theme
+    assert phone.locator("#id_start").get_attribute("type") == "date"
