@@ -262,7 +262,7 @@ def test_it_deletes_with_undo_and_purges_files(client, owner, done):
     library.generation_trash(generation=done)
     assert "a fox" in client.get(reverse("trash")).content.decode()
     image, thumb = done.image.name, done.thumbnail.name
-    client.post(reverse("trash_empty"))
+    client.post(reverse("trash_empty"), {"confirm": "yes"})
     assert not default_storage.exists(image) and not default_storage.exists(thumb)
     assert "a fox" not in client.get(reverse("trash")).content.decode()
     client.post(reverse("generation_restore", args=[done.pk]))

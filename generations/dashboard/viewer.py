@@ -47,8 +47,8 @@ def _list_of(params: QueryDict, *, user) -> tuple[QuerySet | None, str, str]:
     where = params.get("in")
     if where == "gallery":
         form = GalleryFilterForm(params, user=user)
-        filters = form.cleaned_data if form.is_valid() else {}
-        rows = selector.filtered(Generation.objects.owned_by(user).live(), filters, user=user)
+        form.is_valid()  # as the gallery: the valid filters apply
+        rows = selector.filtered(Generation.objects.owned_by(user).live(), form.cleaned_data, user=user)
         kept = params.copy()
         for name in ("in", "c", "cursor", "undo"):
             kept.pop(name, None)

@@ -101,6 +101,40 @@
     if (box.top < 0 || box.bottom > window.innerHeight) card.scrollIntoView({ block: "center" });
   });
 
+  // Screen readers hear what changed, once: a card's new status when it
+  // changes (not every poll) and a new card (a submit's errors are in a
+  // role=alert box). Old errors and notices go when the form is sent again.
+  function announce(text) {
+    const box = document.getElementById("announce");
+    if (box && text) box.textContent = text;
+  }
+
+  function cardWords(card) {
+    const prompt = card.querySelector(".prompt");
+    const badge = card.querySelector(".badge");
+    return (prompt ? prompt.textContent.trim() + ": " : "") + (badge ? badge.textContent.trim() : "");
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const old = event.detail.target;
+    if (!old.classList || !old.classList.contains("gen") || !event.detail.shouldSwap) return;
+    const parsed = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+    const fresh = parsed.querySelector(".gen");
+    if (fresh && fresh.className !== old.className) announce(cardWords(fresh));
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    if (target.id === "recent" && target.querySelector(".gen")) announce(cardWords(target.querySelector(".gen")));
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.id !== "generate") return;
+    const errors = document.getElementById("form-errors");
+    if (errors) errors.replaceChildren();
+    document.querySelectorAll("main > .flash").forEach(function (flash) { flash.remove(); });
+  });
+
   document.addEventListener("htmx:afterSettle", updateCount);
   document.addEventListener("DOMContentLoaded", updateCount);
 })();

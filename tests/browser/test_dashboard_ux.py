@@ -117,3 +117,44 @@ def test_on_a_phone_the_new_card_scrolls_into_view_and_the_usage_report_fits(pho
     background = phone.locator("svg.chart").evaluate("e => getComputedStyle(e).backgroundColor")
     assert background != "rgb(255, 255, 255)"  # no white box on the dark theme
     assert phone.locator("#id_start").get_attribute("type") == "date"
+
+
+def test_emptying_the_trash_asks_first(signed_in):
+    page = signed_in
+    (gone,) = images("alice", "unwanted")
+    page.goto(f"/g/{gone.pk}/view?in=gallery")
+    page.keyboard.press("Delete")
+    page.goto("/trash/")
+    page.click("text=Empty the trash now…")
+    expect(page.locator("main")).to_contain_text("Delete 1 image in the trash for good")
+    assert Generation.objects.get(pk=gone.pk).purged_at is None  # asking deleted nothing
+    page.click("text=Cancel")
+    expect(page.locator(".trashed")).to_have_count(1)
+    page.click("text=Empty the trash now…")
+    page.click("button:has-text('Delete for good')")
+    expect(page.locator(".flash")).to_have_text("1 image deleted for good.")
+    expect(page.locator(".trashed")).to_have_count(0)
+    assert Generation.objects.get(pk=gone.pk).purged_at is not None
+
+
+def test_a_status_change_is_announced_once_and_a_submit_clears_old_notices(signed_in, consumer):
+    page = signed_in
+    user = get_user_model().objects.get(username="alice")
+    queued = services.generation_create(user=user, prompt="wait", width=512, height=512, provider="demo")
+    page.goto(f"/g/{queued.pk}/")
+    page.click("form[action$='/cancel'] button")  # a notice on the Generate page
+    expect(page.locator("main > .flash")).to_contain_text("Canceled")
+    consumer()
+    page.evaluate(
+        """window.__heard = [];
+        new MutationObserver(() => window.__heard.push(document.getElementById('announce').textContent))
+          .observe(document.getElementById('announce'), {childList: true, characterData: true, subtree: true});"""
+    )
+    page.fill("#id_prompt", "a heard fox")
+    page.click("#generate button[type=submit]")
+    expect(page.locator("main > .flash")).to_have_count(0)  # the old notice went with the submit
+    expect(page.locator("#recent .gen").first).to_have_class("gen status-succeeded", timeout=30_000)
+    page.wait_for_timeout(2500)  # more polls would have been announced here
+    heard = page.evaluate("window.__heard")
+    assert heard[-1] == "a heard fox: Done", heard
+    assert len(heard) <= 4 and len(heard) == len(set(heard)), heard  # each change once

@@ -4,8 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
 
 from generations.billing.teams import teammates_of
 from generations.dashboard import gallery as selector
@@ -18,7 +17,8 @@ from generations.models import Collection, Generation
 @login_required
 def gallery(request):
     form = GalleryFilterForm(request.GET, user=request.user)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # an invalid filter is shown beside its field and left out; the rest apply
+    filters = form.cleaned_data
     rows = selector.filtered(Generation.objects.owned_by(request.user).live(), filters, user=request.user)
     page = selector.page(rows, cursor=request.GET.get("cursor", ""), size=settings.GALLERY_PAGE_SIZE)
     query = request.GET.copy()
@@ -40,7 +40,7 @@ def gallery(request):
 
 @login_required
 def trash(request):
-    rows = Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(purged_at=None)
+    rows = _trashed(request)
     return render(
         request,
         "generations/trash.html",
@@ -49,11 +49,20 @@ def trash(request):
 
 
 @login_required
-@require_POST
 def trash_empty(request):
-    count = library.trash_purge(user=request.user)
-    messages.success(request, _("%(count)d images deleted for good.") % {"count": count})
-    return redirect("trash")
+    """Deleting for good cannot be undone: a page asks first (saying how
+    many), and only its button, which sends `confirm`, deletes."""
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        count = library.trash_purge(user=request.user)
+        done = ngettext("%(count)d image deleted for good.", "%(count)d images deleted for good.", count)
+        messages.success(request, done % {"count": count})
+        return redirect("trash")
+    count = _trashed(request).filter(status__in=Generation.FINISHED).count()
+    return render(request, "generations/trash_empty.html", {"count": count})
+
+
+def _trashed(request):
+    return Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(purged_at=None)
 
 
 @login_required
