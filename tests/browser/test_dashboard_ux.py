@@ -124,6 +124,7 @@ def test_emptying_the_trash_asks_first(signed_in):
     (gone,) = images("alice", "unwanted")
     page.goto(f"/g/{gone.pk}/view?in=gallery")
     page.keyboard.press("Delete")
+    expect(page.locator(".flash")).to_contain_text("Moved to the trash")
     page.goto("/trash/")
     page.click("text=Empty the trash now…")
     expect(page.locator("main")).to_contain_text("Delete 1 image in the trash for good")
@@ -137,6 +138,12 @@ def test_emptying_the_trash_asks_first(signed_in):
     assert Generation.objects.get(pk=gone.pk).purged_at is not None
 
 
+HEAR = """window.__heard = [];
+const box = document.getElementById('announce');
+new MutationObserver(() => window.__heard.push(box.textContent))
+  .observe(box, {childList: true, characterData: true, subtree: true});"""
+
+
 def test_a_status_change_is_announced_once_and_a_submit_clears_old_notices(signed_in, consumer):
     page = signed_in
     user = get_user_model().objects.get(username="alice")
@@ -145,11 +152,7 @@ def test_a_status_change_is_announced_once_and_a_submit_clears_old_notices(signe
     page.click("form[action$='/cancel'] button")  # a notice on the Generate page
     expect(page.locator("main > .flash")).to_contain_text("Canceled")
     consumer()
-    page.evaluate(
-        """window.__heard = [];
-        new MutationObserver(() => window.__heard.push(document.getElementById('announce').textContent))
-          .observe(document.getElementById('announce'), {childList: true, characterData: true, subtree: true});"""
-    )
+    page.evaluate(HEAR)
     page.fill("#id_prompt", "a heard fox")
     page.click("#generate button[type=submit]")
     expect(page.locator("main > .flash")).to_have_count(0)  # the old notice went with the submit
