@@ -38,3 +38,31 @@ def test_polling_cards_are_not_live_regions_one_announcer_is(client, owner, done
     recent = page[page.index('id="recent"') : page.index("</section>", page.index('id="recent"'))]
     assert "aria-live" not in recent and 'role="status"' not in recent
     assert '<div id="announce" class="sr-only" aria-live="polite"></div>' in page
+
+
+def ledger_rows(client) -> list[str]:
+    """The ledger table's rows as text, one string each."""
+    import re
+
+    page = client.get(reverse("credits")).content.decode()
+    table = page[page.index("<tbody>") : page.index("</tbody>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+def test_the_ledger_shows_one_line_per_image_with_its_entries_on_demand(client, owner, done):
+    from generations.lifecycle import services, status
+
+    failed = services.generation_create(user=owner, prompt="broken", width=1024, height=1024, provider="demo")
+    status.generation_fail(generation=failed, code="InvalidParameter", message="no")
+    waiting = services.generation_create(user=owner, prompt="later", width=1024, height=1024, provider="demo")
+    client.force_login(owner)
+    rows = ledger_rows(client)
+    assert len(rows) == 4, rows  # three images and the grant: no "Capture +0" lines of their own
+    newest, refunded, spent, grant = rows
+    assert "Image, in progress -2 later" in newest and "2 credits held" in newest
+    assert "Image, refunded +0 broken" in refunded and "Release +2" in refunded
+    assert "Image -2 a fox" in spent and "spent 2 credits" in spent
+    assert "Hold -2" in spent and "Capture +0" in spent  # the detail, inside <details>
+    assert "Grant +100" in grant and "test funds" in grant
+    assert waiting.credits_cost == 2

@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from generations.billing import ledger as credits
 from generations.billing import quotas, usage
+from generations.dashboard.ledger_view import ledger_fold, ledger_lines
 from generations.models import CreditEntry
 
 
@@ -13,7 +14,8 @@ from generations.models import CreditEntry
 def credits_page(request):
     account = credits.account_for(request.user)
     entries = CreditEntry.objects.filter(account=account).select_related("generation")
-    ledger = Paginator(entries, 25).get_page(request.GET.get("page"))
+    ledger = Paginator(ledger_lines(entries), 25).get_page(request.GET.get("page"))
+    ledger_fold(ledger, entries)
     bars = usage.daily_usage(user=request.user)
     return render(
         request,
