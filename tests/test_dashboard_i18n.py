@@ -32,3 +32,20 @@ def test_the_admins_credit_actions_speak_chinese(client, admin_user, owner):
     data = {"action": "grant_credits", "_selected_action": [account.pk], "apply": "1"}
     done = client.post(url, {**data, "amount": "5", "reason": "欢迎"}, follow=True, **ZH)
     assert "发放点数：已完成 1 个。" in done.content.decode()
+
+
+def test_size_and_prompt_length_errors_speak_chinese(client, owner):
+    from generations.models import Generation
+
+    client.force_login(owner)
+    form = {"provider": "demo", "seed_mode": "random"}
+    long = client.post(reverse("home"), {**form, "prompt": "长" * 4001, "size": "1024x1024"}, **ZH)
+    assert "提示词有 4001 个字符；此服务商最多接受 4000 个。" in long.content.decode()
+    tiny = {"prompt": "小", "size": "custom", "width": 64, "height": 64}
+    small = client.post(reverse("home"), {**form, **tiny}, **ZH)
+    assert "低于此服务商" in small.content.decode() and "below this provider" not in small.content.decode()
+    bad = client.post(reverse("home"), {**form, "prompt": "小", "size": "huge"}, **ZH)
+    assert "尺寸格式应为 1024x1024（宽 x 高）。" in bad.content.decode()
+    assert not Generation.objects.exists()
+    english = client.post(reverse("home"), {**form, "prompt": "x" * 4001, "size": "1024x1024"})
+    assert "The prompt has 4001 characters" in english.content.decode()
