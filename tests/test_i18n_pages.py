@@ -55,7 +55,7 @@ def studio(owner, other):
         g = services.generation_create(user=owner, prompt=prompt, width=1024, height=1024, provider="demo")
         pipeline.generation_run(generation_id=g.pk)
         made.append(g)
-    failed = services.generation_create(user=owner, prompt="失败的图", width=1024, height=1024, provider="demo")
+    failed = services.generation_create(user=owner, prompt="失败", width=1024, height=1024, provider="demo")
     status.generation_fail(generation=failed, code="InvalidParameter", message="refused")
     library.generation_trash(generation=made[2])
     saved = library.prompt_save(user=owner, text="城市夜景", title="夜景", tags="城市")
@@ -67,6 +67,9 @@ def studio(owner, other):
     return {"made": made, "failed": failed, "saved": saved, "album": album}
 
 
+FORM = {"prompt": "小", "provider": "demo", "size": "1024x1024"}
+
+
 def pages(studio) -> list[tuple[str, str, dict]]:
     """(method, url, data) of every page alice reaches, errors included."""
     fox, city, _ = studio["made"]
@@ -75,10 +78,10 @@ def pages(studio) -> list[tuple[str, str, dict]]:
     return [
         ("get", reverse("home"), {}),
         ("get", reverse("home") + f"?remix={fox.pk}", {}),
-        ("post", reverse("home"), {"prompt": "长" * 4001, "provider": "demo", "size": "1024x1024"}),
-        ("post", reverse("home"), {"prompt": "小", "provider": "demo", "size": "9x9"}),
-        ("post", reverse("home"), {"prompt": "小", "provider": "demo", "size": "1024x1024", "seed_mode": "fixed"}),
-        ("post", reverse("generate_quote"), {"prompt": "小", "provider": "demo", "size": "1024x1024"}),
+        ("post", reverse("home"), {**FORM, "prompt": "长" * 4001}),
+        ("post", reverse("home"), {**FORM, "size": "9x9"}),
+        ("post", reverse("home"), {**FORM, "seed_mode": "fixed"}),
+        ("post", reverse("generate_quote"), FORM),
         ("get", reverse("gallery"), {}),
         ("get", reverse("gallery") + "?size=huge&date_from=99999-01-01", {}),
         ("get", reverse("generation_detail", args=g), {}),
@@ -133,5 +136,6 @@ def test_a_public_link_page_is_in_chinese(client, owner, studio):
 
 
 def test_the_check_finds_english(client, owner):
-    assert english_in("<p>Only a finished image can be shared.</p>") == ["Only a finished image can be shared"]
+    found = english_in("<p>Only a finished image can be shared.</p>")
+    assert found == ["Only a finished image can be shared"]
     assert english_in("<p>只有已完成的图片才能分享。</p><script>var a = 'is not shown'</script>") == []
