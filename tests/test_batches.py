@@ -131,7 +131,8 @@ def test_a_repeated_idempotency_key_returns_the_first_batch(owner):
 
 def test_a_prompt_list_in_text_csv_and_jsonl():
     text = "# product shots\na red mug\n\n  a blue vase  \n"
-    assert [i.prompt for i in batches.items_parse(text, width=512, height=512)] == ["a red mug", "a blue vase"]
+    prompts = [i.prompt for i in batches.items_parse(text, width=512, height=512)]
+    assert prompts == ["a red mug", "a blue vase"]
     csv = "prompt,size,seed,prompt_extend\n\"a mug, red\",768x1024,5,yes\na vase,,,\n"
     mug, vase = batches.items_parse(csv, width=512, height=512)
     assert mug == BatchItem("a mug, red", 768, 1024, 5, True)
