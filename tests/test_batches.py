@@ -133,7 +133,7 @@ def test_a_prompt_list_in_text_csv_and_jsonl():
     text = "# product shots\na red mug\n\n  a blue vase  \n"
     prompts = [i.prompt for i in batches.items_parse(text, width=512, height=512)]
     assert prompts == ["a red mug", "a blue vase"]
-    csv = "prompt,size,seed,prompt_extend\n\"a mug, red\",768x1024,5,yes\na vase,,,\n"
+    csv = 'prompt,size,seed,prompt_extend\n"a mug, red",768x1024,5,yes\na vase,,,\n'
     mug, vase = batches.items_parse(csv, width=512, height=512)
     assert mug == BatchItem("a mug, red", 768, 1024, 5, True)
     assert vase == BatchItem("a vase", 512, 512, None, False)

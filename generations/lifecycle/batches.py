@@ -20,7 +20,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from generations.billing import ledger, quotas
@@ -312,22 +313,31 @@ class Progress:
         return self.done == self.total
 
 
+def with_progress(batches):
+    """`batches` (a queryset) with each one's counts by status and credits
+    annotated, in the one query that lists them."""
+
+    def count(*statuses):
+        return Count("generations", filter=Q(generations__status__in=statuses))
+
+    refunded = Q(generations__status__in=[Status.FAILED, Status.CANCELED])
+    return batches.annotate(
+        n_total=Count("generations"),
+        n_queued=count(Status.QUEUED),
+        n_running=count(Status.RUNNING, Status.STORING),
+        n_succeeded=count(Status.SUCCEEDED),
+        n_failed=count(Status.FAILED),
+        n_canceled=count(Status.CANCELED),
+        n_credits=Coalesce(Sum("generations__credits_cost", filter=~refunded), 0),
+    )
+
+
 def batch_progress(batch: Batch) -> Progress:
-    """Counts by status, in one query."""
-    counts = dict(batch.generations.order_by().values_list("status").annotate(n=Count("pk")))
-    refunded = (Status.FAILED, Status.CANCELED)
-    credits = sum(
-        batch.generations.exclude(status__in=refunded).order_by().values_list("credits_cost", flat=True)
-    )
-    return Progress(
-        total=sum(counts.values()),
-        queued=counts.get(Status.QUEUED, 0),
-        running=counts.get(Status.RUNNING, 0) + counts.get(Status.STORING, 0),
-        succeeded=counts.get(Status.SUCCEEDED, 0),
-        failed=counts.get(Status.FAILED, 0),
-        canceled=counts.get(Status.CANCELED, 0),
-        credits=credits,
-    )
+    """Counts by status (annotated by `with_progress`, or read now)."""
+    if not hasattr(batch, "n_total"):
+        batch = with_progress(Batch.objects.filter(pk=batch.pk)).get()
+    # The annotations with_progress adds, one per Progress field.
+    return Progress(**{name: getattr(batch, f"n_{name}") for name in Progress.__dataclass_fields__})
 
 
 def batch_images(batch: Batch):
