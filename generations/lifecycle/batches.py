@@ -187,8 +187,14 @@ def _priced(items: list[BatchItem], provider: str | None) -> tuple[BatchQuote, l
     return BatchQuote(name, len(items), sum(p.credits for _, _, p in priced)), priced
 
 
-def _fingerprint(items: list[BatchItem], provider: str | None, name: str, webhook_url: str) -> str:
-    body = {"items": [asdict(i) for i in items], "provider": provider, "name": name, "webhook": webhook_url}
+def _fingerprint(items: list[BatchItem], provider: str | None, name: str, webhook_url: str, via: str) -> str:
+    body = {
+        "items": [asdict(i) for i in items],
+        "provider": provider,
+        "name": name,
+        "webhook": webhook_url,
+        "via": via,
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -211,6 +217,23 @@ def _replay(user, key: str | None, fingerprint: str) -> Batch | None:
     return first
 
 
+def _retry_match(user, fingerprint: str) -> Batch | None:
+    """For a request its client says is a retry but which carries no key (the
+    OpenAI SDK's retries, as idempotency.retry_match for one image): the newest
+    batch of the same request made within RETRY_MATCH_WINDOW none of whose
+    images an answer has reached yet."""
+    since = timezone.now() - timedelta(seconds=settings.RETRY_MATCH_WINDOW)
+    match = (
+        Batch.objects.filter(owner=user, request_fingerprint=fingerprint, created_at__gte=since)
+        .exclude(generations__answered_at__isnull=False)
+        .order_by("-created_at")
+        .first()
+    )
+    if match is not None:
+        match.replayed = True  # type: ignore[attr-defined]
+    return match
+
+
 def batch_create(
     *,
     user,
@@ -219,15 +242,20 @@ def batch_create(
     name: str = "",
     webhook_url: str = "",
     idempotency_key: str | None = None,
+    retried: bool = False,
+    via: str = "",
 ) -> Batch:
     """Validate, price, check the limits for every image, insert the batch and
     its generations and hold all their credits in one transaction, then wake
     the workers. Raises InvalidRequest, quotas.LimitExceeded or
     ledger.InsufficientCredits (naming how many images the balance covers),
     writing nothing. A repeat with the same Idempotency-Key returns the first
-    batch (`replayed`)."""
-    fingerprint = _fingerprint(items, provider, name, webhook_url)
+    batch (`replayed`); so does a `retried` request without a key, as for a
+    single create (`via`: the entry point, whose requests are told apart)."""
+    fingerprint = _fingerprint(items, provider, name, webhook_url, via)
     if replay := _replay(user, idempotency_key, fingerprint):
+        return replay
+    if retried and not idempotency_key and (replay := _retry_match(user, fingerprint)):
         return replay
     quote, priced = _priced(items, provider)
     batch = Batch(
