@@ -134,7 +134,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = Batch.objects.none()  # typing for the schema; get_queryset scopes
 
     def get_queryset(self):
-        return batches.with_progress(Batch.objects.owned_by(self.request.user)).order_by("-created_at")
+        return batches.with_progress(Batch.objects.owned_by(self.request.user))
 
     @extend_schema(
         request=BatchCreateSerializer,

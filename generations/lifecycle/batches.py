@@ -343,7 +343,8 @@ class Progress:
 
 def with_progress(batches):
     """`batches` (a queryset) with each one's counts by status and credits
-    annotated, in the one query that lists them."""
+    annotated, in the one query that lists them, newest first (a grouped query
+    drops the model's ordering)."""
 
     def count(*statuses):
         return Count("generations", filter=Q(generations__status__in=statuses))
@@ -357,7 +358,7 @@ def with_progress(batches):
         n_failed=count(Status.FAILED),
         n_canceled=count(Status.CANCELED),
         n_credits=Coalesce(Sum("generations__credits_cost", filter=~refunded), 0),
-    )
+    ).order_by("-created_at", "-pk")
 
 
 def batch_progress(batch: Batch) -> Progress:
