@@ -12,12 +12,21 @@ log = logging.getLogger(__name__)
 
 
 @db_task()
-def run_generation(generation_id: str) -> None:
+def run_generation(generation_id: str, provider: str | None = None) -> None:
     from generations.lifecycle import pipeline
 
-    delay = pipeline.generation_run(generation_id=generation_id)
+    delay = pipeline.generation_run(generation_id=generation_id, provider=provider)
     if delay is not None:
-        run_generation.schedule((generation_id,), delay=delay)
+        run_generation.schedule((generation_id, provider), delay=delay)
+
+
+@db_task()
+def serve_provider(provider: str) -> None:
+    """A wake-up for a provider with a call limit: run its queue in fair order
+    while a slot is free (the rows, not the messages, are the pending work)."""
+    from generations.lifecycle import pipeline
+
+    pipeline.provider_serve(provider)
 
 
 @db_task()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from generations.dashboard.views import (
+    batches,
     bulk,
     credits,
     detail,
@@ -17,6 +18,12 @@ urlpatterns = [
     path("", generate.home, name="home"),
     path("generate/quote", generate.quote, name="generate_quote"),
     path("generate/options", generate.provider_options, name="generate_options"),
+    path("batches/", batches.batch_list, name="batches"),
+    path("batches/quote", batches.batch_quote, name="batch_quote"),
+    path("batches/<uuid:pk>/", batches.batch_detail, name="batch_detail"),
+    path("batches/<uuid:pk>/group", batches.batch_group, name="batch_group"),
+    path("batches/<uuid:pk>/cancel", batches.batch_cancel, name="batch_cancel"),
+    path("batches/<uuid:pk>/download", batches.batch_download, name="batch_download"),
     path("gallery/", gallery.gallery, name="gallery"),
     path("gallery/bulk", bulk.bulk, name="gallery_bulk"),
     path("trash/", gallery.trash, name="trash"),

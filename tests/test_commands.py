@@ -47,6 +47,46 @@ def test_generate_wait_exits_non_zero_with_the_error(owner, consumer):
     assert ledger.balance(user=owner).available == 100
 
 
+@pytest.mark.slow
+def test_generate_n_follows_a_batch_with_a_progress_bar(owner, consumer):
+    consumer()
+    done = manage("generate", "a lighthouse", "--n", "4", "--seed", "9", "--wait", "--user", "alice")
+    assert done.returncode == 0, done.stderr
+    assert "4 images queued, 8 credits held" in done.stdout
+    assert "[##############################] 4/4 done: 4 stored, 0 failed" in done.stdout
+    assert "all 4 images stored" in done.stdout
+    assert sorted(Generation.objects.values_list("seed_used", flat=True)) == [9, 10, 11, 12]
+
+
+@pytest.mark.slow
+def test_batch_from_a_file_exits_non_zero_naming_the_failed_images(owner, consumer, tmp_path):
+    consumer()
+    prompts = tmp_path / "products.csv"
+    prompts.write_text("prompt,size,seed\na red mug,512x512,1\na vase [demo-fail],,2\na lamp,,3\n")
+    done = manage("batch", str(prompts), "--user", "alice", "--size", "1024x1024")
+    assert done.returncode == 1
+    assert "3/3 done: 2 stored, 1 failed, 0 canceled" in done.stdout
+    assert "image 2 ('a vase [demo-fail]', seed 2): failed DemoFailure" in done.stderr
+    assert "1 failed and 0 canceled of 3 (refunded); the rest are stored." in done.stderr
+    batch = Generation.objects.get(prompt="a red mug").batch
+    assert batch.name == "products" and batch.generations.filter(status="succeeded").count() == 2
+    assert ledger.balance(user=owner).available == 100 - 1 - 2  # the failed image was refunded
+
+
+def test_batch_refuses_a_bad_file_and_writes_nothing(owner, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "ok"}\n{"prompt": "wide", "size": "9000x1024"}\n')
+    with pytest.raises(CommandError, match="Image 2: "):
+        call_command("batch", str(bad), "--user", "alice")
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("batch", str(tmp_path / "missing.txt"), "--user", "alice")
+    many = tmp_path / "many.txt"
+    many.write_text("a fox\n" * 60)
+    with pytest.raises(CommandError, match="enough for 50 of them"):
+        call_command("batch", str(many), "--user", "alice")
+    assert not Generation.objects.exists()
+
+
 def test_generate_refuses_bad_input_and_writes_nothing(owner):
     with pytest.raises(CommandError, match="Size must look like 1024x1024"):
         call_command("generate", "fox", "--size", "big", "--user", "alice")

@@ -96,13 +96,18 @@ def test_a_busy_provider_raises_and_a_stale_slot_is_taken_over(owner):
         assert ProviderSlot.objects.get().holder == gen.pk
 
 
-def test_waiting_for_a_slot_is_not_an_attempt(owner, monkeypatch):
+def test_waiting_for_a_slot_is_not_an_attempt_and_nothing_polls(owner, monkeypatch):
+    """Every slot taken: the generation stays queued, untried, with no retry
+    scheduled (the slot's holder runs it next), however often it is woken."""
+    from huey.contrib.djhuey import HUEY
+
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
     ProviderConfig.objects.create(name="dashscope", max_concurrency=1)
     ProviderSlot.objects.create(provider="dashscope", number=0, holder=uuid4(), taken_at=timezone.now())
     gen = services.generation_create(user=owner, prompt="p", width=1024, height=1024, provider="dashscope")
+    HUEY.flush()
     for _ in range(10):  # far past PROVIDER_MAX_ATTEMPTS
-        delay = pipeline.generation_run(generation_id=gen.pk)
-        assert delay is not None and delay < 5
+        assert pipeline.generation_run(generation_id=gen.pk) is None
     gen.refresh_from_db()
-    assert (gen.status, gen.attempts, gen.error_code) == ("queued", 0, "ProviderBusy")
+    assert (gen.status, gen.attempts, gen.error_code) == ("queued", 0, "")
+    assert HUEY.pending_count() == 0 and HUEY.scheduled_count() == 0

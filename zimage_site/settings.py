@@ -359,6 +359,8 @@ STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
 LOW_BALANCE_THRESHOLD = int(os.environ.get("LOW_BALANCE_THRESHOLD", "0"))
 # Seconds a generation waits before asking again for a provider call slot.
 PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
+# The most images one batch may hold (docs/api.md says why 500).
+BATCH_MAX_IMAGES = int(os.environ.get("BATCH_MAX_IMAGES", "500"))
 
 # --- API ---------------------------------------------------------------------------
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "120/min")

@@ -33,11 +33,12 @@ from generations.api.serializers import SizeField
 from generations.api.throttling import UserThrottle
 from generations.api.views import idempotency_key
 from generations.images.serving import serve_image
-from generations.lifecycle import pipeline, services, status
+from generations.lifecycle import batches, pipeline, services, status
 from generations.models import Generation
 from generations.runtime.dbconn import connection_release_idle
 
 MODEL = "z-image-turbo"
+MAX_N = 10  # as OpenAI's own API allows
 SIGNER_SALT = "generations.openai.image-url"
 # Polling starts fast and backs off: a quick image is answered within a few
 # ms of being stored, a slow one costs a query every quarter second at most.
@@ -52,7 +53,7 @@ class ParametersSerializer(serializers.Serializer):
 class ImageRequestSerializer(serializers.Serializer):
     model = serializers.CharField(required=False, default=MODEL)
     prompt = serializers.CharField(max_length=10_000)
-    n = serializers.IntegerField(required=False, default=1)
+    n = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_N)
     size = SizeField(required=False, default="1024x1024")
     response_format = serializers.ChoiceField(["url", "b64_json"], required=False, default="url")
     user = serializers.CharField(required=False, allow_blank=True)
@@ -62,11 +63,6 @@ class ImageRequestSerializer(serializers.Serializer):
     def validate_model(self, value):
         if value != MODEL:
             raise serializers.ValidationError(f"The model '{value}' does not exist; use '{MODEL}'.")
-        return value
-
-    def validate_n(self, value):
-        if value != 1:
-            raise serializers.ValidationError("Only n=1 is supported.")
         return value
 
 
@@ -132,12 +128,18 @@ class ImageGenerationsView(OpenAIView):
     def post(self, request):
         body = ImageRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         answer_until = time.monotonic() + client_wait(request)
         with waiting_slot():
-            generation = self.generation(request, body.validated_data, answer_until=answer_until)
-        if generation.answered_at is None and time.monotonic() < answer_until:
-            Generation.objects.filter(pk=generation.pk, answered_at=None).update(answered_at=timezone.now())
-        return self.answer(request, body.validated_data, generation)
+            if data["n"] == 1:
+                made = [self.generation(request, data, answer_until=answer_until)]
+            else:
+                made = self.batch(request, data)
+        if made[0].answered_at is None and time.monotonic() < answer_until:
+            Generation.objects.filter(pk__in=[g.pk for g in made], answered_at=None).update(
+                answered_at=timezone.now()
+            )
+        return self.answer(request, data, made)
 
     def generation(self, request, data: dict, *, answer_until: float) -> Generation:
         """Create (or, for a retry, find) the generation and wait for its end.
@@ -170,14 +172,59 @@ class ImageGenerationsView(OpenAIView):
                 generation.refresh_from_db()
         return wait_for_end(generation, deadline=deadline)
 
-    def answer(self, request, data: dict, generation: Generation) -> Response:
-        """The image, inline or as a signed link (a bearer secret: not cached)."""
-        item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
-        if data["response_format"] == "b64_json":
-            item["b64_json"] = base64.b64encode(image_data(generation)).decode()
-        else:
-            item["url"] = image_url(request, generation)
-        response = Response({"created": int(generation.created_at.timestamp()), "data": [item]})
+    def batch(self, request, data: dict) -> list[Generation]:
+        """n > 1: the images as a batch (all held at once, or 402 naming how
+        many the balance covers), made by the workers side by side; wait for
+        every one. Those made in time are the answer; the rest are canceled
+        and refunded. None made: the first one's error."""
+        deadline = time.monotonic() + settings.OPENAI_WAIT_TIMEOUT
+        extras = data.get("parameters", {})
+        width, height = data["size"]
+        batch = batches.batch_create(
+            user=request.user,
+            items=batches.items_repeat(
+                prompt=data["prompt"],
+                width=width,
+                height=height,
+                n=data["n"],
+                seed=extras["seed"] if extras.get("seed") is not None else data.get("seed"),
+                prompt_extend=extras.get("prompt_extend", False),
+            ),
+            idempotency_key=idempotency_key(request),
+            retried=is_retry(request),
+            via="openai",
+        )
+        made = list(batches.batch_images(batch))
+        interval = POLL_FIRST
+        while time.monotonic() < deadline and not all(g.is_finished for g in made):
+            connection_release_idle()
+            time.sleep(interval)
+            interval = min(interval * POLL_GROWTH, POLL_MAX)
+            made = list(batches.batch_images(batch))
+        succeeded = [g for g in made if g.status == Generation.Status.SUCCEEDED]
+        if not batch.replayed and len(succeeded) < len(made):
+            batches.batch_cancel(batch=batch)
+        if succeeded:
+            return succeeded
+        if failed := next((g for g in made if g.status == Generation.Status.FAILED), None):
+            wait_for_end(failed, deadline=0)  # raises its error, as for one image
+        raise ApiError(
+            504, "timeout", "The images were not ready in time; they were canceled and nothing was charged."
+        )
+
+    def answer(self, request, data: dict, made: list[Generation]) -> Response:
+        """The images, inline or as signed links (bearer secrets: not cached),
+        each with the seed it was made with (an extra field SDKs keep)."""
+        items = []
+        for generation in made:
+            item = {"revised_prompt": generation.rewritten_prompt or generation.prompt}
+            if data["response_format"] == "b64_json":
+                item["b64_json"] = base64.b64encode(image_data(generation)).decode()
+            else:
+                item["url"] = image_url(request, generation)
+            item["seed"] = generation.seed_used
+            items.append(item)
+        response = Response({"created": int(made[0].created_at.timestamp()), "data": items})
         response["Cache-Control"] = "no-store"
         return response
 

@@ -67,6 +67,8 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "provider",
             "tags",
             "saved_prompt",
+            "batch",
+            "batch_index",
             "credits_cost",
             "error",
             "image",

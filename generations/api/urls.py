@@ -1,12 +1,13 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from generations.api import views, views_account
+from generations.api import batches, views, views_account
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("generations", views.GenerationViewSet, basename="generation")
+router.register("batches", batches.BatchViewSet, basename="batch")
 router.register("prompts", views_account.PromptViewSet, basename="prompt")
 router.register("tokens", views_account.ApiTokenViewSet, basename="token")
 

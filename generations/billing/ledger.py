@@ -30,9 +30,16 @@ Kind = CreditEntry.Kind
 
 
 class InsufficientCredits(Exception):
-    def __init__(self, *, needed: int, available: int):
-        self.needed, self.available = needed, available
-        super().__init__(f"This image costs {needed} credits but only {available} are available.")
+    def __init__(self, *, needed: int, available: int, images: int = 1, covers: int = 0):
+        self.needed, self.available, self.images, self.covers = needed, available, images, covers
+        if images == 1:
+            message = f"This image costs {needed} credits but only {available} are available."
+        else:
+            message = (
+                f"These {images} images cost {needed} credits but only {available} are available: "
+                f"enough for {covers} of them."
+            )
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,46 @@ def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: i
         generation=generation,
         note=f"{generation.provider} {generation.size}",
     )
+
+
+def hold_many(*, generations: list[Generation], locked: list[CreditAccount]) -> list[CreditEntry]:
+    """Hold every generation's price at once (a batch, inserted in the
+    caller's transaction, which holds `locked`: the owner's `payers_locked()`),
+    each on the first account that can pay it, as `hold` would; or raise
+    InsufficientCredits naming how many of them the balances cover, writing
+    nothing. One entry per generation and one update per account."""
+    usable = [a for a in locked if not (a.frozen and a.team_id)]
+    left = {a.pk: a.balance for a in usable}
+    chosen: list[CreditAccount] = []
+    for generation in generations:
+        account = next((a for a in usable if left[a.pk] >= generation.credits_cost), None)
+        if account is None:
+            break
+        left[account.pk] -= generation.credits_cost
+        chosen.append(account)
+    if len(chosen) < len(generations):
+        raise InsufficientCredits(
+            needed=sum(g.credits_cost for g in generations),
+            available=sum(a.balance for a in usable),
+            images=len(generations),
+            covers=len(chosen),
+        )
+    entries = CreditEntry.objects.bulk_create(
+        CreditEntry(
+            account=account,
+            amount=-g.credits_cost,
+            kind=Kind.HOLD,
+            generation=g,
+            note=f"{g.provider} {g.size}",
+        )
+        for g, account in zip(generations, chosen, strict=True)
+    )
+    for account in {a.pk: a for a in chosen}.values():
+        taken = account.balance - left[account.pk]
+        account.balance, account.held = left[account.pk], account.held + taken
+        CreditAccount.objects.filter(pk=account.pk).update(balance=account.balance, held=account.held)
+        _watch_low_balance(account)
+    return entries
 
 
 def _settle(generation: Generation, kind: str) -> CreditEntry | None:

@@ -55,10 +55,11 @@ def spent_this_period(*, user) -> int:
     return spent.aggregate(s=Sum("credits_cost"))["s"] or 0
 
 
-def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int) -> None:
+def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int, images: int = 1) -> None:
     """Raise LimitExceeded (or a subclass) when `account`, locked by the caller,
-    may not start a generation costing `cost` on `provider` now. Each limit of
-    `CreditAccount.NO_LIMIT` is checked here."""
+    may not start `images` generations costing `cost` in all on `provider` now.
+    Each limit of `CreditAccount.NO_LIMIT` is checked here, counting images, not
+    requests: a batch passes or is refused as a whole."""
     if account.frozen:
         raise AccountFrozen(
             "Your account is frozen by an admin: no new images can be started. Ask an admin to unfreeze it."
@@ -69,32 +70,45 @@ def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int
         raise ProviderNotAllowed(
             f"Your account may not use {provider}; it may use {', '.join(account.allowed_providers)}."
         )
-    _check_in_flight(user, account)
-    _check_rate(user, account)
+    _check_in_flight(user, account, images)
+    _check_rate(user, account, images)
     if account.period_limit and spent_this_period(user=user) + cost > account.period_limit:
+        what = "This image" if images == 1 else f"These {images} images"
         raise LimitExceeded(
-            f"This image would take your spending this month above your limit of "
-            f"{account.period_limit} credits."
+            f"{what} would take your spending this month above your limit of {account.period_limit} credits."
         )
 
 
-def _check_in_flight(user, account: CreditAccount) -> None:
+def _check_in_flight(user, account: CreditAccount, images: int) -> None:
     limit = account.max_concurrent
-    if limit and Generation.objects.filter(owner=user).in_flight().count() >= limit:
+    if not limit:
+        return
+    if images > limit:
         raise LimitExceeded(
-            f"You already have {limit} generations in progress, the most your "
-            "account allows at once. Wait for one to finish."
+            f"Your account allows {limit} generations in progress at once, so a batch of "
+            f"{images} images is too large: make at most {limit} at a time."
+        )
+    in_flight = Generation.objects.filter(owner=user).in_flight().count()
+    if in_flight + images > limit:
+        raise LimitExceeded(
+            f"You already have {in_flight} generations in progress and your account allows "
+            f"{limit} at once. Wait for one to finish."
         )
 
 
-def _check_rate(user, account: CreditAccount) -> None:
+def _check_rate(user, account: CreditAccount, images: int) -> None:
     limit = account.max_per_minute
     if not limit:
         return
+    if images > limit:
+        raise LimitExceeded(
+            f"You may start at most {limit} images a minute, so a batch of {images} images is "
+            f"too large: make at most {limit} at a time."
+        )
     since = timezone.now() - timedelta(minutes=1)
     recent = Generation.objects.filter(owner=user, created_at__gte=since).order_by("created_at")
     first = recent.first()
-    if first is not None and recent.count() >= limit:
+    if first is not None and recent.count() + images > limit:
         wait = (first.created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
         raise LimitExceeded(
             f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds."

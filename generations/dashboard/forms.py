@@ -49,6 +49,13 @@ class GenerateForm(forms.Form):
     seed = forms.IntegerField(label=_("Seed value"), required=False, min_value=0)
     prompt_extend = forms.BooleanField(label=_("Rewrite my prompt (prompt_extend)"), required=False)
     saved_prompt = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    count = forms.TypedChoiceField(
+        label=_("Images per prompt"),
+        choices=[(n, str(n)) for n in (1, 2, 4, 8)],
+        coerce=int,
+        required=False,
+        empty_value=1,
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,6 +6,8 @@ again, or None when it is done."""
 from __future__ import annotations
 
 import logging
+import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from generations import tasks
-from generations.lifecycle import status
+from generations.lifecycle import slots, status
 from generations.lifecycle.backoff import backoff, poll_delay
 from generations.lifecycle.services import generation_enqueue
 from generations.lifecycle.slots import ProviderBusy, provider_slot
@@ -45,11 +47,18 @@ def generation_request(generation: Generation) -> GenerationRequest:
     )
 
 
-def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
+def generation_run(*, generation_id, provider: str | None = None, thumbnail: bool = True) -> float | None:
     """Run one queued generation: call a sync provider and store its image, or
     submit to a submit+poll provider and schedule the first poll. Returns a
     delay in seconds when the provider asked to be tried again later (the
-    caller re-schedules). `thumbnail=False` leaves the thumbnail to a task."""
+    caller re-schedules). `thumbnail=False` leaves the thumbnail to a task.
+    A provider with a call limit runs its queue in fair order instead
+    (`provider_serve`): this generation when its turn comes."""
+    if provider is None:  # a message from before the provider travelled with it
+        provider = Generation.objects.filter(pk=generation_id).values_list("provider", flat=True).first()
+    if provider is not None and slots.slot_limit(provider):
+        provider_serve(provider, thumbnail=thumbnail)
+        return None
     claimed = status.move(
         generation_id, sources=Status.QUEUED, target=Status.RUNNING, attempts=F("attempts") + 1
     )
@@ -59,10 +68,36 @@ def generation_run(*, generation_id, thumbnail: bool = True) -> float | None:
     return _run_claimed(generation, thumbnail=thumbnail)
 
 
-def _run_claimed(generation: Generation, *, thumbnail: bool) -> float | None:
+def provider_serve(provider: str, *, thumbnail: bool = True) -> None:
+    """Take a call slot of `provider` (a limited one) and run its queued
+    generations in fair order (`slots.fair_next`) until none is ready, then
+    give the slot back. Every slot taken: return at once, the holders will
+    come to the waiting rows. A retried generation waits out its backoff in
+    the queue (`run_after`), and a wake-up is scheduled for when it ends."""
+    limit = slots.slot_limit(provider)
+    for _ in range(3):  # a row queued between the last look and the release: once more
+        slot = slots.slot_take(provider, limit, uuid.uuid4())  # until a generation holds it
+        if slot is None:
+            return
+        try:
+            generation = slots.claim_next(provider, slot)
+            if generation is not None and slots.queue_ready(provider):
+                tasks.serve_provider(provider)  # more waiting: fill the next free slot too
+            while generation is not None:
+                delay = _run_claimed(generation, thumbnail=thumbnail, slot_held=True)
+                if delay is not None:
+                    tasks.serve_provider.schedule((provider,), delay=delay)
+                generation = slots.claim_next(provider, slot)
+        finally:
+            slots.slot_release(slot)
+        if not slots.queue_ready(provider):
+            return
+
+
+def _run_claimed(generation: Generation, *, thumbnail: bool, slot_held: bool = False) -> float | None:
     provider = get_provider(generation.provider)
     try:
-        with provider_slot(generation):
+        with nullcontext() if slot_held else provider_slot(generation):
             connection_release_idle()  # the call takes seconds; the pool's connection is not needed
             if provider.capabilities.mode == "poll":
                 _submit(generation, provider)
@@ -88,7 +123,7 @@ def generation_run_now(*, generation: Generation) -> None:
     the queue as usual; if this process dies mid-call, the reaper re-queues the row."""
     delay = _run_claimed(generation, thumbnail=False)
     if delay is not None:
-        generation_enqueue(generation.pk, delay=delay)
+        generation_enqueue(generation.pk, delay=delay, provider=generation.provider)
 
 
 def _submit(generation: Generation, provider) -> None:
@@ -153,6 +188,7 @@ def _retry_later(
             error_code=exc.code,
             error_message=exc.message,
             attempts=F("attempts") - int(not attempt_used),
+            run_after=timezone.now() + timedelta(seconds=delay),
         )
     log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code, generation.attempts, delay)
     return delay

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from generations import tasks
-from generations.lifecycle import pipeline, services, status, store
+from generations.lifecycle import pipeline, services, slots, status, store
 from generations.models import Generation
 from generations.providers.registry import get_provider
 from generations.webhooks import deliveries
@@ -41,21 +41,25 @@ def _rescue_queued() -> int:
     """Queued past QUEUED_RESCUE_AFTER with no run message waiting in the
     queue or its schedule: the message was lost. Send it again, or fail and
     refund a generation older than QUEUED_EXPIRE. Rows that do have a message
-    (thousands may wait legitimately behind a batch) are left alone, and a
-    resent row is touched, so a pass never floods the queue with copies."""
+    are left alone, and a resent row is touched, so a pass never floods the
+    queue with copies. A provider with a call limit keeps its queue in the
+    database (slots.py): its rows wait for a slot, not for a message, so it
+    gets one wake-up a pass, which finds a slot only if a dead worker left it
+    (or none was taken), and its batch items wait their turn however long."""
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.QUEUED_RESCUE_AFTER)
     stale = Generation.objects.filter(status=Status.QUEUED, updated_at__lt=cutoff)
-    candidates = list(stale.order_by("updated_at").values_list("pk", "created_at")[:RESCUE_BATCH])
+    candidates = list(
+        stale.order_by("updated_at").values_list("pk", "created_at", "provider", "batch_id")[:RESCUE_BATCH]
+    )
     if not candidates:
         return 0
     waiting = tasks.waiting_args("run_generation")
     expired = now - timedelta(seconds=settings.QUEUED_EXPIRE)
+    woken: set[str] = set()
     count = 0
-    for pk, created_at in candidates:
-        if str(pk) in waiting:
-            continue
-        if created_at < expired:
+    for pk, created_at, provider, batch_id in candidates:
+        if created_at < expired and batch_id is None:
             gen = Generation.objects.filter(pk=pk, status=Status.QUEUED).first()
             if gen is not None:
                 status.generation_fail(  # still queued: a worker that just claimed it keeps it
@@ -65,9 +69,13 @@ def _rescue_queued() -> int:
                     message=("No worker could start this image in time; your credits were returned."),
                 )
                 count += 1
-        elif stale.filter(pk=pk).update(updated_at=now):  # one recovery pass wins the row
+        elif slots.slot_limit(provider):
+            if provider not in woken:
+                woken.add(provider)
+                tasks.serve_provider(provider)
+        elif str(pk) not in waiting and stale.filter(pk=pk).update(updated_at=now):  # one pass wins it
             log.warning("generation %s queued with no task in the queue: sending it again", pk)
-            services.generation_enqueue(pk)
+            services.generation_enqueue(pk, provider=provider)
             count += 1
     return count
 

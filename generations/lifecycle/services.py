@@ -159,7 +159,7 @@ def generation_create(
     elif replay := _create_held(generation, tags=tags, key=idempotency_key):
         return replay
     if not claim:
-        transaction.on_commit(lambda: generation_enqueue(generation.pk))
+        transaction.on_commit(lambda: generation_enqueue(generation.pk, provider=name))
     generation.replayed = False
     generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back
     return generation
@@ -193,7 +193,7 @@ def _set_tags(generation: Generation, names: Sequence[str]) -> None:
     generation.tags.set(tags)
 
 
-def generation_enqueue(generation_id, delay: float = 0) -> None:
+def generation_enqueue(generation_id, delay: float = 0, provider: str | None = None) -> None:
     """Wake a worker for a queued generation. The row, not the message, is the
     record of pending work: when the broker cannot be reached the generation
     stays queued and recovery sends the message later (recovery.py), so the
@@ -201,9 +201,9 @@ def generation_enqueue(generation_id, delay: float = 0) -> None:
     while its credits are held."""
     try:
         if delay:
-            tasks.run_generation.schedule((str(generation_id),), delay=delay)
+            tasks.run_generation.schedule((str(generation_id), provider), delay=delay)
         else:
-            tasks.run_generation(str(generation_id))
+            tasks.run_generation(str(generation_id), provider)
     except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError, ...
         broker_log.warning(
             "queue unreachable (%s: %s); generation %s stays queued for recovery",

@@ -10,6 +10,7 @@ from generations.models.billing import (
     TeamMembership,
 )
 from generations.models.generation import (
+    Batch,
     Collection,
     CollectionQuerySet,
     Generation,
@@ -24,6 +25,7 @@ from generations.models.providers import ProviderConfig, ProviderSlot, looks_lik
 __all__ = [
     "ApiToken",
     "AuditLog",
+    "Batch",
     "Collection",
     "CollectionQuerySet",
     "CreditAccount",

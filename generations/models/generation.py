@@ -69,6 +69,35 @@ class Prompt(models.Model):
         return self.title or self.text[:60]
 
 
+class Batch(models.Model):
+    """A named group of ordinary generations made by one request: each keeps
+    its own row, hold, settlement, storage and status; the batch only ties
+    them together for progress, cancel-the-rest and download-all."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # As for a single create: a retried request with the same key returns this batch.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="batch_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or f"batch {str(self.id)[:8]}"
+
+
 class GenerationQuerySet(OwnedQuerySet):
     def owned_by(self, user):
         """The one place user-reachable generation queries are scoped. Purged
@@ -182,6 +211,13 @@ class Generation(models.Model):
     purged_at = models.DateTimeField(null=True, blank=True)
     shared_with_team = models.BooleanField(default=False)
     public_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Batch items wait behind their owner's single requests (lifecycle.dispatch).
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="generations"
+    )
+    batch_index = models.PositiveIntegerField(null=True, blank=True)
+    # A retried row waits in the queue until then (its backoff), whoever dispatches it.
+    run_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = GenerationQuerySet.as_manager()
 
@@ -192,6 +228,12 @@ class Generation(models.Model):
             models.Index(fields=["status", "updated_at"], name="gen_status_updated"),
             # The gallery's keyset pagination walks (created_at, id) per owner.
             models.Index(fields=["owner", "deleted_at", "-created_at", "-id"], name="gen_gallery"),
+            # The fair-share dispatcher's look at what waits for a provider.
+            models.Index(
+                fields=["provider", "owner", "created_at"],
+                condition=Q(status="queued"),
+                name="gen_queued",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

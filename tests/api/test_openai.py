@@ -116,7 +116,8 @@ def test_a_provider_failure_is_a_5xx_with_the_providers_code(sdk, owner, consume
 @pytest.mark.parametrize(
     "kwargs, param",
     [
-        ({"n": 2}, "n"),
+        ({"n": 11}, "n"),
+        ({"n": 0}, "n"),
         ({"model": "dall-e-3"}, "model"),
         ({"size": "10x10"}, "size"),
         ({"response_format": "mp4"}, "response_format"),
@@ -128,6 +129,33 @@ def test_invalid_requests_are_400_invalid_request_error(sdk, kwargs, param):
     assert error.value.body["type"] == "invalid_request_error"
     assert error.value.body["param"] == param
     assert not Generation.objects.exists()
+
+
+def test_n_images_come_back_together_each_with_its_seed(sdk, owner, consumer):
+    consumer()
+    result = sdk.images.generate(
+        model="z-image-turbo",
+        prompt="a lighthouse at dusk",
+        size="512x512",
+        n=4,
+        response_format="b64_json",
+        extra_body={"parameters": {"seed": 100}},
+    )
+    made = list(Generation.objects.order_by("batch_index"))
+    assert len(result.data) == 4 and len(made) == 4 and made[0].batch_id is not None
+    assert [image.seed for image in result.data] == [100, 101, 102, 103]
+    assert [base64.b64decode(image.b64_json) for image in result.data] == [stored_bytes(g) for g in made]
+    assert len({image.b64_json for image in result.data}) == 4  # four different images
+    assert ledger.balance(user=owner) == ledger.Balance(available=96, held=0)
+
+
+def test_n_images_the_balance_cannot_cover_are_refused_whole(sdk, owner, admin_user):
+    ledger.adjust(user=owner, amount=-95, actor=admin_user, note="five left")
+    with pytest.raises(openai.APIStatusError) as error:
+        sdk.images.generate(model="z-image-turbo", prompt="a fox", size="1024x1024", n=4)
+    assert error.value.status_code == 402 and error.value.body["type"] == "insufficient_quota"
+    assert "enough for 2 of them" in error.value.body["message"]
+    assert not Generation.objects.exists() and ledger.balance(user=owner).available == 5
 
 
 def test_a_wrong_key_is_401_and_short_credits_402(sdk, owner, live_server):

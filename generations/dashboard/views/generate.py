@@ -13,8 +13,10 @@ from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigge
 from generations.billing import ledger, pricing
 from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import GenerateForm
+from generations.dashboard.views.batches import own_batch
 from generations.dashboard.views.common import own, readable
-from generations.lifecycle import services, status
+from generations.lifecycle import batches, services, status
+from generations.lifecycle.batches import batch_images
 from generations.models import Generation, Prompt
 from generations.providers import InvalidRequest
 from generations.providers.registry import available_providers, default_provider_name, get_provider
@@ -122,6 +124,8 @@ def _page(request, form, status=200):
 
 def create(request):
     form = GenerateForm(request.POST, user=request.user)
+    if form.is_valid() and form.cleaned_data["count"] > 1:
+        return _create_batch(request, form)
     generation = form.is_valid() and _create(request, form)
     if request.htmx:
         if not generation:
@@ -132,6 +136,39 @@ def create(request):
     if generation:
         messages.success(request, _("Queued."))
         return redirect("home")
+    return _page(request, form, status=400)
+
+
+def _create_batch(request, form):
+    """Several takes of one prompt: a batch, shown as one group that fills in live."""
+    data = form.cleaned_data
+    try:
+        batch = batches.batch_create(
+            user=request.user,
+            items=batches.items_repeat(
+                prompt=data["prompt"],
+                width=data["width"],
+                height=data["height"],
+                n=data["count"],
+                seed=data["seed"],
+                prompt_extend=data["prompt_extend"],
+            ),
+            provider=data["provider"],
+        )
+    except InvalidRequest as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    except (InsufficientCredits, services.LimitExceeded) as exc:
+        form.add_error(None, str(exc))
+    else:
+        if not request.htmx:
+            return redirect("batch_detail", pk=batch.pk)
+        batch = own_batch(request, batch.pk)
+        context = {"batch": batch, "progress": batches.batch_progress(batch), "clear_errors": True}
+        response = render(request, "generations/_batch_live.html", {**context, "images": batch_images(batch)})
+        return trigger_client_event(response, "generationCreated")
+    if request.htmx:
+        response = render(request, "generations/_form_errors.html", {"form": form})
+        return reswap(retarget(response, "#form-errors"), "innerHTML")
     return _page(request, form, status=400)
 
 
@@ -173,7 +210,8 @@ def quote(request):
                 seed=data.get("seed"),
                 prompt_extend=data.get("prompt_extend", False),
             )
-            context.update(cost=cost, after=context["balance"].available - cost)
+            count = data.get("count") or 1
+            context.update(cost=cost * count, count=count, after=context["balance"].available - cost * count)
         except InvalidRequest as exc:
             context["problem"] = exc.message
     else:

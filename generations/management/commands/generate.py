@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import parse_size
 from generations.images.ingest import location
-from generations.lifecycle import services
+from generations.lifecycle import batches, services
+from generations.management.batch_follow import batch_follow
 from generations.models import Generation
 from generations.providers import InvalidRequest
 
@@ -18,14 +19,17 @@ class Command(BaseCommand):
         parser.add_argument("prompt")
         parser.add_argument("--provider", default=None)
         parser.add_argument("--size", default="1024x1024", help="WxH, e.g. 1024x1536")
-        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--seed", type=int, default=None, help="With --n: the first of n seeds")
+        parser.add_argument("--n", type=int, default=1, help="How many images (a batch when more than 1)")
         parser.add_argument("--prompt-extend", action="store_true")
         parser.add_argument("--user", default=None, help="Username (default: the first admin)")
         parser.add_argument("--wait", action="store_true", help="Follow it to the end")
         parser.add_argument("--timeout", type=float, default=600)
 
     def handle(self, *args, **opts):
-        user = self._user(opts["user"])
+        user = command_user(opts["user"])
+        if opts["n"] != 1:
+            return self._batch(user, opts)
         try:
             width, height = parse_size(opts["size"])
             generation = services.generation_create(
@@ -52,18 +56,33 @@ class Command(BaseCommand):
         if opts["wait"]:
             self._wait(generation, opts["timeout"])
 
-    def _user(self, username):
-        users = get_user_model().objects
-        user = (
-            users.filter(username=username) if username else users.filter(is_superuser=True).order_by("pk")
-        ).first()
-        if not user:
-            raise CommandError(
-                f"No user {username!r}." if username else "No admin yet: run `make run` once or pass --user."
+    def _batch(self, user, opts):
+        if opts["n"] < 1:
+            raise CommandError("--n must be at least 1.")
+        try:
+            width, height = parse_size(opts["size"])
+            items = batches.items_repeat(
+                prompt=opts["prompt"],
+                width=width,
+                height=height,
+                n=opts["n"],
+                seed=opts["seed"],
+                prompt_extend=opts["prompt_extend"],
             )
-        return user
+            batch = batches.batch_create(user=user, items=items, provider=opts["provider"])
+        except InvalidRequest as exc:
+            raise CommandError(f"{exc.field}: {exc.message}") from exc
+        except (InsufficientCredits, services.LimitExceeded) as exc:
+            raise CommandError(str(exc)) from exc
+        progress = batches.batch_progress(batch)
+        self.stdout.write(
+            f"batch {batch.pk}: {progress.total} images queued, {progress.credits} credits held"
+        )
+        if opts["wait"]:
+            batch_follow(self, batch, timeout=opts["timeout"])
 
     def _wait(self, generation, timeout):
+        """Follow one generation to its end."""
         start, last, hinted = time.monotonic(), None, False
         while True:
             generation.refresh_from_db()
@@ -87,3 +106,16 @@ class Command(BaseCommand):
             f"{generation.image_bytes} bytes, sha256 {generation.sha256}, "
             f"seed {generation.seed_used}"
         )
+
+
+def command_user(username):
+    """The named user, or the first admin."""
+    users = get_user_model().objects
+    user = (
+        users.filter(username=username) if username else users.filter(is_superuser=True).order_by("pk")
+    ).first()
+    if not user:
+        raise CommandError(
+            f"No user {username!r}." if username else "No admin yet: run `make run` once or pass --user."
+        )
+    return user

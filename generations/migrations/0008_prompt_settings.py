@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0006_creditaccount_staff_limits'),
+        ('generations', '0007_batches'),
     ]
 
     operations = [
