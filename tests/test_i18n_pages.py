@@ -82,6 +82,7 @@ def pages(studio) -> list[tuple[str, str, dict]]:
         ("post", reverse("home"), {**FORM, "size": "9x9"}),
         ("post", reverse("home"), {**FORM, "seed_mode": "fixed"}),
         ("post", reverse("generate_quote"), FORM),
+        ("get", reverse("batches"), {}),
         ("get", reverse("gallery"), {}),
         ("get", reverse("gallery") + "?size=huge&date_from=99999-01-01", {}),
         ("get", reverse("generation_detail", args=g), {}),
