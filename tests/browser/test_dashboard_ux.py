@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from generations.lifecycle import pipeline, services
 from generations.models import Generation
+from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,7 @@ def test_the_viewer_steps_with_the_keys_and_its_url_is_shareable(signed_in):
     page.goto("/gallery/")
     page.click(f"#gen-{fox.pk} a.thumb")
     expect(page.locator(".viewer-prompt")).to_have_text("a fox")
+    screenshot(page, "viewer")
     page.keyboard.press("ArrowRight")
     expect(page.locator(".viewer-prompt")).to_have_text("a cat")
     page.keyboard.press("ArrowLeft")
@@ -71,6 +73,7 @@ def test_bulk_select_with_shift_click_and_download_the_selection_as_one_zip(sign
     tick(page, four)  # the gallery is newest first: four, three, two, one
     tick(page, two, modifiers=["Shift"])  # the range four..two
     expect(page.locator("#bulk-count")).to_have_text("3 selected")
+    screenshot(page, "gallery-bulk")
     with page.expect_download() as download:
         page.click("#bulk button[value=zip]")
     with zipfile.ZipFile(download.value.path()) as archive:
@@ -111,6 +114,7 @@ def test_on_a_phone_the_new_card_scrolls_into_view_and_the_usage_report_fits(pho
     card = phone.locator("#recent .gen").first
     expect(card).to_contain_text("a fox on a phone")
     expect(card).to_be_in_viewport()
+    screenshot(phone, "phone-new-card")
     phone.goto("/staff/usage/")
     expect(phone.locator("svg.chart")).to_be_visible()
     assert phone.evaluate(FITS), "the usage report is wider than the phone"
@@ -128,6 +132,7 @@ def test_emptying_the_trash_asks_first(signed_in):
     page.goto("/trash/")
     page.click("text=Empty the trash now…")
     expect(page.locator("main")).to_contain_text("Delete 1 image in the trash for good")
+    screenshot(page, "trash-empty-confirm")
     assert Generation.objects.get(pk=gone.pk).purged_at is None  # asking deleted nothing
     page.click("text=Cancel")
     expect(page.locator(".trashed")).to_have_count(1)
