@@ -359,6 +359,9 @@ STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
 LOW_BALANCE_THRESHOLD = int(os.environ.get("LOW_BALANCE_THRESHOLD", "0"))
 # Seconds a generation waits before asking again for a provider call slot.
 PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
+# A provider with call slots gives a free one to the user with the fewest calls
+# in them (lifecycle/slots.py); 0: first come, first served (bench/fairness.py).
+FAIR_SHARE = env_bool("FAIR_SHARE", True)
 # The most images one batch may hold (docs/api.md says why 500).
 BATCH_MAX_IMAGES = int(os.environ.get("BATCH_MAX_IMAGES", "500"))
 
