@@ -11,8 +11,9 @@ that takes a slot runs the queued generation `fair_next` picks; when its call
 ends it frees the slot and wakes a worker for the next turn (pipeline.
 provider_serve); so when user A has 500 images waiting and user B asks for
 one, B's starts as soon as any of A's calls ends. `fair_next` takes the user
-with the fewest calls in the provider's slots (ties: whoever has waited longest), and within a user their single requests
-before their batch items, oldest first. Nobody polls: a worker that finds every
+with the fewest calls in the provider's slots (ties: whoever has waited
+longest), and within a user their single requests before their batch items,
+oldest first. Nobody polls: a worker that finds every
 slot taken goes away, because the slots' holders will come to its row.
 """
 
