@@ -19,10 +19,9 @@ from generations.api.serializers_account import (
     QuoteSerializer,
     WebhookSecretSerializer,
 )
-from generations.billing import ledger as credits
-from generations.billing import quotas
+from generations.billing import quotas, spendable
 from generations.lifecycle.catalog import generation_quote_for, provider_catalog
-from generations.models import ApiToken, CreditAccount, CreditEntry, Prompt
+from generations.models import ApiToken, CreditAccount, Prompt
 from generations.webhooks import deliveries
 
 
@@ -30,20 +29,33 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, summary="Your account, balance and limits")
     def get(self, request):
         user = request.user
-        account = credits.account_for(user)
+        wallet = spendable.spendable_for(user)
+        account = wallet.own
         return Response(
             MeSerializer(
                 {
                     "username": user.get_username(),
                     "email": user.email,
-                    "balance": account.balance,
-                    "held": account.held,
+                    "balance": wallet.available,
+                    "held": wallet.held,
+                    "sources": [_source(s) for s in wallet.sources],
                     "allowance": account.monthly_allowance or None,
                     "allowance_resets_at": quotas.allowance_resets_at(account),
                     "limits": _limits(account),
                 }
             ).data
         )
+
+
+def _source(source: spendable.Source) -> dict:
+    account = source.account
+    return {
+        "account": "team_pool" if source.is_pool else "own",
+        "team": str(account.team) if source.is_pool else None,
+        "balance": source.available,
+        "held": source.held,
+        "usable": source.usable,
+    }
 
 
 def _limits(account) -> dict:
@@ -61,7 +73,7 @@ class CreditEntryList(generics.ListAPIView):
     serializer_class = CreditEntrySerializer
 
     def get_queryset(self):
-        return CreditEntry.objects.filter(account__user=self.request.user)
+        return spendable.entries_for(self.request.user)
 
 
 class ApiTokenViewSet(
