@@ -194,6 +194,30 @@ def account_grant(*, account: CreditAccount, amount: int, actor, reason: str) ->
     return entry
 
 
+def account_transfer(
+    *, source: CreditAccount, target: CreditAccount, amount: int, actor, reason: str
+) -> CreditEntry:
+    """Move credits from a team's pool to a member's own account (a team admin
+    approving a credit request): both ledger entries, and an audit record on
+    each account with its balance before and after."""
+    if not reason.strip():
+        raise ValueError("Give a reason; it goes in the ledger and the audit log.")
+    with transaction.atomic():
+        before = {a.pk: a.balance for a in CreditAccount.objects.filter(pk__in=[source.pk, target.pk])}
+        entry = ledger.transfer(source=source, target=target, amount=amount, actor=actor, note=reason.strip())
+        for account, action in ((source, "give to member"), (target, "grant from pool")):
+            account.refresh_from_db()
+            audit_record(
+                actor=actor,
+                obj=account,
+                action=action,
+                before={"balance": before[account.pk]},
+                after={"balance": account.balance},
+                reason=reason,
+            )
+    return entry
+
+
 def account_update(*, account: CreditAccount, actor, reason: str, action: str, **changes) -> CreditAccount:
     """Change settings of an account (limits, allowance, frozen), audited."""
     fields = sorted(changes)
