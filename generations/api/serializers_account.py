@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from generations.models import ApiToken, CreditAccount, CreditEntry, Prompt
+from generations.billing import credit_requests
+from generations.models import ApiToken, CreditAccount, CreditEntry, CreditRequest, Prompt
 
 
 class LimitsSerializer(serializers.Serializer):
@@ -182,3 +183,27 @@ class QuoteSerializer(serializers.Serializer):
         help_text="Why a create would be refused now (frozen, a limit, a wait, too few credits); "
         "empty when it would go through"
     )
+
+
+class CreditRequestSerializer(serializers.ModelSerializer):
+    amount = serializers.IntegerField(min_value=1, max_value=credit_requests.MAX_AMOUNT)
+    reason = serializers.CharField(max_length=500, help_text="What the credits are for")
+    requester = serializers.CharField(source="requester.get_username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.get_username", read_only=True, allow_null=True)
+    team = serializers.CharField(source="team.name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = CreditRequest
+        fields = [
+            "id",
+            "requester",
+            "team",
+            "amount",
+            "reason",
+            "state",
+            "from_pool",
+            "created_at",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = ["id", "state", "from_pool", "created_at", "decided_at"]
