@@ -138,3 +138,16 @@ def test_a_member_may_have_three_requests_waiting_at_once(client, bob):
         assert ask(client, bob).status_code == 302
     response = ask(client, bob)
     assert response.status_code == 400 and "3 requests waiting" in response.content.decode()
+
+
+def test_a_chinese_reader_gets_the_pool_the_request_form_and_the_answer_in_chinese(client, bob, carol, team):
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})  # a cookie: every user here
+    ask(client, bob)
+    page = client.get(reverse("credits")).content.decode()
+    assert "申请额度" in page and "studio 的团队额度池" in page and "等待答复" in page
+    assert "(团队池 248 + 个人 0)" in page
+    line = client.post(reverse("generate_quote"), {"prompt": "x", "provider": "demo", "size": "1024x1024"})
+    assert "由团队额度池支付" in line.content.decode()
+    answer(client, carol, CreditRequest.objects.get(), "decline")
+    client.force_login(bob)
+    assert "你申请的 40 额度已被 carol 拒绝。" in client.get(reverse("gallery")).content.decode()
