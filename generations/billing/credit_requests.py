@@ -106,6 +106,7 @@ def _pay(request: CreditRequest, actor) -> None:
     if not request.from_pool:
         quotas.account_grant(account=account, amount=request.amount, actor=actor, reason=reason)
         return
+    assert request.team is not None  # may_decide: a team admin answers only their own team's
     pool = ledger.team_account(request.team)
     if pool.frozen:
         raise ValidationError(_("The team pool is frozen: a site admin must unfreeze it first."))
