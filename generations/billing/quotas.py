@@ -13,10 +13,20 @@ from generations.billing.audit import audit_record, audited_save, snapshot
 from generations.models import CreditAccount, CreditEntry, Generation, ProviderConfig
 
 Kind = CreditEntry.Kind
+# Seconds after which the price line looks again while too many images are in
+# progress: one finishing frees a place, and no event tells the form.
+IN_FLIGHT_RECHECK = 5
 
 
 class LimitExceeded(Exception):
-    """The account may not start this generation now; the message says why."""
+    """The account may not start this generation now; the message says why.
+    `retry_after`: seconds after which the same create may pass by itself (a
+    wait, an image finishing), for the price line to look again; None when only
+    an admin can change it."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AccountFrozen(LimitExceeded):
@@ -83,7 +93,8 @@ def _check_in_flight(user, account: CreditAccount) -> None:
     if limit and Generation.objects.filter(owner=user).in_flight().count() >= limit:
         raise LimitExceeded(
             f"You already have {limit} generations in progress, the most your "
-            "account allows at once. Wait for one to finish."
+            "account allows at once. Wait for one to finish.",
+            retry_after=IN_FLIGHT_RECHECK,
         )
 
 
@@ -97,7 +108,8 @@ def _check_rate(user, account: CreditAccount) -> None:
     if first is not None and recent.count() >= limit:
         wait = (first.created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
         raise LimitExceeded(
-            f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds."
+            f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds.",
+            retry_after=max(1, round(wait)),
         )
 
 

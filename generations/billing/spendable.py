@@ -91,6 +91,7 @@ class PriceCheck:
     payer: Source | None
     problem: str = ""
     short: bool = False  # refused for want of credits (the line offers to ask for more)
+    retry_after: float | None = None  # the problem may pass by itself then (quotas.LimitExceeded)
 
     @property
     def after(self) -> int:
@@ -107,7 +108,9 @@ def price_check(*, user, provider: str, cost: int) -> PriceCheck:
     try:
         quotas.quota_check_create(user=user, account=spendable.own, provider=provider, cost=cost)
     except quotas.LimitExceeded as exc:
-        return PriceCheck(cost=cost, spendable=spendable, payer=payer, problem=str(exc))
+        return PriceCheck(
+            cost=cost, spendable=spendable, payer=payer, problem=str(exc), retry_after=exc.retry_after
+        )
     if payer is None:
         problem = str(ledger.InsufficientCredits(needed=cost, available=spendable.largest))
         return PriceCheck(cost=cost, spendable=spendable, payer=None, problem=problem, short=True)

@@ -1,11 +1,16 @@
 """A team member in a real browser: the pool that pays for them in the header
 and the price line, a credit request, and its approval by the team admin."""
 
+from datetime import timedelta
+
 import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from generations.billing import ledger
-from generations.models import Team, TeamMembership
+from generations.lifecycle import services
+from generations.models import CreditAccount, Generation, Team, TeamMembership
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 
@@ -72,3 +77,16 @@ def test_a_member_spends_the_pool_and_the_team_admin_approves_a_request(browser,
     expect(notice).to_contain_text("Your request for 40 credits was approved by carol.")
     expect(bob.locator("#balance")).to_have_text("246")  # 206 in the pool + 40 of his own
     expect(bob.locator("#balance-parts")).to_have_text("(team pool 206 + own 40)")
+
+
+def test_the_price_line_shows_the_per_minute_wait_and_clears_it_by_itself(signed_in):
+    page = signed_in
+    alice = get_user_model().objects.get(username="alice")
+    CreditAccount.objects.filter(user=alice).update(max_per_minute=1)
+    made = services.generation_create(user=alice, prompt="a fox", width=1024, height=1024, provider="demo")
+    Generation.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(seconds=57))
+    page.reload()
+    quote = page.locator("#quote")
+    expect(quote.locator(".error")).to_contain_text("try again in")  # before anything is submitted
+    expect(quote).to_contain_text("balance after: 96", timeout=15_000)  # the wait passed: it looked again
+    expect(quote.locator(".error")).to_have_count(0)
