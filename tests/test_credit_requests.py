@@ -52,6 +52,7 @@ def test_the_team_admin_approves_from_the_pool_and_the_member_is_told(
     request = CreditRequest.objects.get()
     assert (request.team, request.amount, request.state) == (team, 40, "pending")
     client.force_login(carol)
+    assert "1 credit request waiting for an answer" in client.get(reverse("staff_team")).content.decode()
     queue = client.get(reverse("credit_requests")).content.decode()
     assert "a client pitch" in queue and "Approve" in queue
     with django_capture_on_commit_callbacks(execute=True):
