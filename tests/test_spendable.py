@@ -101,10 +101,11 @@ def test_the_credits_page_lists_pool_entries_the_member_caused_and_no_one_elses(
     TeamMembership.objects.create(team=team, user=dave)
     make(bob, prompt="bob's own fox")
     make(dave, prompt="dave's cat")
+    ledger.grant(user=bob, amount=5, note="welcome gift")  # on his own account, no image
     client.force_login(bob)
     page = client.get(reverse("credits")).content.decode()
-    assert '<dd id="available">244</dd>' in page and '<dd id="available-pool">244</dd>' in page
-    assert "bob&#x27;s own fox" in page and "dave" not in page
+    assert '<dd id="available">249</dd>' in page and '<dd id="available-pool">244</dd>' in page
+    assert "bob&#x27;s own fox" in page and "welcome gift" in page and "dave" not in page
     assert "No entries yet" not in page and "Team pool" in page
 
 
