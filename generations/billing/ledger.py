@@ -53,7 +53,7 @@ def account_open(user) -> CreditAccount:
     """Give a new user their account with STARTING_CREDITS, once: run on
     every user's creation (the app's post_save signal), so staff can grant
     credits to a user who has never signed in. The grant's key makes a second
-    call (or bootstrap_admin's own grant) a no-op."""
+    call a no-op."""
     account = account_for(user)
     if settings.STARTING_CREDITS > 0:
         grant(
