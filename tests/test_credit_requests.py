@@ -152,3 +152,17 @@ def test_a_chinese_reader_gets_the_pool_the_request_form_and_the_answer_in_chine
     answer(client, carol, CreditRequest.objects.get(), "decline")
     client.force_login(bob)
     assert "你申请的 40 额度已被 carol 拒绝。" in client.get(reverse("gallery")).content.decode()
+
+
+def test_a_member_who_left_the_team_is_answered_by_a_site_admin_not_from_the_pool(
+    client, bob, carol, team, admin_user
+):
+    ask(client, bob)
+    request = CreditRequest.objects.get()
+    TeamMembership.objects.filter(user=bob).delete()
+    client.force_login(carol)
+    assert "a client pitch" not in client.get(reverse("credit_requests")).content.decode()
+    assert answer(client, carol, request, "approve").status_code == 403
+    assert balances(bob, team) == (0, 248)
+    answer(client, admin_user, request, "approve")
+    assert balances(bob, team) == (40, 248)

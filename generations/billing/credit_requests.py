@@ -60,12 +60,16 @@ def credit_request_create(*, user, amount: int, reason: str) -> CreditRequest:
 
 def may_decide(user, request: CreditRequest) -> bool:
     """Whether `user` may answer `request`: never their own; a site admin with
-    the credit permission any; a team admin those of their own team's members."""
+    the credit permission any; a team admin those of their own team's members
+    (still members: one who left is answered by a site admin)."""
     if not user.is_authenticated or user.pk == request.requester_id:
         return False
     if _site_granter(user):
         return True
-    return request.team_id is not None and request.team_id == _admin_team_id(user)
+    if request.team_id is None or request.team_id != _admin_team_id(user):
+        return False
+    # Still a member: the pool pays only its own team's members.
+    return TeamMembership.objects.filter(user_id=request.requester_id, team_id=request.team_id).exists()
 
 
 def decidable_by(user) -> QuerySet[CreditRequest]:
@@ -75,7 +79,9 @@ def decidable_by(user) -> QuerySet[CreditRequest]:
     if _site_granter(user) or (user.is_staff and user.has_perm(VIEW_PERMISSION)):
         return pending
     team_id = _admin_team_id(user)
-    return pending.filter(team_id=team_id) if team_id else pending.none()
+    if not team_id:
+        return pending.none()
+    return pending.filter(team_id=team_id, requester__team_membership__team_id=team_id)
 
 
 def credit_request_decide(*, request_id: int, actor, approve: bool) -> CreditRequest:
