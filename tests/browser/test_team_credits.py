@@ -61,6 +61,7 @@ def test_a_member_spends_the_pool_and_the_team_admin_approves_a_request(browser,
     bob.click("#request-credits button[type=submit]")
     expect(bob.locator(".flash.success")).to_contain_text("Request sent")
     expect(bob.locator("#my-requests")).to_contain_text("Waiting for an answer")
+    screenshot(bob, "credits-team-member")
 
     carol = sign_in(browser, live_server, "carol")
     carol.click("summary >> text=carol")
