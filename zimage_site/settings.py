@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "generations.dashboard.context.balance",
+                "generations.dashboard.context.credit_notices",
                 "csp.context_processors.nonce",
             ],
         },

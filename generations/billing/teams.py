@@ -16,3 +16,17 @@ def teammates_of(user):
         )
         .exclude(pk=user.pk)
     )
+
+
+def team_admins_of(user):
+    """The admins of `user`'s team other than `user` (a queryset of users):
+    whom a member asks for credits, and who may grant them from the pool."""
+    return (
+        get_user_model()
+        .objects.filter(
+            team_membership__is_admin=True,
+            team_membership__team__memberships__user=user,
+        )
+        .exclude(pk=user.pk)
+        .order_by("username")
+    )

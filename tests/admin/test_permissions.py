@@ -17,6 +17,7 @@ from generations.lifecycle import services
 from generations.models import (
     AuditLog,
     CreditAccount,
+    CreditRequest,
     PriceRule,
     Prompt,
     ProviderConfig,
@@ -77,6 +78,7 @@ def rows(owner, other, admin_user):
     )
     WebhookDelivery.objects.create(generation=generation, url="https://example.com/hook")
     Prompt.objects.create(owner=owner, title="fox", text="a fox")
+    CreditRequest.objects.create(requester=other, amount=10, reason="posters")
     tokens.api_token_create(user=owner, name="laptop")
     PriceRule.objects.create(provider="demo", max_megapixels=Decimal("2"), credits=3)
     ProviderConfig.objects.get_or_create(name="demo")

@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from generations.billing import ledger, quotas, reports
+from generations.billing import credit_requests, ledger, quotas, reports
 from generations.dashboard import charts
 from generations.dashboard.staff_forms import MemberLimitsForm, UsageFilterForm, member_caps
 from generations.models import CreditAccount, TeamMembership
@@ -108,6 +108,7 @@ def team(request):
         {
             "team": membership.team,
             "pool": pool,
+            "requests_waiting": credit_requests.decidable_by(request.user).count(),
             "members": [
                 (a, None if a.user.team_membership.is_admin else limits_form(instance=a)) for a in accounts
             ],
