@@ -9,6 +9,7 @@ class GenerationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        import generations.accounts.adapters  # noqa: F401 - connects the SSO sign-in receiver
         from generations.models import PriceRule, ProviderConfig
         from generations.runtime.config_cache import config_changed
 
