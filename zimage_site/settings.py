@@ -15,7 +15,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from .cpus import usable_cpus
-from .sso import socialaccount_providers
+from .sso import form_action_origins, socialaccount_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -298,6 +298,11 @@ STORAGES = {
 }
 
 
+# Single sign-on's identity providers: OIDC_PROVIDERS and one OIDC_<ID>_* block
+# each (zimage_site/sso.py, docs/admin.md).
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
+
+
 # --- Content-Security-Policy (django-csp) -----------------------------------------
 # Scripts only from the site or carrying the request's nonce ({{ CSP_NONCE }});
 # no inline event handlers, no eval (htmx's allowEval is off, base.html).
@@ -325,7 +330,12 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # The identity providers': the SSO buttons' answers redirect there.
+        "form-action": [
+            SELF,
+            *form_action_origins(SOCIALACCOUNT_PROVIDERS),
+            *env_list("CSP_EXTRA_FORM_ACTION"),
+        ],
         "frame-ancestors": [NONE],
     },
 }
@@ -459,9 +469,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- single sign-on (OpenID Connect, django-allauth), invitations, password reset ---
-# Providers: OIDC_PROVIDERS and one OIDC_<ID>_* block each (zimage_site/sso.py,
-# docs/admin.md). The sign-in page offers a button per provider.
-SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
+# Providers: OIDC_PROVIDERS and one OIDC_<ID>_* block each (SOCIALACCOUNT_PROVIDERS,
+# read with the Content-Security-Policy above). The sign-in page offers a button per provider.
 # 0: no password sign-in anywhere (site, admin, password reset): SSO only.
 PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
 # Comma-separated e-mail domains whose people get an account at their first

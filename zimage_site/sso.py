@@ -18,6 +18,7 @@ authorization code flow with PKCE; allauth checks `state`, and
 
 import os
 import re
+from urllib.parse import urlsplit
 
 DEFAULT_SCOPES = "openid email profile"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -73,3 +74,18 @@ def socialaccount_providers(environ=os.environ) -> dict:
             "APPS": [provider_app(provider_id, environ) for provider_id in ids],
         }
     }
+
+
+def form_action_origins(providers: dict) -> list[str]:
+    """The issuers' origins, for the Content-Security-Policy's form-action:
+    the sign-in button (and sign-out) is a form whose answer redirects there,
+    and browsers hold that redirect to the form-action list. Each of the
+    usual providers (Google, Entra ID, Okta, Keycloak) serves its login page
+    on its issuer's origin; CSP_EXTRA_FORM_ACTION adds any other."""
+    origins = []
+    for app in providers.get("openid_connect", {}).get("APPS", []):
+        parts = urlsplit(app["settings"]["server_url"])
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in origins:
+            origins.append(origin)
+    return origins
