@@ -10,7 +10,7 @@ from django.db import transaction
 
 from generations.billing import ledger, quotas
 from generations.billing.audit import audit_record
-from generations.models import CreditAccount, GroupMapping, Team, TeamMembership
+from generations.models import CreditAccount, GroupMapping, Invitation, Team, TeamMembership
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ def apply_groups(*, user, groups: list[str], provider: str) -> None:
 
     The first mapped group naming a team decides the team (team admin if any
     of the user's groups mapped to that team says so); a user whose groups
-    map to no team leaves a team only if it is one the mapping manages (a
-    team joined by invitation stays). Staff status follows the staff groups
+    map to no team leaves a team only if it is one the mapping manages and
+    they did not join it by invitation. Staff status follows the staff groups
     when the mapping names any; superusers are never changed."""
     mapping = group_map()
     if not mapping:
@@ -139,8 +139,9 @@ def apply_groups(*, user, groups: list[str], provider: str) -> None:
         join_team(user=user, team=team, is_admin=admin, actor=None, reason=reason)
     else:
         managed = {g.team for g in mapping.values() if g.team}
-        current = TeamMembership.objects.filter(user=user, team__name__in=managed).exists()
-        if current:
+        current = TeamMembership.objects.filter(user=user, team__name__in=managed).first()
+        invited = current and Invitation.objects.filter(accepted_by=user, team_id=current.team_id).exists()
+        if current and not invited:
             leave_team(user=user, actor=None, reason=reason)
     if any(g.staff for g in mapping.values()) and not user.is_superuser:
         staff = any(g.staff for g in grants)

@@ -3,7 +3,6 @@ Node.js, tests/oidc), in Debian's Chromium: the provider's own login and
 consent pages, the authorization code flow with PKCE, state and nonce, and
 the site's rules about who may come in."""
 
-import copy
 import html
 import json
 import re
@@ -16,32 +15,8 @@ from playwright.sync_api import expect
 
 from generations.billing import ledger
 from generations.models import AuditLog, Team, TeamMembership
-from tests.oidc_provider import OIDCProvider, ensure_installed
-from zimage_site.sso import form_action_origins, socialaccount_providers
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def idp(live_server):
-    ensure_installed()
-    provider = OIDCProvider(live_server.url)
-    provider.start()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
-def sso(idp, settings, transactional_db):
-    """The site configured for the provider as the environment would: example.com
-    may join by itself; the designers group maps to the Design team, it-admins to staff."""
-    settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers(idp.environ())
-    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
-    policy["DIRECTIVES"]["form-action"] += form_action_origins(settings.SOCIALACCOUNT_PROVIDERS)
-    settings.CONTENT_SECURITY_POLICY = policy
-    settings.OIDC_ALLOWED_DOMAINS = ["example.com"]
-    settings.OIDC_GROUP_MAP = json.dumps({"designers": {"team": "Design"}, "it-admins": {"staff": True}})
-    return idp
 
 
 def provider_login(page, login: str) -> None:
