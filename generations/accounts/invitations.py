@@ -58,10 +58,7 @@ def invite(*, inviter, email: str, team=None, team_admin: bool = False) -> Invit
     email = get_user_model().objects.normalize_email(email.strip())
     if not may_invite(inviter, team):
         raise InvitationError(_("Only staff or the team's admins may invite people to it."))
-    if get_user_model().objects.filter(email__iexact=email).exists():
-        raise InvitationError(_("%(email)s already has an account.") % {"email": email})
-    if Invitation.objects.pending().filter(email__iexact=email, team=team).exists():
-        raise InvitationError(_("%(email)s already has a pending invitation.") % {"email": email})
+    check_invitable(email=email, team=team)
     with transaction.atomic():
         invitation = Invitation.objects.create(
             email=email,
@@ -80,6 +77,14 @@ def invite(*, inviter, email: str, team=None, team_admin: bool = False) -> Invit
         )
         transaction.on_commit(lambda: _send(invitation))
     return invitation
+
+
+def check_invitable(*, email: str, team) -> None:
+    """InvitationError when `email` has an account, or a pending invitation to `team` already."""
+    if get_user_model().objects.filter(email__iexact=email).exists():
+        raise InvitationError(_("%(email)s already has an account.") % {"email": email})
+    if Invitation.objects.pending().filter(email__iexact=email, team=team).exists():
+        raise InvitationError(_("%(email)s already has a pending invitation.") % {"email": email})
 
 
 def _send(invitation: Invitation) -> None:

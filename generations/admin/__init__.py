@@ -1,3 +1,3 @@
 """The customised admin, one module per area; importing registers them."""
 
-from generations.admin import accounts, core, integrations, settings, signin  # noqa: F401
+from generations.admin import accounts, core, integrations, joining, settings, signin  # noqa: F401
