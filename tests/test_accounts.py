@@ -144,7 +144,7 @@ def test_another_teams_admin_cannot_revoke_or_see_an_invitation(team_admin, clie
     assert invitation.state == "pending"
 
 
-def test_an_invitation_is_used_once_even_in_a_race(team_admin):
+def test_an_invitation_is_used_once(team_admin):
     invitation = invitations.invite(
         inviter=team_admin, email="new@example.com", team=team_admin.team_membership.team
     )

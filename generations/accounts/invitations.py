@@ -149,9 +149,8 @@ def accept(*, invitation_id: int, user) -> Invitation:
     """Use the invitation for `user` (just made, by password or single
     sign-on): once only, under a row lock, so two tabs cannot both use it."""
     with transaction.atomic():
-        invitation = _check(
-            Invitation.objects.select_for_update().select_related("team").get(pk=invitation_id)
-        )
+        # The row alone (a team it may lack is an outer join, which PostgreSQL will not lock).
+        invitation = _check(Invitation.objects.select_for_update(of=("self",)).get(pk=invitation_id))
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])

@@ -104,7 +104,12 @@ def join_team(*, user, team: Team, is_admin: bool, actor, reason: str) -> bool:
 
 def leave_team(*, user, actor, reason: str) -> bool:
     with transaction.atomic():
-        current = TeamMembership.objects.select_for_update().select_related("team").filter(user=user).first()
+        current = (
+            TeamMembership.objects.select_for_update(of=("self",))
+            .select_related("team")
+            .filter(user=user)
+            .first()
+        )
         if current is None:
             return False
         audit_record(
