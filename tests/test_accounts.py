@@ -165,7 +165,10 @@ def test_with_password_login_off_no_password_gets_in(client, db, settings):
     assert "_auth_user_id" not in client.session
     assert authenticate(username="alice", password="pw-alice") is None
     assert client.get(reverse("password_reset")).status_code == 404
+    admin_login = client.get("/admin/login/?next=/admin/generations/")
+    assert admin_login["Location"] == "/accounts/login/?next=%2Fadmin%2Fgenerations%2F"
     settings.PASSWORD_LOGIN = True
+    assert b'name="password"' in client.get("/admin/login/").content
     client.post(reverse("login"), {"username": "alice", "password": "pw-alice"})
     assert "_auth_user_id" in client.session
 

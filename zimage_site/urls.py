@@ -1,11 +1,9 @@
 from allauth.account import views as allauth_account
 from allauth.socialaccount import views as allauth_social
 from allauth.socialaccount.providers.openid_connect import urls as allauth_oidc
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from generations.accounts import views as accounts
@@ -31,16 +29,10 @@ sso_urls = [
     path("3rdparty/signup/", allauth_social.signup, name="socialaccount_signup"),
 ]
 
-# With PASSWORD_LOGIN=0 the admin's own password form would only refuse:
-# its sign-in is the site's (single sign-on), which comes back to the admin.
-admin_login = (
-    []
-    if settings.PASSWORD_LOGIN
-    else [path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True))]
-)
-
 urlpatterns = [
-    *admin_login,
+    # With PASSWORD_LOGIN=0 the admin's own password form would only refuse:
+    # its sign-in is then the site's (single sign-on).
+    path("admin/login/", accounts.admin_sign_in),
     path("admin/", admin.site.urls),
     path("accounts/login/", accounts.SignInView.as_view(), name="login"),
     path("accounts/logout/", accounts.sign_out, name="logout"),

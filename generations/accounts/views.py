@@ -2,8 +2,10 @@
 per identity provider), sign-out (and the provider's, where it offers it),
 accepting an invitation, inviting from the team page, password reset."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -42,6 +44,16 @@ class SignInView(auth_views.LoginView):
             messages.error(request, _("Password sign-in is turned off here: use single sign-on."))
             return redirect("login")
         return super().post(request, *args, **kwargs)
+
+
+def admin_sign_in(request):
+    """The admin's sign-in: its own password form, or with PASSWORD_LOGIN=0
+    the site's sign-in page (single sign-on), which comes back to the admin."""
+    if settings.PASSWORD_LOGIN:
+        return admin.site.login(request)
+    return redirect(
+        f"{reverse('login')}?{urlencode({'next': request.GET.get('next') or reverse('admin:index')})}"
+    )
 
 
 @require_POST

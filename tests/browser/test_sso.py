@@ -69,7 +69,10 @@ def test_sign_in_at_the_provider_lands_on_the_dashboard_with_the_teams_pool(sso,
     page.wait_for_selector("input[name=login]")
 
 
-def test_the_group_claim_is_mapped_again_at_every_sign_in(sso, page, browser, live_server):
+def test_the_group_claim_is_mapped_again_at_every_sign_in(sso, page, browser, live_server, settings):
+    settings.PASSWORD_LOGIN = False  # SSO only: the sign-in page has the button alone
+    page.goto("/accounts/login/")
+    expect(page.locator("#id_password")).to_have_count(0)
     start_sign_in(page)
     provider_login(page, "cy")
     page.wait_for_url(lambda url: urlparse(url).path == "/")
@@ -77,10 +80,7 @@ def test_the_group_claim_is_mapped_again_at_every_sign_in(sso, page, browser, li
     assert cy.is_staff and not cy.is_superuser
     assert AuditLog.objects.filter(action="staff granted", object_id=str(cy.pk)).exists()
     # The provider stops listing it-admins: the next sign-in takes staff away.
-    sso_map = {"designers": {"team": "Design"}, "other-admins": {"staff": True}}
-    from django.conf import settings
-
-    settings.OIDC_GROUP_MAP = json.dumps(sso_map)
+    settings.OIDC_GROUP_MAP = json.dumps({"designers": {"team": "Design"}, "other-admins": {"staff": True}})
     context = browser.new_context(base_url=live_server.url)
     again = context.new_page()
     start_sign_in(again)
