@@ -68,6 +68,16 @@ def test_a_malformed_group_map_says_what_is_wrong(settings):
         membership.env_group_map(json.dumps({"designers": "Design"}))
 
 
+def test_a_malformed_group_map_stops_the_start_with_its_reason(settings):
+    from generations.accounts.checks import group_map_readable
+
+    settings.OIDC_GROUP_MAP = "{oops"
+    [error] = group_map_readable()
+    assert error.id == "generations.E023" and "OIDC_GROUP_MAP is not valid JSON" in error.msg
+    settings.OIDC_GROUP_MAP = json.dumps({"design": {"team": "Design"}})
+    assert group_map_readable() == []
+
+
 def test_groups_map_to_team_admin_and_staff_and_are_re_evaluated(db, settings):
     settings.OIDC_GROUP_MAP = json.dumps({"design": {"team": "Design"}, "ops": {"staff": True}})
     design = Team.objects.create(name="Design", member_defaults={"period_limit": 300})
