@@ -219,3 +219,15 @@ def test_password_reset_is_rate_limited(db, settings, mailoutbox):
     assert "Too many password reset requests" in limited.content.decode()
     elsewhere = Client(REMOTE_ADDR="10.7.7.8")
     assert elsewhere.post(reverse("password_reset"), {"email": "x@example.com"}).status_code == 302
+
+
+def test_an_expired_invitation_says_so_in_simplified_chinese(team_admin, client):
+    invitation = invitations.invite(
+        inviter=team_admin, email="new@example.com", team=team_admin.team_membership.team
+    )
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=invitation.created_at)
+    page = client.get(
+        reverse("invitation_accept", args=[invitations.token_for(invitation)]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert page.status_code == 410
+    assert "此邀请已过期，请索取新的邀请。" in page.content.decode()
