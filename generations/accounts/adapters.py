@@ -20,6 +20,7 @@ from allauth.account.signals import user_logged_in
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.db import transaction
 from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -103,12 +104,17 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def save_user(self, request, sociallogin, form=None):
         """The just-in-time account: the user, their credit account, and the
         invitation they came with (which puts them on its team)."""
-        user = super().save_user(request, sociallogin, form)
-        ledger.account_for(user)
         invitation = invitation_for(request, email_of(sociallogin))
-        if invitation:
-            invitations.accept(invitation_id=invitation.pk, user=user)
-            request.session.pop(invitations.SESSION_KEY, None)
+        try:
+            # One transaction: an invitation used meanwhile (another tab) leaves no account behind.
+            with transaction.atomic():
+                user = super().save_user(request, sociallogin, form)
+                ledger.account_for(user)
+                if invitation:
+                    invitations.accept(invitation_id=invitation.pk, user=user)
+        except invitations.InvitationError as error:
+            refuse(request, str(error))
+        request.session.pop(invitations.SESSION_KEY, None)
         log.info("account %s made at first SSO sign-in", user.get_username())
         return user
 

@@ -51,9 +51,8 @@ def admin_sign_in(request):
     the site's sign-in page (single sign-on), which comes back to the admin."""
     if settings.PASSWORD_LOGIN:
         return admin.site.login(request)
-    return redirect(
-        f"{reverse('login')}?{urlencode({'next': request.GET.get('next') or reverse('admin:index')})}"
-    )
+    after = request.GET.get("next") or reverse("admin:index")  # LoginView checks that it is ours
+    return redirect(f"{reverse('login')}?{urlencode({'next': after})}")
 
 
 @require_POST
