@@ -3,9 +3,12 @@ group mapping, invitations' rules, PASSWORD_LOGIN=0 and password reset."""
 
 import json
 import re
+import threading
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -231,3 +234,34 @@ def test_an_expired_invitation_says_so_in_simplified_chinese(team_admin, client)
     )
     assert page.status_code == 410
     assert "此邀请已过期，请索取新的邀请。" in page.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_acceptances_of_one_invitation_make_one_account():
+    """Two tabs posting the same invitation at once: the row lock lets one in."""
+    team = Team.objects.create(name="Design")
+    admin = make_user("alice", email="alice@example.com")
+    TeamMembership.objects.create(user=admin, team=team, is_admin=True)
+    invitation = invitations.invite(inviter=admin, email="new@example.com", team=team)
+    barrier, outcomes = threading.Barrier(2), []
+
+    def take(username):
+        barrier.wait()
+        try:
+            with transaction.atomic():
+                invitations.accept(invitation_id=invitation.pk, user=make_user(username))
+            outcomes.append("won")
+        except invitations.InvitationError:
+            outcomes.append("lost")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take, args=(name,)) for name in ("tab1", "tab2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost", "won"]
+    assert TeamMembership.objects.filter(team=team, is_admin=False).count() == 1
