@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from generations.accounts import oidc
 from generations.accounts import views as accounts
 from generations.api import openai
 
@@ -20,6 +21,8 @@ admin.site.site_title = "Z-Image Studio admin"
 # password or connection pages: an address added there could later be
 # matched by an SSO sign-in.
 sso_urls = [
+    # Before allauth's own: its callback, keeping the ID token for sign-out.
+    path("oidc/<str:provider_id>/login/callback/", oidc.callback, name="openid_connect_callback"),
     *allauth_oidc.urlpatterns,
     path("login/", accounts.SignInView.as_view(), name="account_login"),
     path("logout/", accounts.sign_out, name="account_logout"),

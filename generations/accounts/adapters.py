@@ -127,3 +127,4 @@ def _signed_in(sender, request, user, sociallogin=None, **kwargs):
     provider_id = sociallogin.account.provider
     membership.apply_groups(user=user, groups=oidc.groups_of(sociallogin), provider=provider_id)
     request.session[oidc.SESSION_PROVIDER] = provider_id
+    request.session[oidc.SESSION_ID_TOKEN] = getattr(request, "sso_id_token", "")

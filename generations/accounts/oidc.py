@@ -12,8 +12,11 @@ import secrets
 from urllib.parse import urlencode
 
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from django.http import Http404
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,24 @@ class NonceOpenIDConnectProvider(OpenIDConnectProvider):
 
     def groups_claim(self) -> str:
         return self.app.settings.get("groups_claim") or "groups"
+
+
+class IdTokenKeepingAdapter(OpenIDConnectOAuth2Adapter):
+    """allauth's adapter, keeping the raw ID token on the request: the
+    provider's end-session endpoint wants it back as `id_token_hint` (Okta
+    requires it), and allauth keeps only the decoded claims."""
+
+    def complete_login(self, request, app, token, **kwargs):
+        request.sso_id_token = (kwargs.get("response") or {}).get("id_token") or ""
+        return super().complete_login(request, app, token, **kwargs)
+
+
+def callback(request, provider_id):
+    """allauth's OpenID Connect callback view, with the adapter above."""
+    try:
+        return OAuth2CallbackView.adapter_view(IdTokenKeepingAdapter(request, provider_id))(request)
+    except SocialApp.DoesNotExist as error:
+        raise Http404 from error
 
 
 def nonce_matches(sociallogin) -> bool:

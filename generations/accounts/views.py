@@ -60,10 +60,11 @@ def sign_out(request):
     """End the site's session; after an SSO sign-in, go on to the provider's
     end-session page (where it has one), which comes back to the sign-in page."""
     provider_id = request.session.get(oidc.SESSION_PROVIDER)
+    id_token = request.session.get(oidc.SESSION_ID_TOKEN, "")
     logout(request)
     after = request.build_absolute_uri(reverse("login"))
     if provider_id:
-        url = oidc.end_session_url(request, provider_id, id_token="", after=after)
+        url = oidc.end_session_url(request, provider_id, id_token=id_token, after=after)
         if url:
             return redirect(url)
     return redirect("login")

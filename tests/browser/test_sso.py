@@ -60,8 +60,12 @@ def test_sign_in_at_the_provider_lands_on_the_dashboard_with_the_teams_pool(sso,
 
     # Sign-out ends the site's session and the provider's (its end-session page).
     page.click("details.menu summary")
+    requests_seen = []
+    page.on("request", lambda request: requests_seen.append(request.url))
     page.click("text=Sign out")
     page.wait_for_url(f"{sso.issuer}/**")
+    end_session = next(url for url in requests_seen if url.startswith(f"{sso.issuer}/session/end"))
+    assert "id_token_hint=" in end_session  # the ID token from the sign-in, which Okta requires
     page.click("button[autofocus], button[type=submit]")  # the provider asks to confirm
     page.wait_for_url("**/accounts/login/**")
     assert signed_in_as(page) == ""
