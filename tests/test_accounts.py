@@ -265,3 +265,16 @@ def test_two_racing_acceptances_of_one_invitation_make_one_account():
         thread.join()
     assert sorted(outcomes) == ["lost", "won"]
     assert TeamMembership.objects.filter(team=team, is_admin=False).count() == 1
+
+
+def test_allauths_pages_render_in_the_sites_layout(client, db, settings):
+    """Reached by GET, the provider's sign-in asks to confirm with a POST (no
+    sign-in from a mere link); a callback with no state is a failure page."""
+    settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers(KEYCLOAK)
+    confirm = client.get("/accounts/oidc/keycloak/login/")
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "Company login" in page and 'method="post"' in page and "Z-Image Studio" in page
+    failure = client.get("/accounts/oidc/keycloak/login/callback/?code=x&state=unknown")
+    assert "Third-Party Login Failure" in failure.content.decode()
+    assert "_auth_user_id" not in client.session
