@@ -10,6 +10,8 @@ class GenerationsConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete, post_save
 
+        import generations.accounts.adapters  # noqa: F401 - connects the SSO sign-in receiver
+        import generations.accounts.checks  # noqa: F401 - registers the OIDC_GROUP_MAP check
         from generations.models import PriceRule, ProviderConfig
         from generations.runtime.config_cache import config_changed
 

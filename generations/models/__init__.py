@@ -1,6 +1,7 @@
 """The app's models, by concern; imported here so Django and
 `from generations.models import ...` find them."""
 
+from generations.models.accounts import GroupMapping, Invitation
 from generations.models.billing import (
     AuditLog,
     CreditAccount,
@@ -34,6 +35,8 @@ __all__ = [
     "CreditRequest",
     "Generation",
     "GenerationQuerySet",
+    "GroupMapping",
+    "Invitation",
     "PendingImage",
     "PriceRule",
     "Prompt",

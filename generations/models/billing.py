@@ -164,6 +164,17 @@ class Team(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     draw_order = models.CharField(max_length=12, choices=DrawOrder.choices, default=DrawOrder.TEAM_FIRST)
+    # What a person who joins the team (by invitation or group mapping) gets on
+    # their own account: any of CreditAccount.NO_LIMIT's limits and
+    # monthly_allowance. generations.accounts.membership applies them.
+    member_defaults = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Limits a new member gets, e.g. {"max_concurrent": 2, "period_limit": 500, '
+            '"monthly_allowance": 100}'
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,12 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from generations.accounts import invitations
 from generations.api import tokens
 from generations.billing import ledger, quotas
 from generations.lifecycle import services
@@ -18,6 +20,7 @@ from generations.models import (
     AuditLog,
     CreditAccount,
     CreditRequest,
+    GroupMapping,
     PriceRule,
     Prompt,
     ProviderConfig,
@@ -87,6 +90,9 @@ def rows(owner, other, admin_user):
     AccessAttempt.objects.filter(pk=attempt.pk).update(attempt_time=timezone.now() - timedelta(days=2))
     AccessLog.objects.create(**base)
     AccessFailureLog.objects.create(**base)
+    invitations.invite(inviter=admin_user, email="new@example.com", team=team)
+    GroupMapping.objects.create(group="designers", team=team)
+    SocialAccount.objects.create(user=other, provider="keycloak", uid="42")
     for model in admin.site._registry:
         assert model._default_manager.exists(), f"no {model._meta.label} row to act on"
 

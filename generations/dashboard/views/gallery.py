@@ -9,11 +9,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from generations.billing import ledger
 from generations.billing.teams import teammates_of
 from generations.dashboard import gallery as selector
 from generations.dashboard.forms import GalleryFilterForm
 from generations.lifecycle import library
-from generations.models import Collection, Generation
+from generations.models import Collection, Generation, TeamMembership
 
 
 @login_required
@@ -63,10 +64,13 @@ def team(request):
     mates = teammates_of(request.user)
     generations = Generation.objects.readable_by(request.user).exclude(owner=request.user)
     collections = Collection.objects.readable_by(request.user).exclude(owner=request.user)
+    membership = TeamMembership.objects.select_related("team").filter(user=request.user).first()
     return render(
         request,
         "generations/team.html",
         {
+            "team": membership.team if membership else None,
+            "pool": ledger.team_account(membership.team) if membership else None,
             "mates": mates,
             "generations": generations.select_related("owner")[:100],
             "collections": collections.select_related("owner"),
