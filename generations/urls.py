@@ -58,6 +58,13 @@ urlpatterns = [
     ),
     path("collections/<int:pk>/delete", library.collection_delete, name="collection_delete"),
     path("credits/", credits.credits_page, name="credits"),
+    path("credits/request", credits.credit_request, name="credit_request"),
+    path("credits/requests/", credits.credit_request_queue, name="credit_requests"),
+    path(
+        "credits/requests/<int:pk>/<str:answer>",
+        credits.credit_request_answer,
+        name="credit_request_answer",
+    ),
     path("tokens/", tokens.tokens_page, name="tokens"),
     path("tokens/<int:pk>/revoke", tokens.token_revoke, name="token_revoke"),
     path("s/<str:token>/", public.shared, name="shared"),

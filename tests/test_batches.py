@@ -1,6 +1,7 @@
 """Batches: all-or-nothing holds, limits counted in images, refunds image by
 image, cancel-the-rest, prompt lists, and fair share between users."""
 
+import time
 from uuid import uuid4
 
 import pytest
@@ -21,6 +22,7 @@ from generations.models import (
     TeamMembership,
 )
 from generations.providers import InvalidRequest
+from tests.helpers import wait_for
 
 
 def takes(n, prompt="a lighthouse", seed=None):
@@ -220,3 +222,59 @@ def test_a_batch_draws_from_the_team_pool_then_the_own_account_image_by_image(ow
     batches.batch_cancel(batch=batch)
     pool.refresh_from_db()
     assert (pool.balance, pool.held) == (10, 0) and ledger.ledger_problems() == []
+
+
+# --- a consumer killed mid-batch ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_consumer_killed_mid_batch_loses_nothing_and_charges_once(owner, consumer, fake_env):
+    """SIGKILL while a batch runs on a provider with call slots: the next
+    consumer's recovery takes back what was running, frees its slots and goes
+    on in fair order; every image ends, each settled once."""
+    env = fake_env("dashscope")
+    ProviderConfig.objects.create(name="dashscope", max_concurrency=2, timeout_s=30)
+    first = consumer(env=env)
+    batch = batches.batch_create(user=owner, items=takes(12, prompt="a fox [slow:0.6]"), provider="dashscope")
+    images = batch.generations.all()
+
+    def some_done():
+        return images.filter(status="succeeded").count() >= 3
+
+    wait_for(some_done, timeout=60, what="a few images of the batch")
+    first.kill()
+    in_flight = images.filter(status__in=Generation.IN_FLIGHT).count()
+    assert in_flight > 0
+    time.sleep(1.5)  # older than the timeouts the next consumer is given
+    fast_recovery = {"REAPER_TIMEOUT": "1", "QUEUED_RESCUE_AFTER": "1", "STORE_RESCUE_AFTER": "1"}
+    second = consumer(env={**env, **fast_recovery})
+
+    def all_ended():
+        return not images.filter(status__in=Generation.IN_FLIGHT).exists()
+
+    wait_for(all_ended, timeout=90, what="every image of the batch to end")
+    assert set(images.values_list("status", flat=True)) == {"succeeded"}, second.output()
+    for gen in images:
+        kinds = sorted(CreditEntry.objects.filter(generation=gen).values_list("kind", flat=True))
+        assert kinds == ["capture", "hold"], (gen.pk, kinds)
+    assert ledger.balance(user=owner) == ledger.Balance(available=100 - 24, held=0)
+    held = list(ProviderSlot.objects.filter(holder__isnull=False).values_list("holder", "taken_at"))
+    assert not held, (held, list(images.values_list("pk", "attempts")), first.output()[-3000:])
+    assert ledger.ledger_problems() == []
+
+
+def test_recovery_frees_a_slot_a_dead_worker_took_but_never_used(owner, limited, settings):
+    settings.REAPER_TIMEOUT = 60
+    from datetime import timedelta
+
+    from generations.lifecycle import recovery
+
+    gen = services.generation_create(user=owner, prompt="p", width=1024, height=1024, provider=limited)
+    long_ago = timezone.now() - timedelta(seconds=120)
+    ProviderSlot.objects.create(provider=limited, number=0, holder=uuid4(), taken_at=long_ago)
+    ProviderSlot.objects.create(provider=limited, number=1, holder=gen.pk, taken_at=long_ago)
+    Generation.objects.filter(pk=gen.pk).update(status="running", started_at=timezone.now())
+    assert recovery.generations_recover()["slots"] == 1
+    assert list(ProviderSlot.objects.filter(holder__isnull=False).values_list("holder", flat=True)) == [
+        gen.pk
+    ]

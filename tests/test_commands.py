@@ -98,7 +98,8 @@ def test_generate_refuses_bad_input_and_writes_nothing(owner):
     assert CreditEntry.objects.filter(kind="hold").count() == 0
 
 
-def test_bootstrap_admin_prints_a_one_time_password_once(db, capsys, monkeypatch):
+def test_bootstrap_admin_prints_a_one_time_password_once(db, capsys, monkeypatch, settings):
+    settings.STARTING_CREDITS = 100
     monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
     call_command("bootstrap_admin")
     out = capsys.readouterr().out

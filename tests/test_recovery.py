@@ -65,7 +65,13 @@ def test_a_stuck_generation_its_owner_canceled_is_canceled(gen, owner, settings)
 
 def test_a_live_worker_keeps_its_generation(gen, settings):
     age(gen, settings.REAPER_TIMEOUT - 60, status="running", attempts=1)
-    assert recovery.generations_recover() == {"requeued": 0, "reaped": 0, "rescued": 0, "webhooks": 0}
+    assert recovery.generations_recover() == {
+        "slots": 0,
+        "requeued": 0,
+        "reaped": 0,
+        "rescued": 0,
+        "webhooks": 0,
+    }
     gen.refresh_from_db()
     assert gen.status == "running"
 

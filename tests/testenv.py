@@ -21,3 +21,7 @@ if os.environ.get("TEST_STORAGE") == "s3":
 
     for _key, _value in S3_ENV.items():
         os.environ.setdefault(_key, _value)
+
+# Tests give every user the credits they name (tests.conftest.make_user); a
+# test of the starting credits sets STARTING_CREDITS itself.
+os.environ.setdefault("STARTING_CREDITS", "0")

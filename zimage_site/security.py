@@ -4,6 +4,7 @@ answer a locked-out sign-in gets."""
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,6 +35,18 @@ class SignInThrottleBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+class PasswordBackend(ModelBackend):
+    """Django's own backend (sessions, permissions), whose password check
+    answers no one while PASSWORD_LOGIN=0: then every way in that takes a
+    password (the sign-in page, the admin's, a script calling authenticate())
+    is shut at one place, and single sign-on is the only way in."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not settings.PASSWORD_LOGIN:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
 def lockout_message() -> str:
     """The same words whether the username exists or not: nothing to enumerate."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
@@ -59,5 +72,5 @@ def locked_out(request, original_response=None, credentials=None):
             "username": username,
         }
         return render(request, "admin/login.html", context, status=status)
-    context = {"form": form, "next": request.POST.get("next", "")}
+    context = {"form": form, "next": request.POST.get("next", ""), "password_login": settings.PASSWORD_LOGIN}
     return render(request, "registration/login.html", context, status=status)

@@ -15,6 +15,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from .cpus import usable_cpus
+from .sso import form_action_origins, socialaccount_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -87,6 +88,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular_sidecar",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "generations",
 ]
 
@@ -100,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
@@ -121,6 +127,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "generations.dashboard.context.balance",
+                "generations.dashboard.context.credit_notices",
                 "csp.context_processors.nonce",
             ],
         },
@@ -292,6 +299,11 @@ STORAGES = {
 }
 
 
+# Single sign-on's identity providers: OIDC_PROVIDERS and one OIDC_<ID>_* block
+# each (zimage_site/sso.py, docs/admin.md).
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
+
+
 # --- Content-Security-Policy (django-csp) -----------------------------------------
 # Scripts only from the site or carrying the request's nonce ({{ CSP_NONCE }});
 # no inline event handlers, no eval (htmx's allowEval is off, base.html).
@@ -319,7 +331,12 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # The identity providers': the SSO buttons' answers redirect there.
+        "form-action": [
+            SELF,
+            *form_action_origins(SOCIALACCOUNT_PROVIDERS),
+            *env_list("CSP_EXTRA_FORM_ACTION"),
+        ],
         "frame-ancestors": [NONE],
     },
 }
@@ -359,6 +376,9 @@ STARTING_CREDITS = int(os.environ.get("STARTING_CREDITS", "100"))
 LOW_BALANCE_THRESHOLD = int(os.environ.get("LOW_BALANCE_THRESHOLD", "0"))
 # Seconds a generation waits before asking again for a provider call slot.
 PROVIDER_SLOT_WAIT = float(os.environ.get("PROVIDER_SLOT_WAIT", "1"))
+# A provider with call slots gives a free one to the user with the fewest calls
+# in them (lifecycle/slots.py); 0: first come, first served (bench/fairness.py).
+FAIR_SHARE = env_bool("FAIR_SHARE", True)
 # The most images one batch may hold (docs/api.md says why 500).
 BATCH_MAX_IMAGES = int(os.environ.get("BATCH_MAX_IMAGES", "500"))
 
@@ -434,7 +454,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First, as django-axes asks: it refuses a locked-out sign-in before any password is checked.
     "zimage_site.security.SignInThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords (refused when PASSWORD_LOGIN=0), sessions and permissions.
+    "zimage_site.security.PasswordBackend",
 ]
 # Sign-in throttling (django-axes): LOGIN_FAILURE_LIMIT failed sign-ins for one
 # username (existing or not), or from one client address, lock that username
@@ -452,6 +473,38 @@ AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- single sign-on (OpenID Connect, django-allauth), invitations, password reset ---
+# Providers: OIDC_PROVIDERS and one OIDC_<ID>_* block each (SOCIALACCOUNT_PROVIDERS,
+# read with the Content-Security-Policy above). The sign-in page offers a button per provider.
+# 0: no password sign-in anywhere (site, admin, password reset): SSO only.
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
+# Comma-separated e-mail domains whose people get an account at their first
+# SSO sign-in; anyone else needs an invitation (or an existing account).
+OIDC_ALLOWED_DOMAINS = [d.lower().lstrip("@") for d in env_list("OIDC_ALLOWED_DOMAINS")]
+# Group claim -> team and staff, re-applied at every SSO sign-in: JSON such as
+# {"design": {"team": "Design"}, "design-leads": {"team": "Design", "team_admin": true},
+#  "it-admins": {"staff": true}}. Mappings made in the admin are added to these.
+OIDC_GROUP_MAP = os.environ.get("OIDC_GROUP_MAP", "")
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS") or 7)
+# Password reset e-mails: at most this many an hour from one client address
+# (more are answered 429) and to one address (more are silently not sent, so
+# the answer never tells whether the address has an account).
+PASSWORD_RESET_PER_IP_HOUR = int(os.environ.get("PASSWORD_RESET_PER_IP_HOUR") or 10)
+PASSWORD_RESET_PER_ADDRESS_HOUR = int(os.environ.get("PASSWORD_RESET_PER_ADDRESS_HOUR") or 3)
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT") or 3 * 3600)
+ACCOUNT_ADAPTER = "generations.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "generations.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"  # the identity provider vouches for the address
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*"]
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons POST (with the CSRF token)
+SOCIALACCOUNT_STORE_TOKENS = False
+# A person an admin already made, with the same (provider-verified) address,
+# signs in to that account rather than getting a second one.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -482,6 +535,7 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
         "huey": {"propagate": False},  # the consumer installs its own handler
         "axes": {"level": "WARNING"},  # failed sign-ins and lockouts, not every success
+        "generations.accounts": {"level": "INFO"},
     },
 }
 

@@ -1,3 +1,12 @@
 """The customised admin, one module per area; importing registers them."""
 
-from generations.admin import accounts, core, integrations, settings, signin  # noqa: F401
+from generations.admin import (  # noqa: F401
+    accounts,
+    core,
+    credit_requests,
+    integrations,
+    joining,
+    settings,
+    signin,
+    users,
+)

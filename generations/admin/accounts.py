@@ -186,7 +186,7 @@ class TeamAdmin(admin.ModelAdmin):
     form = TeamForm
     list_display = ("name", "draw_order", "members", "pool")
     search_fields = ("name",)
-    fields = ("name", "draw_order", "reason", "pool", "created_at")
+    fields = ("name", "draw_order", "member_defaults", "reason", "pool", "created_at")
     readonly_fields = ("pool", "created_at")
     inlines = [TeamMembershipInline]
 

@@ -1,6 +1,7 @@
 """Forms for the customised admin: every change carries a reason."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from generations.models import CreditAccount, PriceRule, ProviderConfig, Team
@@ -104,4 +105,22 @@ class TeamForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ("name", "draw_order")
+        fields = ("name", "draw_order", "member_defaults")
+
+    def clean_member_defaults(self):
+        """Only the limits a member's account has, each valid for that field."""
+        defaults = self.cleaned_data.get("member_defaults") or {}
+        if not isinstance(defaults, dict):
+            raise forms.ValidationError('A JSON object, e.g. {"max_concurrent": 2}.')
+        allowed = (*CreditAccount.NO_LIMIT, "monthly_allowance")
+        unknown = sorted(set(defaults) - set(allowed))
+        if unknown:
+            raise forms.ValidationError(f"Unknown: {', '.join(unknown)}. Allowed: {', '.join(allowed)}.")
+        probe = CreditAccount(**defaults)
+        try:
+            probe.clean_fields(exclude=[f.name for f in CreditAccount._meta.fields if f.name not in defaults])
+        except ValidationError as error:
+            raise forms.ValidationError(
+                "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in error.message_dict.items())
+            ) from error
+        return defaults

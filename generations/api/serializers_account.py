@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from generations.models import ApiToken, CreditAccount, CreditEntry, Prompt
+from generations.billing import credit_requests
+from generations.models import ApiToken, CreditAccount, CreditEntry, CreditRequest, Prompt
 
 
 class LimitsSerializer(serializers.Serializer):
@@ -35,11 +36,28 @@ def _limit_field(name: str) -> serializers.Field:
     return serializers.IntegerField(allow_null=True, help_text=f"{help_text}; null: no limit")
 
 
+class SourceSerializer(serializers.Serializer):
+    account = serializers.ChoiceField(
+        choices=["own", "team_pool"], help_text="Your own account, or your team's shared pool"
+    )
+    team = serializers.CharField(allow_null=True, help_text="The team's name; null for your own account")
+    balance = serializers.IntegerField(help_text="Credits left on this account")
+    held = serializers.IntegerField(help_text="Credits this account holds for generations in progress")
+    usable = serializers.BooleanField(help_text="false: a frozen team pool, which pays for nothing")
+
+
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     email = serializers.EmailField()
-    balance = serializers.IntegerField(help_text="Credits that may still be spent")
+    balance = serializers.IntegerField(
+        help_text="Credits you may still spend: your own and your team's pool together"
+    )
     held = serializers.IntegerField(help_text="Credits reserved for generations in progress")
+    sources = SourceSerializer(
+        many=True,
+        help_text="The accounts that pay for your images, in the order they are drawn on "
+        "(one image is paid by one account)",
+    )
     allowance = serializers.IntegerField(allow_null=True, help_text="Credits granted each month; null: none")
     allowance_resets_at = serializers.DateTimeField(
         allow_null=True, help_text="When the next allowance is granted; null: no allowance"
@@ -48,10 +66,15 @@ class MeSerializer(serializers.Serializer):
 
 
 class CreditEntrySerializer(serializers.ModelSerializer):
+    account = serializers.SerializerMethodField(help_text="own, or team_pool: your images paid by the pool")
+
     class Meta:
         model = CreditEntry
-        fields = ["id", "amount", "kind", "generation", "note", "created_at"]
+        fields = ["id", "account", "amount", "kind", "generation", "note", "created_at"]
         read_only_fields = fields
+
+    def get_account(self, obj) -> str:
+        return "team_pool" if obj.account.team_id else "own"
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -154,5 +177,33 @@ class QuoteSerializer(serializers.Serializer):
     size = serializers.CharField()
     prompt_extend = serializers.BooleanField()
     credits = serializers.IntegerField(help_text="The price of this image")
-    balance = serializers.IntegerField(help_text="Credits you may spend now")
-    affordable = serializers.BooleanField()
+    balance = serializers.IntegerField(help_text="Credits you may spend now (own and team pool)")
+    affordable = serializers.BooleanField(help_text="One of your accounts can pay it")
+    problem = serializers.CharField(
+        help_text="Why a create would be refused now (frozen, a limit, a wait, too few credits); "
+        "empty when it would go through"
+    )
+
+
+class CreditRequestSerializer(serializers.ModelSerializer):
+    amount = serializers.IntegerField(min_value=1, max_value=credit_requests.MAX_AMOUNT)
+    reason = serializers.CharField(max_length=500, help_text="What the credits are for")
+    requester = serializers.CharField(source="requester.get_username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.get_username", read_only=True, allow_null=True)
+    team = serializers.CharField(source="team.name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = CreditRequest
+        fields = [
+            "id",
+            "requester",
+            "team",
+            "amount",
+            "reason",
+            "state",
+            "from_pool",
+            "created_at",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = ["id", "state", "from_pool", "created_at", "decided_at"]

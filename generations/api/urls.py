@@ -10,6 +10,7 @@ router.register("generations", views.GenerationViewSet, basename="generation")
 router.register("batches", batches.BatchViewSet, basename="batch")
 router.register("prompts", views_account.PromptViewSet, basename="prompt")
 router.register("tokens", views_account.ApiTokenViewSet, basename="token")
+router.register("credit-requests", views_account.CreditRequestViewSet, basename="credit-request")
 
 urlpatterns = [
     path("me/", views_account.MeView.as_view(), name="me"),

@@ -1,9 +1,12 @@
 """The account side over REST: me, ledger, tokens, webhook secret, prompts,
 providers and quotes. Everything is scoped to `request.user`."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +15,7 @@ from generations.api.serializers import GenerationCreateSerializer
 from generations.api.serializers_account import (
     ApiTokenSerializer,
     CreditEntrySerializer,
+    CreditRequestSerializer,
     MeSerializer,
     NewApiTokenSerializer,
     PromptSerializer,
@@ -19,10 +23,9 @@ from generations.api.serializers_account import (
     QuoteSerializer,
     WebhookSecretSerializer,
 )
-from generations.billing import ledger as credits
-from generations.billing import quotas
+from generations.billing import credit_requests, quotas, spendable
 from generations.lifecycle.catalog import generation_quote_for, provider_catalog
-from generations.models import ApiToken, CreditAccount, CreditEntry, Prompt
+from generations.models import ApiToken, CreditAccount, CreditRequest, Prompt
 from generations.webhooks import deliveries
 
 
@@ -30,20 +33,33 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, summary="Your account, balance and limits")
     def get(self, request):
         user = request.user
-        account = credits.account_for(user)
+        wallet = spendable.spendable_for(user)
+        account = wallet.own
         return Response(
             MeSerializer(
                 {
                     "username": user.get_username(),
                     "email": user.email,
-                    "balance": account.balance,
-                    "held": account.held,
+                    "balance": wallet.available,
+                    "held": wallet.held,
+                    "sources": [_source(s) for s in wallet.sources],
                     "allowance": account.monthly_allowance or None,
                     "allowance_resets_at": quotas.allowance_resets_at(account),
                     "limits": _limits(account),
                 }
             ).data
         )
+
+
+def _source(source: spendable.Source) -> dict:
+    account = source.account
+    return {
+        "account": "team_pool" if source.is_pool else "own",
+        "team": str(account.team) if source.is_pool else None,
+        "balance": source.available,
+        "held": source.held,
+        "usable": source.usable,
+    }
 
 
 def _limits(account) -> dict:
@@ -61,7 +77,61 @@ class CreditEntryList(generics.ListAPIView):
     serializer_class = CreditEntrySerializer
 
     def get_queryset(self):
-        return CreditEntry.objects.filter(account__user=self.request.user)
+        return spendable.entries_for(self.request.user)
+
+
+class CreditRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Your credit requests: ask for credits (amount, reason) and see the answers.
+    Team admins and site admins list the requests they may answer
+    (`pending/`) and approve or decline them."""
+
+    serializer_class = CreditRequestSerializer
+    queryset = CreditRequest.objects.none()  # typing for the schema; get_queryset scopes
+
+    def get_queryset(self):
+        return CreditRequest.objects.owned_by(self.request.user).select_related("team", "decided_by")
+
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = credit_requests.credit_request_create(
+                user=self.request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"non_field_errors": exc.messages}) from exc
+
+    @extend_schema(responses=CreditRequestSerializer(many=True), summary="Requests you may answer")
+    @action(detail=False)
+    def pending(self, request):
+        rows = credit_requests.decidable_by(request.user)
+        return Response(CreditRequestSerializer(rows, many=True).data)
+
+    @extend_schema(request=None, responses=CreditRequestSerializer, summary="Approve a request")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._answer(pk, approve=True)
+
+    @extend_schema(request=None, responses=CreditRequestSerializer, summary="Decline a request")
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._answer(pk, approve=False)
+
+    def _answer(self, pk, *, approve: bool) -> Response:
+        """A request the caller may neither answer nor read is a 404, as if it
+        did not exist; one they may only read (view-only staff) a 403."""
+        user = self.request.user
+        found = CreditRequest.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        if found is None or not (
+            credit_requests.may_decide(user, found)
+            or credit_requests.decidable_by(user).filter(pk=found.pk).exists()
+        ):
+            raise Http404
+        try:
+            done = credit_requests.credit_request_decide(request_id=found.pk, actor=user, approve=approve)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"non_field_errors": exc.messages}) from exc
+        return Response(CreditRequestSerializer(done).data)
 
 
 class ApiTokenViewSet(

@@ -49,7 +49,27 @@ class Balance:
 
 
 def account_for(user) -> CreditAccount:
+    """`user`'s own account. Every user has one from the moment they exist
+    (`account_open`); the get_or_create covers a user made before that rule
+    whose account the data migration has not reached."""
     account, _ = CreditAccount.objects.get_or_create(user=user)
+    return account
+
+
+def account_open(user) -> CreditAccount:
+    """Give a new user their account with STARTING_CREDITS, once: run on
+    every user's creation (the app's post_save signal), so staff can grant
+    credits to a user who has never signed in. The grant's key makes a second
+    call a no-op."""
+    account = account_for(user)
+    if settings.STARTING_CREDITS > 0:
+        grant(
+            account=account,
+            amount=settings.STARTING_CREDITS,
+            note="starting credits",
+            idempotency_key=f"starting-credits:{user.pk}",
+        )
+        account.refresh_from_db()
     return account
 
 
@@ -93,11 +113,20 @@ def payers_locked(user) -> list[CreditAccount]:
     for the caller's transaction with one query (own account and team pool
     together, in primary-key order so two holds never wait on each other).
     A pool not made yet has nothing to pay with and is left out."""
-    accounts = list(CreditAccount.objects.raw(_payers_sql(), [user.pk, user.pk]))
+    return _payers(user, lock=True)
+
+
+def payers(user) -> list[CreditAccount]:
+    """`payers_locked` without the lock: what a page shows (`spendable`)."""
+    return _payers(user, lock=False)
+
+
+def _payers(user, *, lock: bool) -> list[CreditAccount]:
+    accounts = list(CreditAccount.objects.raw(_payers_sql(lock), [user.pk, user.pk]))
     own = next((a for a in accounts if a.user_id == user.pk), None)
-    if own is None:  # a new user: make the account, then lock it with the rest
+    if own is None:  # a user older than account_open: make the account, then read it with the rest
         account_for(user)
-        return payers_locked(user)
+        return _payers(user, lock=lock)
     pool = next((a for a in accounts if a.team_id), None)
     if pool is None:
         return [own]
@@ -106,18 +135,18 @@ def payers_locked(user) -> list[CreditAccount]:
 
 
 @cache
-def _payers_sql() -> str:
+def _payers_sql(lock: bool = True) -> str:
     """Written out rather than built by the ORM: every create runs it, and
     compiling the equivalent queryset cost more than PostgreSQL's work. SQLite
     has no row locks (its one writer serializes the transaction instead)."""
     account, team = CreditAccount._meta.db_table, Team._meta.db_table
     membership = TeamMembership._meta.db_table
-    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+    locking = " FOR UPDATE OF a" if lock and connection.features.has_select_for_update_of else ""
     return (
         f"SELECT a.*, t.draw_order AS team_draw_order FROM {account} a "
         f"LEFT JOIN {team} t ON t.id = a.team_id "
         f"WHERE a.user_id = %s OR a.team_id IN "
-        f"(SELECT m.team_id FROM {membership} m WHERE m.user_id = %s) ORDER BY a.id{lock}"
+        f"(SELECT m.team_id FROM {membership} m WHERE m.user_id = %s) ORDER BY a.id{locking}"
     )
 
 
@@ -132,10 +161,22 @@ def hold(*, generation: Generation, amount: int, locked: list[CreditAccount] | N
         return _hold_on(payers_locked(generation.owner), generation=generation, amount=amount)
 
 
+def usable_payers(accounts: list[CreditAccount]) -> list[CreditAccount]:
+    """The payers a hold may draw on, in order: a frozen team pool is skipped
+    (a frozen own account stops every create in the quota check instead)."""
+    return [a for a in accounts if not (a.frozen and a.team_id)]
+
+
+def payer_of(accounts: list[CreditAccount], amount: int) -> CreditAccount | None:
+    """The account that pays `amount`: the first usable one that can pay it all
+    (a hold is never split between accounts), or None."""
+    return next((a for a in usable_payers(accounts) if a.balance >= amount), None)
+
+
 def _hold_on(accounts: list[CreditAccount], *, generation: Generation, amount: int) -> CreditEntry:
-    usable = [a for a in accounts if not (a.frozen and a.team_id)]
-    account = next((a for a in usable if a.balance >= amount), None)
+    account = payer_of(accounts, amount)
     if account is None:
+        usable = usable_payers(accounts)
         raise InsufficientCredits(needed=amount, available=max((a.balance for a in usable), default=0))
     return _append(
         account,
@@ -269,6 +310,23 @@ def grant(
         return _append(
             account, amount=amount, kind=kind, actor=actor, note=note, idempotency_key=idempotency_key
         )
+
+
+def transfer(*, source: CreditAccount, target: CreditAccount, amount: int, actor, note: str) -> CreditEntry:
+    """Move `amount` from `source` to `target` (a team pool to a member's own
+    account): an adjustment out and a grant in, in one transaction, both
+    accounts locked in primary-key order like `payers_locked`. Refuses, writing
+    nothing, when `source` cannot pay it all. Returns the grant."""
+    if amount <= 0:
+        raise ValueError("A transfer moves a positive number of credits")
+    with transaction.atomic():
+        rows = CreditAccount.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+        locked = {a.pk: a for a in rows}
+        paying, receiving = locked[source.pk], locked[target.pk]
+        if paying.balance < amount:
+            raise InsufficientCredits(needed=amount, available=paying.balance)
+        _append(paying, amount=-amount, kind=Kind.ADJUSTMENT, actor=actor, note=note)
+        return _append(receiving, amount=amount, kind=Kind.GRANT, actor=actor, note=note)
 
 
 def adjust(*, user=None, account: CreditAccount | None = None, amount: int, actor, note: str) -> CreditEntry:

@@ -37,3 +37,29 @@ def low_balance(*, account_id: int) -> None:
         )
     except OSError:
         log.exception("could not send the low-balance e-mail for account %s", account_id)
+
+
+def credit_request_answered(*, request_id: int) -> None:
+    """E-mail the requester that their credit request was approved or declined,
+    when they have an address. Called after commit; the dashboard tells them
+    too, so a mail server being down loses nothing."""
+    from generations.models import CreditRequest
+
+    request = CreditRequest.objects.select_related("requester", "decided_by").get(pk=request_id)
+    address = request.requester.email
+    if not address:
+        return
+    connection_release_idle()
+    try:
+        send_mail(
+            subject=f"Z-Image Studio: credit request {request.state}",
+            message=(
+                f"Your request for {request.amount} credits ({request.reason}) was "
+                f"{request.state} by {request.decided_by}.\n\n"
+                f"{settings.SITE_URL}/credits/"
+            ),
+            from_email=None,
+            recipient_list=[address],
+        )
+    except OSError:
+        log.exception("could not send the credit-request e-mail for request %s", request_id)

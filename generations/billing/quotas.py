@@ -13,10 +13,20 @@ from generations.billing.audit import audit_record, audited_save, snapshot
 from generations.models import CreditAccount, CreditEntry, Generation, ProviderConfig
 
 Kind = CreditEntry.Kind
+# Seconds after which the price line looks again while too many images are in
+# progress: one finishing frees a place, and no event tells the form.
+IN_FLIGHT_RECHECK = 5
 
 
 class LimitExceeded(Exception):
-    """The account may not start this generation now; the message says why."""
+    """The account may not start this generation now; the message says why.
+    `retry_after`: seconds after which the same create may pass by itself (a
+    wait, an image finishing), for the price line to look again; None when only
+    an admin can change it."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AccountFrozen(LimitExceeded):
@@ -92,7 +102,8 @@ def _check_in_flight(user, account: CreditAccount, images: int) -> None:
     if in_flight + images > limit:
         raise LimitExceeded(
             f"You already have {in_flight} generations in progress and your account allows "
-            f"{limit} at once. Wait for one to finish."
+            f"{limit} at once. Wait for one to finish.",
+            retry_after=IN_FLIGHT_RECHECK,
         )
 
 
@@ -111,7 +122,8 @@ def _check_rate(user, account: CreditAccount, images: int) -> None:
     if first is not None and recent.count() + images > limit:
         wait = (first.created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
         raise LimitExceeded(
-            f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds."
+            f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds.",
+            retry_after=max(1, round(wait)),
         )
 
 
@@ -205,6 +217,30 @@ def account_grant(*, account: CreditAccount, amount: int, actor, reason: str) ->
             after={"balance": account.balance},
             reason=reason,
         )
+    return entry
+
+
+def account_transfer(
+    *, source: CreditAccount, target: CreditAccount, amount: int, actor, reason: str
+) -> CreditEntry:
+    """Move credits from a team's pool to a member's own account (a team admin
+    approving a credit request): both ledger entries, and an audit record on
+    each account with its balance before and after."""
+    if not reason.strip():
+        raise ValueError("Give a reason; it goes in the ledger and the audit log.")
+    with transaction.atomic():
+        before = {a.pk: a.balance for a in CreditAccount.objects.filter(pk__in=[source.pk, target.pk])}
+        entry = ledger.transfer(source=source, target=target, amount=amount, actor=actor, note=reason.strip())
+        for account, action in ((source, "give to member"), (target, "grant from pool")):
+            account.refresh_from_db()
+            audit_record(
+                actor=actor,
+                obj=account,
+                action=action,
+                before={"balance": before[account.pk]},
+                after={"balance": account.balance},
+                reason=reason,
+            )
     return entry
 
 

@@ -6,6 +6,7 @@ from django.core import validators
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from generations.billing import credit_requests
 from generations.lifecycle import library
 from generations.models import Collection, Generation, Prompt
 from generations.providers.registry import REGISTRY, available_providers, default_provider_name
@@ -124,6 +125,15 @@ class PromptForm(forms.Form):
     title = forms.CharField(label=_("Title"), required=False, max_length=200)
     text = forms.CharField(label=_("Prompt"), widget=forms.Textarea(attrs={"rows": 3}))
     tags = forms.CharField(label=_("Tags (comma separated)"), required=False)
+
+
+class CreditRequestForm(forms.Form):
+    """A member asks for credits; the limits are the service's (credit_requests)."""
+
+    amount = forms.IntegerField(label=_("Credits"), min_value=1, max_value=credit_requests.MAX_AMOUNT)
+    reason = forms.CharField(
+        label=_("What for"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 40})
+    )
 
 
 class CollectionForm(forms.Form):

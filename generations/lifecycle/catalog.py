@@ -3,7 +3,7 @@ usable or not (with why), its limits, its size presets and their prices."""
 
 from __future__ import annotations
 
-from generations.billing import ledger, pricing
+from generations.billing import pricing, spendable
 from generations.lifecycle import services
 from generations.providers.registry import default_provider_name, provider_status
 
@@ -75,12 +75,13 @@ def generation_quote_for(
         prompt_extend=prompt_extend,
         steps=steps,
     )
-    available = ledger.balance(user=user).available
+    check = spendable.price_check(user=user, provider=name, cost=cost)
     return {
         "provider": name,
         "size": f"{width}x{height}",
         "prompt_extend": prompt_extend,
         "credits": cost,
-        "balance": available,
-        "affordable": cost <= available,
+        "balance": check.spendable.available,
+        "affordable": check.payer is not None,
+        "problem": check.problem,
     }

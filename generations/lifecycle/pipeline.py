@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import nullcontext
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -69,35 +69,45 @@ def generation_run(*, generation_id, provider: str | None = None, thumbnail: boo
 
 
 def provider_serve(provider: str, *, thumbnail: bool = True) -> None:
-    """Take a call slot of `provider` (a limited one) and run its queued
-    generations in fair order (`slots.fair_next`) until none is ready, then
-    give the slot back. Every slot taken: return at once, the holders will
-    come to the waiting rows. A retried generation waits out its backoff in
-    the queue (`run_after`), and a wake-up is scheduled for when it ends."""
-    limit = slots.slot_limit(provider)
-    for _ in range(3):  # a row queued between the last look and the release: once more
-        slot = slots.slot_take(provider, limit, uuid.uuid4())  # until a generation holds it
-        if slot is None:
-            return
-        try:
-            generation = slots.claim_next(provider, slot)
-            if generation is not None and slots.queue_ready(provider):
-                tasks.serve_provider(provider)  # more waiting: fill the next free slot too
-            while generation is not None:
-                delay = _run_claimed(generation, thumbnail=thumbnail, slot_held=True)
-                if delay is not None:
-                    tasks.serve_provider.schedule((provider,), delay=delay)
-                generation = slots.claim_next(provider, slot)
-        finally:
-            slots.slot_release(slot)
-        if not slots.queue_ready(provider):
-            return
+    """Take a call slot of `provider` (a limited one), claim the queued
+    generation whose turn it is (`slots.fair_next`) and run it. Every slot
+    taken: return at once, the worker that frees one wakes the next turn.
+    The slot is held for the provider call only, not the copy into storage:
+    freeing it sends the next wake-up while this worker stores. A retried
+    generation waits out its backoff in the queue (`run_after`), with a
+    wake-up scheduled for when it ends."""
+    slot = slots.slot_take(provider, slots.slot_limit(provider), uuid.uuid4())  # until a generation holds it
+    if slot is None:
+        return
+    generation = slots.claim_next(provider, slot)
+    if generation is None:
+        slots.slot_release(slot)
+        if slots.queue_ready(provider):  # a row queued between the look and the release
+            tasks.serve_provider(provider)
+        return
+    if slots.slot_free(provider) and slots.queue_ready(provider):
+        tasks.serve_provider(provider)  # more waiting and another slot free: fill it too
+    delay = _run_claimed(generation, thumbnail=thumbnail, slot=slot)
+    if delay is not None:
+        tasks.serve_provider.schedule((provider,), delay=delay)
 
 
-def _run_claimed(generation: Generation, *, thumbnail: bool, slot_held: bool = False) -> float | None:
+@contextmanager
+def _holding(slot: int, provider: str):
+    """Around the call of a generation claimed for `slot`: then free the slot
+    and wake the next turn if anything waits."""
+    try:
+        yield
+    finally:
+        slots.slot_release(slot)
+        if slots.queue_ready(provider):
+            tasks.serve_provider(provider)
+
+
+def _run_claimed(generation: Generation, *, thumbnail: bool, slot: int | None = None) -> float | None:
     provider = get_provider(generation.provider)
     try:
-        with nullcontext() if slot_held else provider_slot(generation):
+        with provider_slot(generation) if slot is None else _holding(slot, generation.provider):
             connection_release_idle()  # the call takes seconds; the pool's connection is not needed
             if provider.capabilities.mode == "poll":
                 _submit(generation, provider)

@@ -30,6 +30,7 @@ Status = Generation.Status
 
 def generations_recover() -> dict[str, int]:
     return {
+        "slots": slots.slots_free_orphans(older_than=timedelta(seconds=settings.REAPER_TIMEOUT)),
         "requeued": _rescue_queued(),
         "reaped": _reap_running(),
         "rescued": _rescue_storing(),
@@ -103,7 +104,9 @@ def _reap_running() -> int:
 
 
 def _reap(gen: Generation) -> None:
-    """Inside a transaction, with the row locked."""
+    """Inside a transaction, with the row locked. A call slot the lost worker
+    held for it is freed at once, not only when it goes stale."""
+    slots.slot_free_of(gen.pk)
     if status.cancel_if_requested(gen):
         return
     if _submitted(gen):

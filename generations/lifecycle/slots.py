@@ -7,12 +7,13 @@ PostgreSQL alike, and gives it back when the call ends. A slot held longer
 than the provider's timeout (its worker was killed) is taken over.
 
 Fair share: for a provider with a limit, the database is the queue. A worker
-that holds a slot runs the queued generation `fair_next` picks, then the next,
-until none is ready, and only then gives the slot back; so when user A has 500
-images waiting and user B asks for one, B's starts as soon as any of A's calls
-ends. `fair_next` takes the user with the fewest calls in the provider's slots
-(ties: whoever has waited longest), and within a user their single requests
-before their batch items, oldest first. Nobody polls: a worker that finds every
+that takes a slot runs the queued generation `fair_next` picks; when its call
+ends it frees the slot and wakes a worker for the next turn (pipeline.
+provider_serve); so when user A has 500 images waiting and user B asks for
+one, B's starts as soon as any of A's calls ends. `fair_next` takes the user
+with the fewest calls in the provider's slots (ties: whoever has waited
+longest), and within a user their single requests before their batch items,
+oldest first. Nobody polls: a worker that finds every
 slot taken goes away, because the slots' holders will come to its row.
 """
 
@@ -97,6 +98,29 @@ def slot_release(slot: int) -> None:
     ProviderSlot.objects.filter(pk=slot).update(holder=None, taken_at=None)
 
 
+def slot_free(provider: str) -> bool:
+    """Whether a slot of `provider` is free now (a hint: taking one decides)."""
+    return ProviderSlot.objects.filter(
+        provider=provider, number__lt=slot_limit(provider), holder__isnull=True
+    ).exists()
+
+
+def slot_free_of(holder) -> None:
+    """Free the slot a lost worker held for `holder` (a generation the reaper takes back)."""
+    ProviderSlot.objects.filter(holder=holder).update(holder=None, taken_at=None)
+
+
+def slots_free_orphans(*, older_than: timedelta) -> int:
+    """Free slots held longer than `older_than` for no running generation: a
+    worker killed between taking a slot and claiming a row (or freeing it)
+    held it. A live worker holds a slot that way for milliseconds."""
+    running = Generation.objects.filter(status=Status.RUNNING).values("pk")
+    orphans = ProviderSlot.objects.filter(
+        holder__isnull=False, taken_at__lt=timezone.now() - older_than
+    ).exclude(holder__in=running)
+    return orphans.update(holder=None, taken_at=None)
+
+
 def _ready(provider: str):
     """Queued generations of `provider` that may start now (past any backoff)."""
     return Generation.objects.filter(
@@ -112,8 +136,11 @@ def queue_ready(provider: str) -> bool:
 
 
 def fair_next(provider: str) -> Generation | None:
-    """The queued generation of `provider` whose turn it is (see the module's doc)."""
+    """The queued generation of `provider` whose turn it is (see the module's
+    doc); with FAIR_SHARE off, the oldest (first come, first served)."""
     ready = _ready(provider)
+    if not settings.FAIR_SHARE:
+        return ready.order_by("created_at", "batch_index").select_related("owner").first()
     waiting = list(ready.values("owner").annotate(first=Min("created_at")).values_list("owner", "first"))
     if not waiting:
         return None

@@ -1,10 +1,12 @@
 """The app's models, by concern; imported here so Django and
 `from generations.models import ...` find them."""
 
+from generations.models.accounts import GroupMapping, Invitation
 from generations.models.billing import (
     AuditLog,
     CreditAccount,
     CreditEntry,
+    CreditRequest,
     PriceRule,
     Team,
     TeamMembership,
@@ -30,8 +32,11 @@ __all__ = [
     "CollectionQuerySet",
     "CreditAccount",
     "CreditEntry",
+    "CreditRequest",
     "Generation",
     "GenerationQuerySet",
+    "GroupMapping",
+    "Invitation",
     "PendingImage",
     "PriceRule",
     "Prompt",

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from generations.models.generation import OwnedQuerySet
+
 
 class CreditAccount(models.Model):
     """`balance` is what may still be spent (the ledger sum); `held` is the part
@@ -162,6 +164,17 @@ class Team(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     draw_order = models.CharField(max_length=12, choices=DrawOrder.choices, default=DrawOrder.TEAM_FIRST)
+    # What a person who joins the team (by invitation or group mapping) gets on
+    # their own account: any of CreditAccount.NO_LIMIT's limits and
+    # monthly_allowance. generations.accounts.membership applies them.
+    member_defaults = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Limits a new member gets, e.g. {"max_concurrent": 2, "period_limit": 500, '
+            '"monthly_allowance": 100}'
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -233,3 +246,47 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.object_type} {self.object_id}"
+
+
+class CreditRequestQuerySet(OwnedQuerySet):
+    owner_field = "requester"
+
+
+class CreditRequest(models.Model):
+    """A member asks for credits; a site admin (a grant) or their team's admin
+    (from the pool) approves or declines it (`billing.credit_requests`). The
+    requester is told once on the dashboard (`told_at`) and by e-mail."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_requests"
+    )
+    # The requester's team when they asked: its admins may answer, from its pool.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    amount = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    from_pool = models.BooleanField(default=False, help_text=_("Approved from the team pool"))
+    told_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = CreditRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["requester", "-created_at"], name="credit_request_requester"),
+            models.Index(fields=["state", "team"], name="credit_request_open"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_request_positive")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.requester}: {self.amount} credits ({self.state})"

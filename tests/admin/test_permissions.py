@@ -5,18 +5,22 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from generations.accounts import invitations
 from generations.api import tokens
 from generations.billing import ledger, quotas
 from generations.lifecycle import services
 from generations.models import (
     AuditLog,
     CreditAccount,
+    CreditRequest,
+    GroupMapping,
     PriceRule,
     Prompt,
     ProviderConfig,
@@ -77,6 +81,7 @@ def rows(owner, other, admin_user):
     )
     WebhookDelivery.objects.create(generation=generation, url="https://example.com/hook")
     Prompt.objects.create(owner=owner, title="fox", text="a fox")
+    CreditRequest.objects.create(requester=other, amount=10, reason="posters")
     tokens.api_token_create(user=owner, name="laptop")
     PriceRule.objects.create(provider="demo", max_megapixels=Decimal("2"), credits=3)
     ProviderConfig.objects.get_or_create(name="demo")
@@ -85,6 +90,9 @@ def rows(owner, other, admin_user):
     AccessAttempt.objects.filter(pk=attempt.pk).update(attempt_time=timezone.now() - timedelta(days=2))
     AccessLog.objects.create(**base)
     AccessFailureLog.objects.create(**base)
+    invitations.invite(inviter=admin_user, email="new@example.com", team=team)
+    GroupMapping.objects.create(group="designers", team=team)
+    SocialAccount.objects.create(user=other, provider="keycloak", uid="42")
     for model in admin.site._registry:
         assert model._default_manager.exists(), f"no {model._meta.label} row to act on"
 

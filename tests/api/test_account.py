@@ -25,6 +25,7 @@ def test_me_shows_balance_held_and_no_allowance_or_limits_by_default(api, owner)
         "email": "",
         "balance": 98,
         "held": 2,
+        "sources": [{"account": "own", "team": None, "balance": 98, "held": 2, "usable": True}],
         "allowance": None,
         "allowance_resets_at": None,
         "limits": NO_LIMITS,
@@ -116,6 +117,7 @@ def test_quote_prices_and_validates_without_creating(api, owner):
         "credits": 5,
         "balance": 100,
         "affordable": True,
+        "problem": "",
     }
     bad = api.post("/api/v1/quote/", {**body, "size": "4096x4096"}, format="json")
     assert bad.status_code == 400 and "size" in bad.json()["error"]["fields"]

@@ -1,12 +1,16 @@
 """Playwright driving Debian's Chromium (never a downloaded browser) against
 pytest-django's live server, with a real Huey consumer doing the work."""
 
+import copy
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_user
+from tests.oidc_provider import OIDCProvider, ensure_installed
+from zimage_site.sso import form_action_origins, socialaccount_providers
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -65,3 +69,25 @@ def screenshot(page, name: str) -> None:
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture(scope="module")
+def idp(live_server):
+    ensure_installed()
+    provider = OIDCProvider(live_server.url)
+    provider.start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sso(idp, settings, transactional_db):
+    """The site configured for the provider as the environment would: example.com
+    may join by itself; the designers group maps to the Design team, it-admins to staff."""
+    settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers(idp.environ())
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] += form_action_origins(settings.SOCIALACCOUNT_PROVIDERS)
+    settings.CONTENT_SECURITY_POLICY = policy
+    settings.OIDC_ALLOWED_DOMAINS = ["example.com"]
+    settings.OIDC_GROUP_MAP = json.dumps({"designers": {"team": "Design"}, "it-admins": {"staff": True}})
+    return idp

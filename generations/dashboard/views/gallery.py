@@ -6,12 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 
+from generations.billing import ledger
 from generations.billing.teams import teammates_of
 from generations.dashboard import gallery as selector
 from generations.dashboard.forms import BulkForm, GalleryFilterForm
 from generations.dashboard.views.common import undoable
 from generations.lifecycle import library
-from generations.models import Collection, Generation
+from generations.models import Collection, Generation, TeamMembership
 
 
 @login_required
@@ -70,10 +71,13 @@ def team(request):
     mates = teammates_of(request.user)
     generations = Generation.objects.readable_by(request.user).exclude(owner=request.user)
     collections = Collection.objects.readable_by(request.user).exclude(owner=request.user)
+    membership = TeamMembership.objects.select_related("team").filter(user=request.user).first()
     return render(
         request,
         "generations/team.html",
         {
+            "team": membership.team if membership else None,
+            "pool": ledger.team_account(membership.team) if membership else None,
             "mates": mates,
             "generations": generations.select_related("owner")[:100],
             "collections": collections.select_related("owner"),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
-from generations.billing import ledger, pricing
+from generations.billing import pricing, spendable, teams
 from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import GenerateForm
 from generations.dashboard.views.batches import own_batch
@@ -195,14 +195,16 @@ def _create(request, form) -> Generation | None:
 @login_required
 @require_POST
 def quote(request):
-    """The price of what the form holds now, and the balance after it."""
+    """The price of what the form holds now, who would pay it, and the balance
+    after it; or, before anything is submitted, whatever would refuse it (a
+    frozen account, a limit, a wait, too few credits: `spendable.price_check`)."""
     form = GenerateForm(request.POST, user=request.user)
-    context = {"balance": ledger.balance(user=request.user)}
+    context = {}
     form.is_valid()
     data = form.cleaned_data
     if {"provider", "width", "height"} <= data.keys() and not form.has_error("seed"):
         try:
-            _, cost = services.generation_quote(
+            name, cost = services.generation_quote(
                 provider=data["provider"],
                 prompt=data.get("prompt") or "·",
                 width=data["width"],
@@ -211,12 +213,20 @@ def quote(request):
                 prompt_extend=data.get("prompt_extend", False),
             )
             count = data.get("count") or 1
-            context.update(cost=cost * count, count=count, after=context["balance"].available - cost * count)
+            context["count"] = count
+            context["check"] = spendable.price_check(
+                user=request.user, provider=name, cost=cost * count, images=count
+            )
+            context["team_admins"] = _names(teams.team_admins_of(request.user))
         except InvalidRequest as exc:
             context["problem"] = exc.message
     else:
         context["problem"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
     return render(request, "generations/_quote.html", context)
+
+
+def _names(users) -> str:
+    return ", ".join(u.get_username() for u in users)
 
 
 @login_required

@@ -15,7 +15,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from generations.billing import ledger, quotas, reports
+from generations.accounts import invitations
+from generations.accounts.forms import InviteForm
+from generations.billing import credit_requests, ledger, quotas, reports
 from generations.dashboard import charts
 from generations.dashboard.staff_forms import (
     BUCKET_NAMES,
@@ -116,6 +118,9 @@ def team(request):
         {
             "team": membership.team,
             "pool": pool,
+            "requests_waiting": credit_requests.decidable_by(request.user).count(),
+            "invite_form": InviteForm(),
+            "invitations": invitations.pending_for_team(membership.team),
             "members": [
                 (a, None if a.user.team_membership.is_admin else limits_form(instance=a)) for a in accounts
             ],

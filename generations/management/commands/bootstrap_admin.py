@@ -1,7 +1,6 @@
 import os
 import secrets
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -21,16 +20,10 @@ class Command(BaseCommand):
             self.stdout.write(f"admin '{username}' exists")
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        # The account and its STARTING_CREDITS come with the user (ledger.account_open).
         user = users.create_superuser(username=username, email="", password=password)
-        ledger.grant(
-            user=user,
-            amount=settings.STARTING_CREDITS,
-            note="starting credits",
-            idempotency_key=f"starting-credits:{user.pk}",
-        )
-        self.stdout.write(
-            self.style.SUCCESS(f"created admin '{username}' with {settings.STARTING_CREDITS} credits")
-        )
+        balance = ledger.account_for(user).balance
+        self.stdout.write(self.style.SUCCESS(f"created admin '{username}' with {balance} credits"))
         if not os.environ.get("ADMIN_PASSWORD"):
             # Printed once, to the terminal only; it is not stored anywhere else.
             self.stdout.write(
