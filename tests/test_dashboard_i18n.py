@@ -49,3 +49,24 @@ def test_size_and_prompt_length_errors_speak_chinese(client, owner):
     assert not Generation.objects.exists()
     english = client.post(reverse("home"), {**form, "prompt": "x" * 4001, "size": "1024x1024"})
     assert "The prompt has 4001 characters" in english.content.decode()
+
+
+def test_limits_and_a_short_balance_speak_chinese(client, owner):
+    from generations.billing import ledger
+    from generations.models import CreditAccount, Generation
+    from tests.conftest import make_user
+
+    form = {"prompt": "小狐狸", "provider": "demo", "size": "1024x1024", "seed_mode": "random"}
+    poor = make_user("poor", credits_amount=1)
+    client.force_login(poor)
+    page = client.post(reverse("home"), form, **ZH).content.decode()
+    assert "这张图片需要 2 点数，但只有 1 点可用。" in page
+    CreditAccount.objects.filter(pk=ledger.account_for(owner).pk).update(max_per_minute=1)
+    client.force_login(owner)
+    client.post(reverse("home"), form, **ZH)
+    again = client.post(reverse("home"), form, **ZH).content.decode()
+    assert "你每分钟最多可开始 1 张图片" in again and "images a minute" not in again
+    CreditAccount.objects.filter(pk=ledger.account_for(owner).pk).update(frozen=True)
+    quote = client.post(reverse("generate_quote"), form, **ZH).content.decode()
+    assert "你的账户已被管理员冻结" in quote and "frozen by an admin" not in quote
+    assert Generation.objects.count() == 1
