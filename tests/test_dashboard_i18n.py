@@ -70,3 +70,13 @@ def test_limits_and_a_short_balance_speak_chinese(client, owner):
     quote = client.post(reverse("generate_quote"), form, **ZH).content.decode()
     assert "你的账户已被管理员冻结" in quote and "frozen by an admin" not in quote
     assert Generation.objects.count() == 1
+
+
+def test_a_batchs_problems_speak_chinese(client, owner):
+    client.force_login(owner)
+    sweep = {"kind": "sweep", "prompt": "狐狸", "provider": "demo", "size": "1024x1024"}
+    page = client.post(reverse("batch_quote"), {**sweep, "seeds": "9-1"}, **ZH).content.decode()
+    assert "范围“9-1”是倒序的。" in page and "runs backwards" not in page
+    listed = {"kind": "list", "prompts": "狐狸\n" + "长" * 5000, "provider": "demo", "size": "1024x1024"}
+    page = client.post(reverse("batch_quote"), listed, **ZH).content.decode()
+    assert "第 2 张图片：提示词有 5000 个字符" in page
