@@ -123,6 +123,18 @@
     if (fresh && fresh.className !== old.className) announce(cardWords(fresh));
   });
 
+  // The price line is asked again on every keystroke; an answer that says
+  // the same is not swapped in, so a screen reader hears it only when it
+  // changes (an answer that schedules a re-check is always taken).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (target.id !== "quote" || !event.detail.shouldSwap) return;
+    const fresh = event.detail.serverResponse;
+    if (fresh.indexOf("recheck") !== -1) return;
+    const text = new DOMParser().parseFromString(fresh, "text/html").body.textContent;
+    if (text.trim() === target.textContent.trim()) event.detail.shouldSwap = false;
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     if (target.id === "recent" && target.querySelector(".gen")) announce(cardWords(target.querySelector(".gen")));

@@ -166,3 +166,18 @@ def test_a_status_change_is_announced_once_and_a_submit_clears_old_notices(signe
     heard = page.evaluate("window.__heard")
     assert heard[-1] == "a heard fox: Done", heard
     assert len(heard) <= 4 and len(heard) == len(set(heard)), heard  # each change once
+
+
+def test_the_price_line_is_replaced_only_when_it_changes(signed_in):
+    page = signed_in
+    quote = page.locator("#quote")
+    expect(quote).to_contain_text("Costs 2 credits")
+    page.evaluate("document.querySelector('#quote strong').dataset.mark = 'first'")
+    with page.expect_response("**/generate/quote"):
+        page.fill("#id_prompt", "a fox")  # the same price: the line is left as it was
+    page.wait_for_timeout(300)  # the swap, had there been one
+    assert page.evaluate("document.querySelector('#quote strong').dataset.mark") == "first"
+    with page.expect_response("**/generate/quote"):
+        page.check("#id_prompt_extend")
+    expect(quote).to_contain_text("Costs 3 credits")
+    assert page.evaluate("document.querySelector('#quote strong').dataset.mark") is None
