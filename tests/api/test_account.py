@@ -137,7 +137,9 @@ def test_it_throttles_per_user_with_retry_after(api, other_api, settings):
 def test_a_prompt_saved_from_an_image_shows_its_settings(api, owner):
     from generations.lifecycle import library, services
 
-    gen = services.generation_create(user=owner, prompt="a fox", width=1280, height=720, provider="demo", seed=7)
+    gen = services.generation_create(
+        user=owner, prompt="a fox", width=1280, height=720, provider="demo", seed=7
+    )
     library.prompt_save_from(user=owner, generation=gen)
     row = api.get("/api/v1/prompts/").json()["results"][0]
     assert {k: row[k] for k in ("provider", "width", "height", "seed", "prompt_extend")} == {
