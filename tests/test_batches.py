@@ -5,6 +5,7 @@ import time
 from uuid import uuid4
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from generations.billing import ledger, quotas
@@ -278,3 +279,31 @@ def test_recovery_frees_a_slot_a_dead_worker_took_but_never_used(owner, limited,
     assert list(ProviderSlot.objects.filter(holder__isnull=False).values_list("holder", flat=True)) == [
         gen.pk
     ]
+
+
+@pytest.mark.slow
+def test_with_two_consumers_a_single_image_starts_before_anothers_queued_batch(
+    owner, other, consumer, fake_env
+):
+    """Fair share across processes: alice's 16 queued on a provider with 2
+    slots; bob's one image starts when one of her calls ends, not after her
+    batch."""
+    env = fake_env("dashscope")
+    ProviderConfig.objects.create(name="dashscope", max_concurrency=2, timeout_s=30)
+    consumer(env=env)
+    consumer(env=env)
+    batch = batches.batch_create(user=owner, items=takes(16, prompt="a fox [slow:0.5]"), provider="dashscope")
+    wait_for(
+        lambda: batch.generations.filter(status="running").exists(), timeout=30, what="the batch to start"
+    )
+    single = services.generation_create(
+        user=other, prompt="one fox [slow:0.5]", width=1024, height=1024, provider="dashscope"
+    )
+    wait_for(lambda: Generation.objects.get(pk=single.pk).is_finished, timeout=60, what="bob's image")
+    single.refresh_from_db()
+    later = Q(started_at__isnull=True) | Q(started_at__gt=single.started_at)
+    queued_then = batch.generations.filter(later).count()
+    assert single.status == "succeeded" and single.wait_seconds < 3
+    assert queued_then >= 8  # most of alice's batch was still waiting when bob's started
+    wait_for(lambda: not batch.generations.filter(status__in=Generation.IN_FLIGHT).exists(), timeout=90)
+    assert ledger.ledger_problems() == []

@@ -56,3 +56,11 @@ def test_faults_small_run_meets_both_cases():
     lines = bench("bench/faults.py", "--n-slow", "3", "--normal", "3", "--slow-host", "10", "--creates", "2")
     assert lines[0].startswith("| case") and len(lines) == 2 + 2
     assert all(line.endswith("| yes |") for line in lines[2:])
+
+
+def test_fairness_quick_puts_b_ahead_of_the_batch():
+    lines = bench("bench/fairness.py", "--quick")
+    assert lines[1].startswith("| mode") and len(lines) == 1 + 2 + 2
+    fair, fifo = ([cell.strip() for cell in line.strip("|").split("|")] for line in lines[3:])
+    assert fair[0] == "fair share" and fifo[0] == "first come, first served"
+    assert float(fair[2]) < float(fifo[2])  # B's p99 wait: not behind A's batch
