@@ -2,6 +2,7 @@ from django.urls import path
 
 from generations.dashboard.views import (
     batches,
+    bulk,
     credits,
     detail,
     gallery,
@@ -10,6 +11,7 @@ from generations.dashboard.views import (
     public,
     staff,
     tokens,
+    viewer,
 )
 
 urlpatterns = [
@@ -23,10 +25,13 @@ urlpatterns = [
     path("batches/<uuid:pk>/cancel", batches.batch_cancel, name="batch_cancel"),
     path("batches/<uuid:pk>/download", batches.batch_download, name="batch_download"),
     path("gallery/", gallery.gallery, name="gallery"),
+    path("gallery/bulk", bulk.bulk, name="gallery_bulk"),
     path("trash/", gallery.trash, name="trash"),
     path("trash/empty", gallery.trash_empty, name="trash_empty"),
     path("team/", gallery.team, name="team"),
     path("g/<uuid:pk>/", detail.detail, name="generation_detail"),
+    path("g/<uuid:pk>/view", viewer.viewer, name="generation_view"),
+    path("g/<uuid:pk>/view/trash", viewer.viewer_trash, name="generation_view_trash"),
     path("g/<uuid:pk>/card", generate.card, name="generation_card"),
     path("g/<uuid:pk>/status.json", generate.status_json, name="generation_status"),
     path("g/<uuid:pk>/image", detail.image, name="generation_image"),

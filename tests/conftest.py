@@ -33,6 +33,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in Chinese leaves its language active in the thread (the
+    LocaleMiddleware activates, nothing deactivates): the next test's messages,
+    made outside any request, must be in the default language again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_config_cache():
     """A test's rolled-back provider configs and prices, and a paused
     thumbnail maker, must not outlive it."""

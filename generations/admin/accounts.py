@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from generations.admin.actions import form_action
 from generations.admin.forms import AccountLimitsForm, AllowanceForm, AmountForm, ReasonForm, TeamForm
@@ -87,40 +89,40 @@ class CreditAccountAdmin(admin.ModelAdmin):
     def has_grant_credits_permission(self, request):
         return request.user.has_perm(f"{self.opts.app_label}.{GRANT_CREDITS}")
 
-    @admin.action(description="Grant credits to the selected accounts", permissions=[GRANT_CREDITS])
+    @admin.action(description=_lazy("Grant credits to the selected accounts"), permissions=[GRANT_CREDITS])
     def grant_credits(self, request, queryset):
         return form_action(
             self,
             request,
             queryset,
             form_class=AmountForm,
-            title="Grant credits",
+            title=_("Grant credits"),
             apply=lambda account, data: quotas.account_grant(
                 account=account, amount=data["amount"], actor=request.user, reason=data["reason"]
             ),
         )
 
-    @admin.action(description="Deduct credits from the selected accounts", permissions=[GRANT_CREDITS])
+    @admin.action(description=_lazy("Deduct credits from the selected accounts"), permissions=[GRANT_CREDITS])
     def deduct_credits(self, request, queryset):
         return form_action(
             self,
             request,
             queryset,
             form_class=AmountForm,
-            title="Deduct credits",
+            title=_("Deduct credits"),
             apply=lambda account, data: quotas.account_grant(
                 account=account, amount=-data["amount"], actor=request.user, reason=data["reason"]
             ),
         )
 
-    @admin.action(description="Set the monthly allowance", permissions=[GRANT_CREDITS])
+    @admin.action(description=_lazy("Set the monthly allowance"), permissions=[GRANT_CREDITS])
     def set_allowance(self, request, queryset):
         return form_action(
             self,
             request,
             queryset,
             form_class=AllowanceForm,
-            title="Set monthly allowance",
+            title=_("Set monthly allowance"),
             apply=lambda account, data: quotas.account_update(
                 account=account,
                 actor=request.user,
@@ -131,11 +133,11 @@ class CreditAccountAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Freeze: no new generations", permissions=["change"])
+    @admin.action(description=_lazy("Freeze: no new generations"), permissions=["change"])
     def freeze(self, request, queryset):
         return self._set_frozen(request, queryset, frozen=True)
 
-    @admin.action(description="Unfreeze", permissions=["change"])
+    @admin.action(description=_lazy("Unfreeze"), permissions=["change"])
     def unfreeze(self, request, queryset):
         return self._set_frozen(request, queryset, frozen=False)
 
@@ -145,7 +147,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
             request,
             queryset,
             form_class=ReasonForm,
-            title="Freeze accounts" if frozen else "Unfreeze accounts",
+            title=_("Freeze accounts") if frozen else _("Unfreeze accounts"),
             apply=lambda account, data: quotas.account_update(
                 account=account,
                 actor=request.user,

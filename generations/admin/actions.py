@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from generations.billing.ledger import InsufficientCredits
 
@@ -31,7 +32,8 @@ def form_action(model_admin: admin.ModelAdmin, request, queryset, *, form_class,
             else:
                 done += 1
         if done:
-            model_admin.message_user(request, f"{title}: done for {done}.", messages.SUCCESS)
+            said = _("%(title)s: done for %(count)d.") % {"title": title, "count": done}
+            model_admin.message_user(request, said, messages.SUCCESS)
         return None
     return TemplateResponse(
         request,

@@ -2,11 +2,12 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from generations.models import CreditAccount, PriceRule, ProviderConfig, Team
 from generations.providers.registry import REGISTRY
 
-REASON_HELP = "Why you make this change; it goes in the audit log (and the ledger for credits)."
+REASON_HELP = _("Why you make this change; it goes in the audit log (and the ledger for credits).")
 
 
 def provider_choices():
@@ -14,33 +15,40 @@ def provider_choices():
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+    reason = forms.CharField(label=_("Reason"), max_length=300, help_text=REASON_HELP)
 
 
 class AmountForm(ReasonForm):
-    amount = forms.IntegerField(min_value=1, help_text="Credits, a positive number.")
+    amount = forms.IntegerField(label=_("Amount"), min_value=1, help_text=_("Credits, a positive number."))
     field_order = ["amount", "reason"]
 
 
 class AllowanceForm(ReasonForm):
     monthly_allowance = forms.IntegerField(
+        label=_("Monthly allowance"),
         min_value=0,
-        help_text="Credits granted at each month's start (0 = none). The current "
-        "month's allowance is granted by the next periodic run if not granted yet.",
+        help_text=_(
+            "Credits granted at each month's start (0 = none). The current "
+            "month's allowance is granted by the next periodic run if not granted yet."
+        ),
     )
     carry_over = forms.BooleanField(
+        label=_("Carry over"),
         required=False,
         initial=True,
-        help_text="Keep unused allowance; unticked, it expires when the month ends.",
+        help_text=_("Keep unused allowance; unticked, it expires when the month ends."),
     )
     field_order = ["monthly_allowance", "carry_over", "reason"]
 
 
 class AccountLimitsForm(forms.ModelForm):
     allowed_providers = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked = every provider."
+        label=_("Allowed providers"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked = every provider."),
     )
-    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+    reason = forms.CharField(label=_("Reason"), max_length=300, help_text=REASON_HELP)
 
     class Meta:
         model = CreditAccount

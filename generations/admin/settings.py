@@ -3,9 +3,13 @@ asks for a reason and is written to the audit log with before and after."""
 
 import json
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from generations.admin.actions import form_action
 from generations.admin.core import BoundedDates, ReadOnlyAdmin
@@ -84,9 +88,34 @@ class ProviderConfigAdmin(AuditedAdmin):
         quotas.provider_config_save(config=obj, actor=request.user, reason=form.cleaned_data["reason"])
 
 
+def audited_object(entry: AuditLog):
+    """The object an entry is about, if it still exists (an entry outlives a
+    deleted price rule); its model, even then."""
+    try:
+        model = apps.get_model("generations", entry.object_type)
+    except LookupError:
+        return None, None
+    try:
+        return model, model._default_manager.filter(pk=entry.object_id).first()
+    except (ValueError, ValidationError):  # an id of another shape: nothing to show
+        return model, None
+
+
+def named(model, values: dict) -> dict:
+    """A before/after snapshot with its references named: `"user": "bob (#3)"`
+    rather than `"user": 3`."""
+    shown = dict(values)
+    for field in model._meta.concrete_fields if model else ():
+        if field.is_relation and shown.get(field.name) is not None:
+            target = field.related_model._default_manager.filter(pk=shown[field.name]).first()
+            if target is not None:
+                shown[field.name] = f"{target} (#{shown[field.name]})"
+    return shown
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(BoundedDates, ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "object_type", "object_id", "reason")
+    list_display = ("created_at", "actor", "action", "object_name", "reason")
     list_filter = ("action", "object_type")
     search_fields = ("reason", "object_id", "actor__username")
     date_hierarchy = "created_at"
@@ -95,18 +124,30 @@ class AuditLogAdmin(BoundedDates, ReadOnlyAdmin):
         "created_at",
         "actor",
         "action",
-        "object_type",
-        "object_id",
+        "object_name",
         "reason",
         "before_pretty",
         "after_pretty",
     )
     readonly_fields = fields
 
-    @admin.display(description="before")
-    def before_pretty(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.before, indent=2, sort_keys=True))
+    @admin.display(description=_("object"))
+    def object_name(self, entry):
+        """Its name, linked to its admin page; "(deleted)" when it is gone."""
+        model, obj = audited_object(entry)
+        if obj is None:
+            return format_html("{} #{} ({})", entry.object_type, entry.object_id, _("deleted"))
+        url = reverse(f"admin:generations_{model._meta.model_name}_change", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{}</a> <span class="quiet">{} #{}</span>', url, obj, entry.object_type, obj.pk
+        )
 
-    @admin.display(description="after")
-    def after_pretty(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.after, indent=2, sort_keys=True))
+    @admin.display(description=_("before"))
+    def before_pretty(self, entry):
+        before = named(audited_object(entry)[0], entry.before)
+        return format_html("<pre>{}</pre>", json.dumps(before, indent=2, sort_keys=True, ensure_ascii=False))
+
+    @admin.display(description=_("after"))
+    def after_pretty(self, entry):
+        after = named(audited_object(entry)[0], entry.after)
+        return format_html("<pre>{}</pre>", json.dumps(after, indent=2, sort_keys=True, ensure_ascii=False))

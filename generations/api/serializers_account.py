@@ -126,8 +126,11 @@ class PromptSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Prompt
-        fields = ["id", "title", "text", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        # The settings are those of the image it was saved from (the dashboard's
+        # "Save prompt"), null for a prompt saved as text.
+        settings = ["provider", "width", "height", "seed", "prompt_extend"]
+        fields = ["id", "title", "text", *settings, "created_at", "updated_at"]
+        read_only_fields = ["id", *settings, "created_at", "updated_at"]
 
 
 class PresetSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ from functools import cache, partial
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
+from django.utils.translation import gettext
 
 from generations.billing import ledger_pg, notify
 from generations.models import CreditAccount, CreditEntry, Generation, Team, TeamMembership
@@ -32,14 +33,15 @@ Kind = CreditEntry.Kind
 class InsufficientCredits(Exception):
     def __init__(self, *, needed: int, available: int, images: int = 1, covers: int = 0):
         self.needed, self.available, self.images, self.covers = needed, available, images, covers
+        values = {"needed": needed, "available": available, "images": images, "covers": covers}
         if images == 1:
-            message = f"This image costs {needed} credits but only {available} are available."
+            message = gettext("This image costs %(needed)d credits but only %(available)d are available.")
         else:
-            message = (
-                f"These {images} images cost {needed} credits but only {available} are available: "
-                f"enough for {covers} of them."
+            message = gettext(
+                "These %(images)d images cost %(needed)d credits but only %(available)d are "
+                "available: enough for %(covers)d of them."
             )
-        super().__init__(message)
+        super().__init__(message % values)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from generations.billing import ledger
 from generations.billing.audit import audit_record, audited_save, snapshot
@@ -72,20 +74,29 @@ def quota_check_create(*, user, account: CreditAccount, provider: str, cost: int
     requests: a batch passes or is refused as a whole."""
     if account.frozen:
         raise AccountFrozen(
-            "Your account is frozen by an admin: no new images can be started. Ask an admin to unfreeze it."
+            _(
+                "Your account is frozen by an admin: no new images can be started. "
+                "Ask an admin to unfreeze it."
+            )
         )
     if not account.has_limits():
         return
     if not account.allows_provider(provider):
         raise ProviderNotAllowed(
-            f"Your account may not use {provider}; it may use {', '.join(account.allowed_providers)}."
+            _("Your account may not use %(provider)s; it may use %(allowed)s.")
+            % {"provider": provider, "allowed": ", ".join(account.allowed_providers)}
         )
     _check_in_flight(user, account, images)
     _check_rate(user, account, images)
     if account.period_limit and spent_this_period(user=user) + cost > account.period_limit:
-        what = "This image" if images == 1 else f"These {images} images"
         raise LimitExceeded(
-            f"{what} would take your spending this month above your limit of {account.period_limit} credits."
+            ngettext(
+                "This image would take your spending this month above your limit of %(limit)d credits.",
+                "These %(count)d images would take your spending this month above your limit of "
+                "%(limit)d credits.",
+                images,
+            )
+            % {"count": images, "limit": account.period_limit}
         )
 
 
@@ -95,14 +106,20 @@ def _check_in_flight(user, account: CreditAccount, images: int) -> None:
         return
     if images > limit:
         raise LimitExceeded(
-            f"Your account allows {limit} generations in progress at once, so a batch of "
-            f"{images} images is too large: make at most {limit} at a time."
+            _(
+                "Your account allows %(limit)d generations in progress at once, so a batch of "
+                "%(count)d images is too large: make at most %(limit)d at a time."
+            )
+            % {"limit": limit, "count": images}
         )
     in_flight = Generation.objects.filter(owner=user).in_flight().count()
     if in_flight + images > limit:
         raise LimitExceeded(
-            f"You already have {in_flight} generations in progress and your account allows "
-            f"{limit} at once. Wait for one to finish.",
+            _(
+                "You already have %(count)d generations in progress and your account allows "
+                "%(limit)d at once. Wait for one to finish."
+            )
+            % {"count": in_flight, "limit": limit},
             retry_after=IN_FLIGHT_RECHECK,
         )
 
@@ -113,8 +130,11 @@ def _check_rate(user, account: CreditAccount, images: int) -> None:
         return
     if images > limit:
         raise LimitExceeded(
-            f"You may start at most {limit} images a minute, so a batch of {images} images is "
-            f"too large: make at most {limit} at a time."
+            _(
+                "You may start at most %(limit)d images a minute, so a batch of %(count)d images is "
+                "too large: make at most %(limit)d at a time."
+            )
+            % {"limit": limit, "count": images}
         )
     since = timezone.now() - timedelta(minutes=1)
     recent = Generation.objects.filter(owner=user, created_at__gte=since).order_by("created_at")
@@ -122,7 +142,8 @@ def _check_rate(user, account: CreditAccount, images: int) -> None:
     if first is not None and recent.count() + images > limit:
         wait = (first.created_at + timedelta(minutes=1) - timezone.now()).total_seconds()
         raise LimitExceeded(
-            f"You may start at most {limit} images a minute; try again in {max(1, round(wait))} seconds.",
+            _("You may start at most %(limit)d images a minute; try again in %(wait)d seconds.")
+            % {"limit": limit, "wait": max(1, round(wait))},
             retry_after=max(1, round(wait)),
         )
 

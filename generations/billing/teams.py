@@ -30,3 +30,8 @@ def team_admins_of(user):
         .exclude(pk=user.pk)
         .order_by("username")
     )
+
+
+def has_team(user) -> bool:
+    """Whether `user` is on a team, so that "Share with my team" means something."""
+    return get_user_model().objects.filter(pk=user.pk, team_membership__isnull=False).exists()

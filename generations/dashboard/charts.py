@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT, PAD = 720, 200, 24
 
@@ -10,7 +11,7 @@ WIDTH, HEIGHT, PAD = 720, 200, 24
 def bar_chart(points: list[tuple[date, int]], *, label: str) -> str:
     """`points` are (day, value); one bar each, the tallest filling the height."""
     if not points:
-        return format_html('<p class="muted">{}</p>', "No data in this period.")
+        return format_html('<p class="hint">{}</p>', _("No data in this period."))
     top = max(value for _, value in points) or 1
     step = (WIDTH - 2 * PAD) / len(points)
     bars = format_html_join(
@@ -31,7 +32,7 @@ def bar_chart(points: list[tuple[date, int]], *, label: str) -> str:
     )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-label="{}" '
-        'class="chart">{}<text x="{}" y="14" font-size="12">{} (max {})</text>'
+        'class="chart">{}<text x="{}" y="14" font-size="12">{}</text>'
         '<text x="{}" y="{}" font-size="11">{}</text><text x="{}" y="{}" font-size="11" '
         'text-anchor="end">{}</text></svg>',
         WIDTH,
@@ -39,8 +40,7 @@ def bar_chart(points: list[tuple[date, int]], *, label: str) -> str:
         label,
         bars,
         PAD,
-        label,
-        top,
+        _("%(label)s (max %(top)s)") % {"label": label, "top": top},
         PAD,
         HEIGHT - 6,
         points[0][0].isoformat(),

@@ -164,6 +164,41 @@ class CollectForm(forms.Form):
         return data
 
 
+class BulkForm(forms.Form):
+    """One action on the images ticked in the gallery (`ids`, read by the view
+    and scoped to the user there)."""
+
+    ACTIONS = [
+        ("tag", _("Tag")),
+        ("collect", _("Add to collection")),
+        ("trash", _("Move to trash")),
+        ("zip", _("Download as ZIP")),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    tags = forms.CharField(label=_("Tags (comma separated)"), required=False, max_length=300)
+    collection = forms.ModelChoiceField(
+        label=_("Collection"),
+        required=False,
+        queryset=Collection.objects.none(),
+        empty_label=_("New collection…"),
+    )
+    new_name = forms.CharField(label=_("New collection name"), required=False, max_length=120)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)  # the gallery's filters, to go back to
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collection"].queryset = Collection.objects.owned_by(user)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "tag" and not library.parse_tags(data.get("tags") or ""):
+            self.add_error("tags", _("Type the tags to add, separated by commas."))
+        if action == "collect" and not data.get("collection") and not (data.get("new_name") or "").strip():
+            self.add_error("collection", _("Choose a collection or name a new one."))
+        return data
+
+
 class ApiTokenForm(forms.Form):
     # The same bounds as the API's POST /api/v1/tokens/.
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What uses it, e.g. “laptop script”"))

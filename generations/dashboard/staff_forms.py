@@ -11,12 +11,22 @@ from generations.billing.reports import BUCKETS, GROUPS, Window
 from generations.dashboard.forms import DateField
 from generations.models import CreditAccount, TeamMembership
 
+# What the report's groups and periods are called on the page; the URL and
+# the CSV keep the keys of reports.GROUPS and reports.BUCKETS.
+GROUP_NAMES = {"user": _lazy("user"), "team": _lazy("team"), "provider": _lazy("provider")}
+BUCKET_NAMES = {"day": _lazy("day"), "month": _lazy("month")}
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
 
 class UsageFilterForm(forms.Form):
-    start = DateField(required=False, label="From")
-    end = DateField(required=False, label="To (inclusive)")
-    group = forms.ChoiceField(choices=[(g, g) for g in GROUPS], required=False, label="Per")
-    bucket = forms.ChoiceField(choices=[(b, b) for b in BUCKETS], required=False, label="By")
+    start = DateField(required=False, label=_lazy("From"), widget=DATE_INPUT)
+    end = DateField(required=False, label=_lazy("To (inclusive)"), widget=DATE_INPUT)
+    group = forms.ChoiceField(
+        choices=[(g, GROUP_NAMES[g]) for g in GROUPS], required=False, label=_lazy("Per")
+    )
+    bucket = forms.ChoiceField(
+        choices=[(b, BUCKET_NAMES[b]) for b in BUCKETS], required=False, label=_lazy("By")
+    )
 
     def window(self) -> Window:
         """The chosen window; this month per user and day when nothing (valid) was chosen."""

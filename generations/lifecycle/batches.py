@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from generations.billing import ledger, quotas
 from generations.lifecycle import slots, status
@@ -74,15 +75,17 @@ def seeds_parse(text: str) -> list[int]:
         try:
             first, last = (int(low), int(high)) if sep else (int(part), int(part))
         except ValueError:
-            message = f"'{part}' is not a seed or a range of seeds like 100-131."
+            message = _("'%(part)s' is not a seed or a range of seeds like 100-131.") % {"part": part}
             raise InvalidRequest("seeds", message) from None
         if last < first:
-            raise InvalidRequest("seeds", f"The range '{part}' runs backwards.")
+            raise InvalidRequest("seeds", _("The range '%(part)s' runs backwards.") % {"part": part})
         if last - first >= batch_max() or len(seeds) + last - first >= batch_max():
-            raise InvalidRequest("seeds", f"A batch may hold at most {batch_max()} images.")
+            raise InvalidRequest(
+                "seeds", _("A batch may hold at most %(max)d images.") % {"max": batch_max()}
+            )
         seeds.extend(range(first, last + 1))
     if not seeds:
-        raise InvalidRequest("seeds", "Give at least one seed, e.g. 1, 2, 3 or 100-131.")
+        raise InvalidRequest("seeds", _("Give at least one seed, e.g. 1, 2, 3 or 100-131."))
     return seeds
 
 
@@ -110,7 +113,7 @@ def items_parse(
     defaults = {"width": width, "height": height, "prompt_extend": prompt_extend}
     items = [_item(n, row, defaults) for n, row in rows]
     if not items:
-        raise InvalidRequest("prompts", "The list holds no prompts: one prompt a line.")
+        raise InvalidRequest("prompts", _("The list holds no prompts: one prompt a line."))
     return items
 
 
@@ -122,9 +125,9 @@ def _jsonl_rows(lines: list[str]) -> list[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except ValueError:
-            raise InvalidRequest("prompts", f"Line {n} is not a JSON object.") from None
+            raise InvalidRequest("prompts", _("Line %(n)d is not a JSON object.") % {"n": n}) from None
         if not isinstance(row, dict):
-            raise InvalidRequest("prompts", f"Line {n} is not a JSON object.")
+            raise InvalidRequest("prompts", _("Line %(n)d is not a JSON object.") % {"n": n})
         rows.append((n, row))
     return rows
 
@@ -132,7 +135,7 @@ def _jsonl_rows(lines: list[str]) -> list[tuple[int, dict]]:
 def _csv_rows(text: str) -> list[tuple[int, dict]]:
     reader = csv.DictReader(io.StringIO(text))
     if "prompt" not in [(name or "").strip().lower() for name in reader.fieldnames or []]:
-        raise InvalidRequest("prompts", "The CSV file needs a header row with a 'prompt' column.")
+        raise InvalidRequest("prompts", _("The CSV file needs a header row with a 'prompt' column."))
     return [
         (reader.line_num, {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()})
         for row in reader
@@ -145,7 +148,7 @@ def _item(n: int, row: dict, defaults: dict) -> BatchItem:
     values = {**defaults, **{k: v for k, v in row.items() if v not in ("", None)}}
     prompt = str(values.get("prompt") or "").strip()
     if not prompt:
-        raise InvalidRequest("prompts", f"Line {n} has no prompt.")
+        raise InvalidRequest("prompts", _("Line %(n)d has no prompt.") % {"n": n})
     try:
         if "size" in values:
             width, height = (int(v) for v in str(values["size"]).lower().split("x"))
@@ -154,7 +157,7 @@ def _item(n: int, row: dict, defaults: dict) -> BatchItem:
         seed = None if values.get("seed") is None else int(values["seed"])
     except (TypeError, ValueError):
         raise InvalidRequest(
-            "prompts", f"Line {n}: size must look like 1024x768 and seed be a whole number."
+            "prompts", _("Line %(n)d: size must look like 1024x768 and seed be a whole number.") % {"n": n}
         ) from None
     extend = values.get("prompt_extend", False)
     if isinstance(extend, str):
@@ -170,21 +173,23 @@ def batch_quote(*, items: list[BatchItem], provider: str | None) -> BatchQuote:
 
 def _priced(items: list[BatchItem], provider: str | None) -> tuple[BatchQuote, list[tuple]]:
     if not items:
-        raise InvalidRequest("items", "A batch needs at least one image.")
+        raise InvalidRequest("items", _("A batch needs at least one image."))
     if len(items) > batch_max():
         raise InvalidRequest(
-            "items", f"A batch may hold at most {batch_max()} images; this one has {len(items)}. Split it."
+            "items",
+            _("A batch may hold at most %(max)d images; this one has %(count)d. Split it.")
+            % {"max": batch_max(), "count": len(items)},
         )
     priced = []
     for number, item in enumerate(items, 1):
         try:
             chosen, price = _quote(provider=provider, steps=None, **asdict(item))
         except InvalidRequest as exc:
-            prefix = f"Image {number}: " if len(items) > 1 else ""
+            prefix = _("Image %(n)d: ") % {"n": number} if len(items) > 1 else ""
             raise InvalidRequest(exc.field, prefix + exc.message) from None
         priced.append((item, chosen, price))
     name = priced[0][1].name
-    return BatchQuote(name, len(items), sum(p.credits for _, _, p in priced)), priced
+    return BatchQuote(name, len(items), sum(price.credits for *_ignored, price in priced)), priced
 
 
 def _fingerprint(items: list[BatchItem], provider: str | None, name: str, webhook_url: str, via: str) -> str:

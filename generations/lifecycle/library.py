@@ -25,6 +25,12 @@ def generation_trash(*, generation: Generation) -> None:
     Generation.objects.filter(pk=generation.pk, deleted_at=None).update(deleted_at=timezone.now())
 
 
+def generations_trash(*, generations) -> int:
+    """Move many to the trash at once (a queryset already scoped to one owner);
+    returns how many were moved."""
+    return generations.filter(deleted_at=None).update(deleted_at=timezone.now())
+
+
 def generation_restore(*, generation: Generation) -> bool:
     """Out of the trash, unless already purged (its files are gone)."""
     return bool(Generation.objects.filter(pk=generation.pk, purged_at=None).update(deleted_at=None))
@@ -91,6 +97,23 @@ def prompt_save(*, user, text: str, title: str = "", tags: str = "", prompt: Pro
     return prompt
 
 
+def prompt_save_from(*, user, generation: Generation) -> Prompt:
+    """Save a generation's prompt with its settings (provider, size, seed used,
+    prompt rewriting), so that "Use" refills the whole Generate form."""
+    prompt = Prompt.objects.create(
+        owner=user,
+        text=generation.prompt,
+        title=generation.prompt[:60],
+        provider=generation.provider,
+        width=generation.width,
+        height=generation.height,
+        seed=generation.seed_used,
+        prompt_extend=generation.prompt_extend,
+    )
+    prompt.tags.set(tags_get_or_create(user=user, names=[t.name for t in generation.tags.owned_by(user)]))
+    return prompt
+
+
 def collection_add(
     *, user, generation: Generation, collection: Collection | None = None, new_name: str = ""
 ) -> Collection:
@@ -98,6 +121,16 @@ def collection_add(
     if collection is None:
         collection, _ = Collection.objects.get_or_create(owner=user, name=new_name.strip()[:120])
     collection.generations.add(generation)
+    return collection
+
+
+def collection_add_all(
+    *, user, generations, collection: Collection | None = None, new_name: str = ""
+) -> Collection:
+    """`collection_add` for many generations (already scoped to `user`) in one go."""
+    if collection is None:
+        collection, _ = Collection.objects.get_or_create(owner=user, name=new_name.strip()[:120])
+    collection.generations.add(*generations)
     return collection
 
 

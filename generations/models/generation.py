@@ -52,6 +52,13 @@ class Prompt(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     tags = models.ManyToManyField(Tag, related_name="prompts", blank=True)
+    # The settings of the image it was saved from, so "Use" fills the whole
+    # Generate form; empty for a prompt typed on the prompts page.
+    provider = models.CharField(max_length=40, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    prompt_extend = models.BooleanField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 

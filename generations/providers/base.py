@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 import httpx
+from django.utils.translation import gettext as _
 
 from generations.images.fetch import kept_client, tls_context
 
@@ -97,53 +98,66 @@ class Capabilities:
     def validate(self, req: GenerationRequest) -> None:
         """Raise InvalidRequest naming the limit a request breaks."""
         if not req.prompt.strip():
-            raise InvalidRequest("prompt", "The prompt is empty.")
+            raise InvalidRequest("prompt", _("The prompt is empty."))
         if len(req.prompt) > self.max_prompt_chars:
             raise InvalidRequest(
                 "prompt",
-                f"The prompt has {len(req.prompt)} characters; this "
-                f"provider takes at most {self.max_prompt_chars}.",
+                _("The prompt has %(count)d characters; this provider takes at most %(max)d.")
+                % {"count": len(req.prompt), "max": self.max_prompt_chars},
             )
         self._validate_size(req.width, req.height)
         if req.seed is not None:
             if self.seed_range is None:
-                raise InvalidRequest("seed", "This provider does not accept a seed.")
+                raise InvalidRequest("seed", _("This provider does not accept a seed."))
             low, high = self.seed_range
             if not low <= req.seed <= high:
-                raise InvalidRequest("seed", f"The seed must be between {low} and {high}.")
+                raise InvalidRequest(
+                    "seed", _("The seed must be between %(low)d and %(high)d.") % {"low": low, "high": high}
+                )
         if req.prompt_extend and not self.prompt_extend:
-            raise InvalidRequest("prompt_extend", "This provider cannot rewrite prompts.")
+            raise InvalidRequest("prompt_extend", _("This provider cannot rewrite prompts."))
         if req.steps is not None:
             if self.steps_range is None:
-                raise InvalidRequest("steps", "This provider does not accept a step count.")
-            if not self.steps_range[0] <= req.steps <= self.steps_range[1]:
-                raise InvalidRequest("steps", "Steps must be between {} and {}.".format(*self.steps_range))
+                raise InvalidRequest("steps", _("This provider does not accept a step count."))
+            low, high = self.steps_range
+            if not low <= req.steps <= high:
+                raise InvalidRequest(
+                    "steps", _("Steps must be between %(low)d and %(high)d.") % {"low": low, "high": high}
+                )
 
     def _validate_size(self, width: int, height: int) -> None:
         pixels = width * height
-        label = f"{width} x {height} = {pixels / 1e6:.2f} MP"
+        size = {"size": f"{width} x {height} = {pixels / 1e6:.2f} MP"}
         if pixels > self.max_pixels:
             raise InvalidRequest(
-                "size", f"{label} is above this provider's {self.max_pixels / 1e6:.2f} MP limit."
+                "size",
+                _("%(size)s is above this provider's %(limit)s MP limit.")
+                % {**size, "limit": f"{self.max_pixels / 1e6:.2f}"},
             )
         if pixels < self.min_pixels:
             raise InvalidRequest(
-                "size", f"{label} is below this provider's {self.min_pixels / 1e6:.2f} MP minimum."
+                "size",
+                _("%(size)s is below this provider's %(limit)s MP minimum.")
+                % {**size, "limit": f"{self.min_pixels / 1e6:.2f}"},
             )
         for side in (width, height):
             if not self.min_side <= side <= self.max_side:
                 raise InvalidRequest(
-                    "size", f"Each side must be between {self.min_side} and {self.max_side} pixels."
+                    "size",
+                    _("Each side must be between %(low)d and %(high)d pixels.")
+                    % {"low": self.min_side, "high": self.max_side},
                 )
             if side % self.size_step:
                 raise InvalidRequest(
-                    "size", f"Width and height must be multiples of {self.size_step}; {side} is not."
+                    "size",
+                    _("Width and height must be multiples of %(step)d; %(side)d is not.")
+                    % {"step": self.size_step, "side": side},
                 )
         if self.aspect_ratios and aspect_ratio(width, height) not in self.aspect_ratios:
             raise InvalidRequest(
                 "size",
-                f"{width}x{height} is not one of this provider's aspect "
-                f"ratios ({', '.join(self.aspect_ratios)}).",
+                _("%(size)s is not one of this provider's aspect ratios (%(ratios)s).")
+                % {"size": f"{width}x{height}", "ratios": ", ".join(self.aspect_ratios)},
             )
 
     def size_for(self, ratio: str) -> tuple[int, int]:
@@ -152,7 +166,9 @@ class Capabilities:
         wanted = parse_ratio(ratio)
         if self.aspect_ratios and aspect_ratio(*wanted) not in self.aspect_ratios:
             raise InvalidRequest(
-                "aspect_ratio", f"This provider only takes the aspect ratios {', '.join(self.aspect_ratios)}."
+                "aspect_ratio",
+                _("This provider only takes the aspect ratios %(ratios)s.")
+                % {"ratios": ", ".join(self.aspect_ratios)},
             )
         close = [
             (w, h) for w, h in self.presets if abs(w * wanted[1] - h * wanted[0]) <= 0.01 * h * wanted[0]
@@ -161,7 +177,8 @@ class Capabilities:
             offered = sorted({aspect_ratio(w, h) for w, h in self.presets})
             raise InvalidRequest(
                 "aspect_ratio",
-                f"This provider has no {ratio} size; its sizes have the ratios {', '.join(offered)}.",
+                _("This provider has no %(ratio)s size; its sizes have the ratios %(ratios)s.")
+                % {"ratio": ratio, "ratios": ", ".join(offered)},
             )
         return min(close, key=lambda size: abs(size[0] * size[1] - 1024 * 1024))
 
@@ -178,7 +195,9 @@ def parse_ratio(ratio: str) -> tuple[int, int]:
     except (AttributeError, ValueError):
         width = height = 0
     if width <= 0 or height <= 0:
-        raise InvalidRequest("aspect_ratio", f"An aspect ratio looks like 16:9, not {ratio!r}.")
+        raise InvalidRequest(
+            "aspect_ratio", _("An aspect ratio looks like 16:9, not %(ratio)s.") % {"ratio": repr(ratio)}
+        )
     return width, height
 
 
@@ -235,9 +254,9 @@ class Provider:
         """Empty when usable; otherwise why not, in words an admin can act on."""
         if self.needs_key and not self.settings.api_key:
             env = self.settings.api_key_env or f"{self.name.upper()}_API_KEY"
-            return f"No API key: set {env} in the environment."
+            return _("No API key: set %(env)s in the environment.") % {"env": env}
         if not self.base_url:
-            return f"No base URL: set {self.name.upper()}_BASE_URL."
+            return _("No base URL: set %(env)s.") % {"env": f"{self.name.upper()}_BASE_URL"}
         return ""
 
     def generate(self, req: GenerationRequest) -> GenerationResult:

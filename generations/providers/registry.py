@@ -1,6 +1,7 @@
 """Which providers exist, how each is configured, which are usable."""
 
 from django.conf import settings as django_settings
+from django.utils.translation import gettext as _
 
 from generations.providers.aimlapi import AimlApiProvider
 from generations.providers.base import InvalidRequest, Provider, ProviderSettings, env
@@ -73,12 +74,16 @@ def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
 
 def get_provider(name: str, config=_UNLOADED) -> Provider:
     if name not in REGISTRY:
-        raise InvalidRequest("provider", f"Unknown provider '{name}'. Known: {', '.join(REGISTRY)}.")
+        raise InvalidRequest(
+            "provider",
+            _("Unknown provider '%(name)s'. Known: %(known)s.")
+            % {"name": name, "known": ", ".join(REGISTRY)},
+        )
     return REGISTRY[name](provider_settings(name, config))
 
 
 def _reason(provider: Provider, config) -> str:
-    return "Disabled by an admin." if config and not config.enabled else provider.unavailable_reason()
+    return _("Disabled by an admin.") if config and not config.enabled else provider.unavailable_reason()
 
 
 def provider_status(configs: dict | None = None) -> list[tuple[Provider, str]]:
@@ -117,5 +122,8 @@ def usable_provider(name: str | None) -> Provider:
     provider = get_provider(name, config)
     reason = _reason(provider, config)
     if reason:
-        raise InvalidRequest("provider", f"{provider.label} is unavailable: {reason}")
+        raise InvalidRequest(
+            "provider",
+            _("%(provider)s is unavailable: %(reason)s") % {"provider": provider.label, "reason": reason},
+        )
     return provider

@@ -6,6 +6,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from generations.providers import InvalidRequest
 
@@ -15,10 +16,10 @@ def webhook_url_check(url: str) -> None:
     addresses written literally (the delivery checks what a name resolves to)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest("webhook_url", "The webhook URL must be an http or https URL.")
+        raise InvalidRequest("webhook_url", _("The webhook URL must be an http or https URL."))
     if parts.hostname == "localhost" or _private_literal(parts.hostname):
         if not settings.WEBHOOK_ALLOW_PRIVATE:
-            raise InvalidRequest("webhook_url", "The webhook URL points at a private address.")
+            raise InvalidRequest("webhook_url", _("The webhook URL points at a private address."))
 
 
 def _private_literal(host: str) -> bool:

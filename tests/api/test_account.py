@@ -132,3 +132,22 @@ def test_it_throttles_per_user_with_retry_after(api, other_api, settings):
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
     assert response.json()["error"]["code"] == "throttled"
     assert other_api.get("/api/v1/me/").status_code == 200  # counted per user
+
+
+def test_a_prompt_saved_from_an_image_shows_its_settings(api, owner):
+    from generations.lifecycle import library, services
+
+    gen = services.generation_create(
+        user=owner, prompt="a fox", width=1280, height=720, provider="demo", seed=7
+    )
+    library.prompt_save_from(user=owner, generation=gen)
+    row = api.get("/api/v1/prompts/").json()["results"][0]
+    assert {k: row[k] for k in ("provider", "width", "height", "seed", "prompt_extend")} == {
+        "provider": "demo",
+        "width": 1280,
+        "height": 720,
+        "seed": 7,
+        "prompt_extend": False,
+    }
+    changed = api.patch(f"/api/v1/prompts/{row['id']}/", {"width": 5}, format="json").json()
+    assert changed["width"] == 1280  # read-only

@@ -50,15 +50,30 @@ def test_it_generates_watches_finds_opens_and_remixes(signed_in, consumer):
     expect(page.locator("#gallery .gen")).to_have_count(1)
     images_loaded(page)
     screenshot(page, "gallery")
-    page.click("#gallery .gen a")
+    page.click("#gallery .gen a")  # the viewer
+    page.click(".viewer-actions >> text=Details")
     expect(page.locator("h1.prompt-title")).to_have_text("a red fox in the snow")
     expect(page.locator("#seed")).not_to_have_text("—")
     images_loaded(page)
     screenshot(page, "detail")
 
-    page.click("text=Remix (new seed)")
+    page.click("text=Remix (same seed)")  # opens the form filled in; nothing spent yet
+    expect(page.locator("#id_prompt")).to_have_value("a red fox in the snow")
+    expect(page.locator("#id_seed")).to_have_value(str(card_seed(page)))
+    expect(page.locator("input[name=seed_mode][value=fixed]")).to_be_checked()
+    expect(page.locator("input[name=size][value='1024x1024']")).to_be_checked()
+    expect(page.locator("#balance")).to_have_text("98")
+    assert get_user_model().objects.get(username="alice").generations.count() == 1
+    page.fill("#id_prompt", "a red fox in the snow, at night")  # edited before it is spent
+    page.click("#generate button[type=submit]")
     expect(page.locator("#recent .gen.status-succeeded")).to_have_count(2, timeout=30_000)
+    expect(page.locator("#recent .gen").first).to_contain_text("at night")
     expect(page.locator("#balance")).to_have_text("96")
+
+
+def card_seed(page) -> int:
+    """The seed of alice's first image, as the detail page showed it."""
+    return get_user_model().objects.get(username="alice").generations.earliest("created_at").seed_used
 
 
 def test_it_works_in_simplified_chinese(signed_in, consumer):

@@ -1,5 +1,7 @@
 """Lookups shared by the dashboard views (responses for stored files: `serving`)."""
 
+import uuid
+
 from django.shortcuts import get_object_or_404
 
 from generations.models import Collection, Generation
@@ -17,3 +19,12 @@ def readable(request, pk) -> Generation:
 
 def own_collection(request, pk) -> Collection:
     return get_object_or_404(Collection.objects.owned_by(request.user), pk=pk)
+
+
+def undoable(request):
+    """The generation just deleted, for the "Undo" button."""
+    try:
+        pk = uuid.UUID(request.GET.get("undo", ""))
+    except ValueError:  # none, or a mangled id in the URL: no undo button
+        return None
+    return Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(pk=pk).first()

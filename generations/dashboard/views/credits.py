@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from generations.billing import credit_requests, quotas, spendable, teams, usage
 from generations.dashboard.forms import CreditRequestForm
+from generations.dashboard.ledger_view import ledger_fold, ledger_lines
 from generations.models import CreditRequest, TeamMembership
 
 RECENT_REQUESTS = 10
@@ -23,7 +24,8 @@ def credits_page(request, request_form=None, status=200):
     wallet = spendable.spendable_for(request.user)
     account = wallet.own
     entries = spendable.entries_for(request.user, wallet)
-    ledger = Paginator(entries, 25).get_page(request.GET.get("page"))
+    ledger = Paginator(ledger_lines(entries), 25).get_page(request.GET.get("page"))
+    ledger_fold(ledger, entries)
     bars = usage.daily_usage(user=request.user)
     return render(
         request,

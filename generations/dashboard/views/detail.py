@@ -4,15 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations.billing.ledger import InsufficientCredits
+from generations.billing.teams import has_team
 from generations.dashboard.forms import CollectForm, TagForm
 from generations.dashboard.views.common import own, readable
 from generations.images.serving import serve_image, serve_thumbnail
-from generations.lifecycle import library, services
-from generations.providers import InvalidRequest
+from generations.lifecycle import library
 
 
 @login_required
@@ -25,6 +25,7 @@ def detail(request, pk):
             collect_form=CollectForm(user=request.user),
             tag_form=TagForm(),
             collections=g.collections.owned_by(request.user),
+            on_team=has_team(request.user),
         )
     return render(request, "generations/detail.html", context)
 
@@ -40,24 +41,20 @@ def thumbnail(request, pk):
 
 
 @login_required
-@require_POST
 def remix(request, pk):
-    g = own(request, pk)
-    try:
-        new_seed = request.POST.get("seed") == "new"
-        services.generation_remix(user=request.user, source=g, seed=None if new_seed else g.seed_used)
-    except (InvalidRequest, InsufficientCredits, services.LimitExceeded) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
-        return redirect("generation_detail", pk=pk)
-    messages.success(request, _("Remix queued."))
-    return redirect("home")
+    """Open the Generate form filled with this image's settings, to edit
+    before anything is spent. A teammate's shared image is remixed as the
+    viewer's own, paid by the viewer, once they press Generate."""
+    g = readable(request, pk)
+    seed = "new" if (request.POST or request.GET).get("seed") == "new" else "same"
+    return redirect(reverse("home") + "?" + urlencode({"remix": g.pk, "seed": seed}))
 
 
 @login_required
 @require_POST
 def save_prompt(request, pk):
     g = own(request, pk)
-    library.prompt_save(user=request.user, text=g.prompt, title=g.prompt[:60])
+    library.prompt_save_from(user=request.user, generation=g)
     messages.success(request, _("Prompt saved to your library."))
     return redirect("generation_detail", pk=pk)
 
@@ -106,9 +103,15 @@ def share(request, pk):
 
 
 def share_action(request, item) -> None:
-    """team_on / team_off / link / revoke, for a generation or a collection."""
+    """team_on / team_off / link / revoke, for a generation or a collection.
+    Stopping a share always works; starting one needs a team (for team_on)
+    and, for a generation, an image (a failed or canceled one has none)."""
     action = request.POST.get("action")
-    if action in ("team_on", "team_off"):
+    if action in ("team_on", "link") and getattr(item, "status", "succeeded") != "succeeded":
+        messages.error(request, _("Only a finished image can be shared."))
+    elif action == "team_on" and not has_team(request.user):
+        messages.error(request, _("You are not on a team yet; an admin can add you to one."))
+    elif action in ("team_on", "team_off"):
         library.share_with_team(item=item, shared=action == "team_on")
     elif action == "link":
         library.share_link_create(item=item)

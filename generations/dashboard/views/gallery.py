@@ -1,18 +1,16 @@
 """Browsing: the gallery, the trash, and what teammates shared."""
 
-import uuid
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
 
 from generations.billing import ledger
 from generations.billing.teams import teammates_of
 from generations.dashboard import gallery as selector
-from generations.dashboard.forms import GalleryFilterForm
+from generations.dashboard.forms import BulkForm, GalleryFilterForm
+from generations.dashboard.views.common import undoable
 from generations.lifecycle import library
 from generations.models import Collection, Generation, TeamMembership
 
@@ -20,30 +18,30 @@ from generations.models import Collection, Generation, TeamMembership
 @login_required
 def gallery(request):
     form = GalleryFilterForm(request.GET, user=request.user)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # an invalid filter is shown beside its field and left out; the rest apply
+    filters = form.cleaned_data
     rows = selector.filtered(Generation.objects.owned_by(request.user).live(), filters, user=request.user)
     page = selector.page(rows, cursor=request.GET.get("cursor", ""), size=settings.GALLERY_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("cursor", None)
     query.pop("undo", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "undo": _undoable(request)}
+    filters = query.urlencode()
+    context = {
+        "form": form,
+        "page": page,
+        "query": filters,
+        "undo": undoable(request),
+        "view_query": "in=gallery" + (filters and "&" + filters),  # a card opens the viewer here
+        "bulk_form": BulkForm(user=request.user, initial={"query": filters}),
+    }
     if request.htmx and request.GET.get("cursor"):
         return render(request, "generations/_gallery_page.html", context)
     return render(request, "generations/gallery.html", context)
 
 
-def _undoable(request):
-    """The generation just deleted, for the "Undo" button."""
-    try:
-        pk = uuid.UUID(request.GET.get("undo", ""))
-    except ValueError:  # none, or a mangled id in the URL: no undo button
-        return None
-    return Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(pk=pk).first()
-
-
 @login_required
 def trash(request):
-    rows = Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(purged_at=None)
+    rows = _trashed(request)
     return render(
         request,
         "generations/trash.html",
@@ -52,11 +50,20 @@ def trash(request):
 
 
 @login_required
-@require_POST
 def trash_empty(request):
-    count = library.trash_purge(user=request.user)
-    messages.success(request, _("%(count)d images deleted for good.") % {"count": count})
-    return redirect("trash")
+    """Deleting for good cannot be undone: a page asks first (saying how
+    many), and only its button, which sends `confirm`, deletes."""
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        count = library.trash_purge(user=request.user)
+        done = ngettext("%(count)d image deleted for good.", "%(count)d images deleted for good.", count)
+        messages.success(request, done % {"count": count})
+        return redirect("trash")
+    count = _trashed(request).filter(status__in=Generation.FINISHED).count()
+    return render(request, "generations/trash_empty.html", {"count": count})
+
+
+def _trashed(request):
+    return Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(purged_at=None)
 
 
 @login_required
@@ -74,5 +81,6 @@ def team(request):
             "mates": mates,
             "generations": generations.select_related("owner")[:100],
             "collections": collections.select_related("owner"),
+            "view_query": "in=team",
         },
     )

@@ -1,5 +1,7 @@
 """The Generate page: form, live quote, submit, and the live card."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -53,13 +55,60 @@ def provider_context(name: str, size: str = "1024x1024") -> dict:
 def home(request):
     if request.method == "POST":
         return create(request)
+    form = GenerateForm(user=request.user, initial=_initial(request))
+    return _page(request, form)
+
+
+def _initial(request) -> dict:
+    """What the form starts with: the defaults, or every setting of an image
+    to remix (`?remix=<id>&seed=same|new`) or of a saved prompt (`?prompt=<id>`),
+    to edit before anything is spent."""
     initial = {"size": "1024x1024", "seed_mode": "random"}
+    if source := _remix_source(request):
+        initial.update(_settings_of(source, keep_seed=request.GET.get("seed") != "new"))
+        if source.owner_id == request.user.pk and source.saved_prompt_id:
+            initial["saved_prompt"] = source.saved_prompt_id
     wanted = request.GET.get("prompt", "")
     saved = Prompt.objects.owned_by(request.user).filter(pk=wanted).first() if wanted.isdigit() else None
     if saved:
-        initial.update(prompt=saved.text, saved_prompt=saved.pk)
-    form = GenerateForm(user=request.user, initial=initial)
-    return _page(request, form)
+        initial.update(_settings_of(saved, keep_seed=True), saved_prompt=saved.pk)
+        initial["prompt"] = saved.text
+    return _fit_size(initial)
+
+
+def _remix_source(request) -> Generation | None:
+    """The image named by `?remix=`, if the user may read it (their own, or a
+    teammate's shared one); a mangled or foreign id fills nothing."""
+    try:
+        pk = uuid.UUID(request.GET.get("remix", ""))
+    except ValueError:
+        return None
+    return Generation.objects.readable_by(request.user).filter(pk=pk).first()
+
+
+def _settings_of(source: Generation | Prompt, *, keep_seed: bool) -> dict:
+    """A generation's or saved prompt's settings as form values; a saved prompt
+    typed on the prompts page has none beyond its text."""
+    values = {"prompt": getattr(source, "prompt", "") or getattr(source, "text", "")}
+    if source.provider:
+        values["provider"] = source.provider
+    if source.width and source.height:
+        values.update(size=f"{source.width}x{source.height}", width=source.width, height=source.height)
+    if source.prompt_extend is not None:
+        values["prompt_extend"] = source.prompt_extend
+    seed = getattr(source, "seed_used", None)
+    seed = source.seed if seed is None else seed
+    if keep_seed and seed is not None:
+        values.update(seed_mode="fixed", seed=seed)
+    return values
+
+
+def _fit_size(initial: dict) -> dict:
+    """A remixed size the provider has no preset for is shown as a custom size."""
+    options = provider_context(initial.get("provider", ""), initial["size"])
+    if "width" in initial and options["chosen_size"] != initial["size"]:
+        initial["size"] = "custom"
+    return initial
 
 
 def _page(request, form, status=200):

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from generations.billing.teams import has_team
 from generations.dashboard.forms import CollectionForm, PromptForm
 from generations.dashboard.views.common import own, own_collection
 from generations.dashboard.views.detail import share_action
@@ -72,6 +73,8 @@ def collection(request, pk):
             "collection": item,
             "mine": item.owner_id == request.user.pk,
             "generations": item.generations.live(),
+            "view_query": f"in=collection&c={item.pk}",
+            "on_team": has_team(request.user),
         },
     )
 

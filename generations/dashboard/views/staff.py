@@ -19,7 +19,13 @@ from generations.accounts import invitations
 from generations.accounts.forms import InviteForm
 from generations.billing import credit_requests, ledger, quotas, reports
 from generations.dashboard import charts
-from generations.dashboard.staff_forms import MemberLimitsForm, UsageFilterForm, member_caps
+from generations.dashboard.staff_forms import (
+    BUCKET_NAMES,
+    GROUP_NAMES,
+    MemberLimitsForm,
+    UsageFilterForm,
+    member_caps,
+)
 from generations.models import CreditAccount, TeamMembership
 
 # Reports read Generation rows only: seeing them is what the report needs.
@@ -42,7 +48,9 @@ def usage(request):
             "top_users": reports.top_users(window),
             "failures": reports.failure_rates(window),
             "errors": reports.error_codes(window),
-            "chart": charts.bar_chart(reports.daily_credits(window), label="Credits spent per day"),
+            "chart": charts.bar_chart(reports.daily_credits(window), label=_("Credits spent per day")),
+            "group_name": GROUP_NAMES[window.group],
+            "bucket_name": BUCKET_NAMES[window.bucket],
             "query": request.GET.urlencode(),
         },
     )
