@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 
-from generations.models import CreditEntry, Generation, Prompt
+from generations.models import Batch, CreditEntry, Generation, Prompt
 
 
 class BoundedDatesChangeList(ChangeList):
@@ -54,7 +54,7 @@ class GenerationAdmin(BoundedDates, admin.ModelAdmin):
         "error_code",
     )
     list_filter = ("status", "provider", "prompt_extend")
-    search_fields = ("prompt", "owner__username", "request_id", "id")
+    search_fields = ("prompt", "owner__username", "request_id", "id", "batch__id")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)
     readonly_fields = [f.name for f in Generation._meta.fields]
@@ -71,6 +71,20 @@ class GenerationAdmin(BoundedDates, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # generations are created through the site, which holds credits
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyAdmin):
+    """Batches are made and canceled through the site, which holds and refunds
+    their credits; staff look, and follow a batch to its images."""
+
+    list_display = ("created_at", "owner", "name", "images")
+    search_fields = ("name", "owner__username", "id")
+    list_select_related = ("owner",)
+
+    @admin.display(description="images")
+    def images(self, obj):
+        return obj.generations.count()
 
 
 @admin.register(CreditEntry)

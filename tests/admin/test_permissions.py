@@ -15,7 +15,7 @@ from django.utils import timezone
 from generations.accounts import invitations
 from generations.api import tokens
 from generations.billing import ledger, quotas
-from generations.lifecycle import services
+from generations.lifecycle import batches, services
 from generations.models import (
     AuditLog,
     CreditAccount,
@@ -80,6 +80,7 @@ def rows(owner, other, admin_user):
         user=owner, prompt="a fox", width=1024, height=1024, provider="demo", seed=1
     )
     WebhookDelivery.objects.create(generation=generation, url="https://example.com/hook")
+    batches.batch_create(user=owner, items=batches.items_repeat(prompt="p", width=1024, height=1024, n=2))
     Prompt.objects.create(owner=owner, title="fox", text="a fox")
     CreditRequest.objects.create(requester=other, amount=10, reason="posters")
     tokens.api_token_create(user=owner, name="laptop")
