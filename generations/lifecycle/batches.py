@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import json
-import random
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -26,9 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from generations.billing import ledger, quotas
-from generations.lifecycle import slots, status
-from generations.lifecycle.idempotency import IdempotencyConflict
-from generations.lifecycle.services import _quote, generation_enqueue
+from generations.lifecycle import idempotency, slots, status
+from generations.lifecycle.services import generation_enqueue, generation_price, seed_pick
 from generations.models import Batch, Generation
 from generations.providers import InvalidRequest
 
@@ -183,7 +181,7 @@ def _priced(items: list[BatchItem], provider: str | None) -> tuple[BatchQuote, l
     priced = []
     for number, item in enumerate(items, 1):
         try:
-            chosen, price = _quote(provider=provider, steps=None, **asdict(item))
+            chosen, price = generation_price(provider=provider, steps=None, **asdict(item))
         except InvalidRequest as exc:
             prefix = _("Image %(n)d: ") % {"n": number} if len(items) > 1 else ""
             raise InvalidRequest(exc.field, prefix + exc.message) from None
@@ -203,25 +201,6 @@ def _fingerprint(items: list[BatchItem], provider: str | None, name: str, webhoo
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _replay(user, key: str | None, fingerprint: str) -> Batch | None:
-    """The batch first made with `key` within IDEMPOTENCY_WINDOW, as for single creates."""
-    if not key:
-        return None
-    first = Batch.objects.filter(owner=user, idempotency_key=key).first()
-    if first is None:
-        return None
-    if first.created_at < timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_WINDOW):
-        Batch.objects.filter(pk=first.pk).update(idempotency_key=None)
-        return None
-    if first.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(
-            f"Idempotency-Key '{key}' was already used for a different request; "
-            "use a new key for new parameters."
-        )
-    first.replayed = True  # type: ignore[attr-defined]
-    return first
-
-
 def _retry_match(user, fingerprint: str) -> Batch | None:
     """For a request its client says is a retry but which carries no key (the
     OpenAI SDK's retries, as idempotency.retry_match for one image): the newest
@@ -235,7 +214,7 @@ def _retry_match(user, fingerprint: str) -> Batch | None:
         .first()
     )
     if match is not None:
-        match.replayed = True  # type: ignore[attr-defined]
+        match.replayed = True
     return match
 
 
@@ -258,7 +237,7 @@ def batch_create(
     batch (`replayed`); so does a `retried` request without a key, as for a
     single create (`via`: the entry point, whose requests are told apart)."""
     fingerprint = _fingerprint(items, provider, name, webhook_url, via)
-    if replay := _replay(user, idempotency_key, fingerprint):
+    if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint, rows=Batch):
         return replay
     if retried and not idempotency_key and (replay := _retry_match(user, fingerprint)):
         return replay
@@ -277,7 +256,7 @@ def batch_create(
             width=item.width,
             height=item.height,
             seed=item.seed,
-            seed_used=_seed(item.seed, chosen.capabilities.seed_range),
+            seed_used=seed_pick(item.seed, chosen.capabilities.seed_range),
             prompt_extend=item.prompt_extend,
             provider=chosen.name,
             credits_cost=price.credits,
@@ -288,7 +267,8 @@ def batch_create(
     ]
     with transaction.atomic():
         payers = ledger.payers_locked(user)
-        if replay := _replay(user, idempotency_key, fingerprint):  # a racing retry, serialized by the lock
+        if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint, rows=Batch):
+            # a racing retry, serialized by the account lock
             return replay
         own = next(a for a in payers if a.user_id == user.pk)
         quotas.quota_check_create(
@@ -298,13 +278,8 @@ def batch_create(
         Generation.objects.bulk_create(generations)
         ledger.hold_many(generations=generations, locked=payers)
     transaction.on_commit(lambda: _wake(quote.provider, generations))
-    batch.replayed = False  # type: ignore[attr-defined]
+    batch.replayed = False
     return batch
-
-
-def _seed(seed: int | None, seed_range: tuple[int, int] | None) -> int | None:
-    """Picked here when none was asked, so every image can be made again."""
-    return seed if seed is not None or seed_range is None else random.randint(*seed_range)
 
 
 def _wake(provider: str, generations: list[Generation]) -> None:

@@ -12,11 +12,12 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from generations.models import Generation, Prompt
+from generations.models import Batch, Generation, Prompt
 
 
 class IdempotencyConflict(Exception):
@@ -33,17 +34,19 @@ def fingerprint(*, saved_prompt: Prompt | None, tags: Sequence[str], via: str = 
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
-def replay(*, user, key: str | None, fingerprint: str) -> Generation | None:
-    """The generation first made with `key` (marked `replayed`), if any. A key
-    older than IDEMPOTENCY_WINDOW is freed for reuse; a key used with other
-    parameters raises IdempotencyConflict."""
+def replay(
+    *, user, key: str | None, fingerprint: str, rows: type[Generation] | type[Batch] = Generation
+) -> Any:
+    """The generation (or, `rows=Batch`, the batch) first made with `key`
+    (marked `replayed`), if any. A key older than IDEMPOTENCY_WINDOW is freed
+    for reuse; a key used with other parameters raises IdempotencyConflict."""
     if not key:
         return None
-    first = Generation.objects.filter(owner=user, idempotency_key=key).first()
+    first = rows._default_manager.filter(owner=user, idempotency_key=key).first()
     if first is None:
         return None
     if first.created_at < timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_WINDOW):
-        Generation.objects.filter(pk=first.pk).update(idempotency_key=None)
+        rows._default_manager.filter(pk=first.pk).update(idempotency_key=None)
         return None
     if first.request_fingerprint != fingerprint:
         raise IdempotencyConflict(

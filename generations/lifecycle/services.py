@@ -36,7 +36,7 @@ def generation_quote(
 ) -> tuple[str, int]:
     """Validate against the provider's capabilities and price it: (provider, credits).
     Raises InvalidRequest naming the problem; touches nothing."""
-    chosen, price = _quote(
+    chosen, price = generation_price(
         provider=provider,
         prompt=prompt,
         width=width,
@@ -48,7 +48,7 @@ def generation_quote(
     return chosen.name, price.credits
 
 
-def _quote(
+def generation_price(
     *,
     provider: str | None,
     prompt: str,
@@ -59,7 +59,7 @@ def _quote(
     steps: int | None,
 ) -> tuple[Provider, pricing.Price]:
     """generation_quote's work, keeping the provider and the whole price for a
-    create (which would otherwise look both up again)."""
+    create, one image or a batch's (which would otherwise look both up again)."""
     chosen = usable_provider(provider)
     chosen.capabilities.validate(
         GenerationRequest(
@@ -121,7 +121,7 @@ def generation_create(
         and (replay := idempotency.retry_match(user=user, fingerprint=fingerprint))
     ):
         return replay
-    chosen, price = _quote(
+    chosen, price = generation_price(
         provider=provider,
         prompt=prompt,
         width=width,
@@ -130,9 +130,8 @@ def generation_create(
         prompt_extend=prompt_extend,
         steps=steps,
     )
-    name, cost, seed_range = chosen.name, price.credits, chosen.capabilities.seed_range
-    # Pick the seed here when none was asked, so every image can be made again.
-    seed_used = seed if seed is not None or seed_range is None else random.randint(*seed_range)
+    name, cost = chosen.name, price.credits
+    seed_used = seed_pick(seed, chosen.capabilities.seed_range)
     claimed = {"status": Status.RUNNING, "started_at": timezone.now(), "attempts": 1} if claim else {}
     generation = Generation(
         owner=user,
@@ -163,6 +162,12 @@ def generation_create(
     generation.replayed = False
     generation.tag_names = sorted(set(tags))  # the answer shows them without reading them back
     return generation
+
+
+def seed_pick(seed: int | None, seed_range: tuple[int, int] | None) -> int | None:
+    """The seed to make an image with: picked here when none was asked (and
+    the provider takes one), so every image can be made again."""
+    return seed if seed is not None or seed_range is None else random.randint(*seed_range)
 
 
 def _create_held(generation: Generation, *, tags: Sequence[str], key: str | None) -> Generation | None:

@@ -74,6 +74,8 @@ class Batch(models.Model):
     its own row, hold, settlement, storage and status; the batch only ties
     them together for progress, cancel-the-rest and download-all."""
 
+    replayed: bool = False  # set by a create answered with an earlier batch, never stored
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
     name = models.CharField(max_length=200, blank=True)
