@@ -3,12 +3,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import parse_size
-from generations.lifecycle import batches, services
-from generations.management.batch_follow import batch_follow
-from generations.management.commands.generate import command_user
-from generations.providers import InvalidRequest
+from generations.lifecycle import batches
+from generations.management.batch_follow import batch_follow, batch_queued
+from generations.management.creating import command_user, refusals_as_errors
 
 
 class Command(BaseCommand):
@@ -35,7 +33,7 @@ class Command(BaseCommand):
             text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
-        try:
+        with refusals_as_errors():
             width, height = parse_size(opts["size"])
             items = batches.items_parse(
                 text, width=width, height=height, prompt_extend=opts["prompt_extend"], filename=path
@@ -46,13 +44,6 @@ class Command(BaseCommand):
                 provider=opts["provider"],
                 name=opts["name"] or ("" if path == "-" else Path(path).stem),
             )
-        except InvalidRequest as exc:
-            raise CommandError(f"{exc.field}: {exc.message}") from exc
-        except (InsufficientCredits, services.LimitExceeded) as exc:
-            raise CommandError(str(exc)) from exc
-        progress = batches.batch_progress(batch)
-        self.stdout.write(
-            f"batch {batch.pk}: {progress.total} images queued, {progress.credits} credits held"
-        )
+        batch_queued(self, batch)
         if not opts["no_wait"]:
             batch_follow(self, batch, timeout=opts["timeout"])

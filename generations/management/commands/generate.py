@@ -1,15 +1,13 @@
 import time
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import parse_size
 from generations.images.ingest import location
 from generations.lifecycle import batches, services
-from generations.management.batch_follow import batch_follow
+from generations.management.batch_follow import batch_follow, batch_queued
+from generations.management.creating import command_user, refusals_as_errors
 from generations.models import Generation
-from generations.providers import InvalidRequest
 
 
 class Command(BaseCommand):
@@ -30,7 +28,7 @@ class Command(BaseCommand):
         user = command_user(opts["user"])
         if opts["n"] != 1:
             return self._batch(user, opts)
-        try:
+        with refusals_as_errors():
             width, height = parse_size(opts["size"])
             generation = services.generation_create(
                 user=user,
@@ -41,14 +39,6 @@ class Command(BaseCommand):
                 prompt_extend=opts["prompt_extend"],
                 provider=opts["provider"],
             )
-        except InvalidRequest as exc:
-            raise CommandError(f"{exc.field}: {exc.message}") from exc
-        except (InsufficientCredits, services.LimitExceeded) as exc:
-            raise CommandError(str(exc)) from exc
-        except Exception as exc:  # ValidationError from parse_size
-            if exc.__class__.__name__ == "ValidationError":
-                raise CommandError(" ".join(exc.messages)) from exc
-            raise
         self.stdout.write(
             f"generation {generation.pk} queued on {generation.provider} "
             f"({generation.size}, {generation.credits_cost} credits)"
@@ -59,7 +49,7 @@ class Command(BaseCommand):
     def _batch(self, user, opts):
         if opts["n"] < 1:
             raise CommandError("--n must be at least 1.")
-        try:
+        with refusals_as_errors():
             width, height = parse_size(opts["size"])
             items = batches.items_repeat(
                 prompt=opts["prompt"],
@@ -70,14 +60,7 @@ class Command(BaseCommand):
                 prompt_extend=opts["prompt_extend"],
             )
             batch = batches.batch_create(user=user, items=items, provider=opts["provider"])
-        except InvalidRequest as exc:
-            raise CommandError(f"{exc.field}: {exc.message}") from exc
-        except (InsufficientCredits, services.LimitExceeded) as exc:
-            raise CommandError(str(exc)) from exc
-        progress = batches.batch_progress(batch)
-        self.stdout.write(
-            f"batch {batch.pk}: {progress.total} images queued, {progress.credits} credits held"
-        )
+        batch_queued(self, batch)
         if opts["wait"]:
             batch_follow(self, batch, timeout=opts["timeout"])
 
@@ -106,16 +89,3 @@ class Command(BaseCommand):
             f"{generation.image_bytes} bytes, sha256 {generation.sha256}, "
             f"seed {generation.seed_used}"
         )
-
-
-def command_user(username):
-    """The named user, or the first admin."""
-    users = get_user_model().objects
-    user = (
-        users.filter(username=username) if username else users.filter(is_superuser=True).order_by("pk")
-    ).first()
-    if not user:
-        raise CommandError(
-            f"No user {username!r}." if username else "No admin yet: run `make run` once or pass --user."
-        )
-    return user
