@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from generations.billing import ledger
-from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import parse_size
-from generations.lifecycle import batches, services
+from generations.dashboard.views.common import form_attempt
+from generations.lifecycle import batches
 from generations.models import Batch
 from generations.providers import InvalidRequest
 from generations.providers.registry import available_providers, default_provider_name
@@ -90,12 +90,9 @@ class BatchForm(forms.Form):
             return batches.items_parse(
                 text, width=width, height=height, prompt_extend=extend, filename=upload.name
             )
-        try:
-            return batches.items_parse(
-                data.get("prompts") or "", width=width, height=height, prompt_extend=extend
-            )
-        except InvalidRequest as exc:
-            raise InvalidRequest("prompts", exc.message) from None
+        return batches.items_parse(
+            data.get("prompts") or "", width=width, height=height, prompt_extend=extend
+        )
 
 
 def own_batch(request, pk) -> Batch:
@@ -109,7 +106,9 @@ def batch_list(request):
     form = BatchForm(initial={"size": "1024x1024"})
     if request.method == "POST":
         form = BatchForm(request.POST, request.FILES)
-        if form.is_valid() and (batch := _create(request, form)):
+        if form.is_valid() and (
+            batch := form_attempt(form, lambda: _create(request.user, form.cleaned_data))
+        ):
             messages.success(request, _("Batch queued: every image's credits are held."))
             return redirect("batch_detail", pk=batch.pk)
     page = Paginator(batches.with_progress(Batch.objects.owned_by(request.user)), 20).get_page(
@@ -123,17 +122,10 @@ def batch_list(request):
     )
 
 
-def _create(request, form) -> Batch | None:
-    data = form.cleaned_data
-    try:
-        return batches.batch_create(
-            user=request.user, items=data["items"], provider=data["provider"], name=data.get("name", "")
-        )
-    except InvalidRequest as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    except (InsufficientCredits, services.LimitExceeded) as exc:
-        form.add_error(None, str(exc))
-    return None
+def _create(user, data: dict) -> Batch:
+    return batches.batch_create(
+        user=user, items=data["items"], provider=data["provider"], name=data.get("name", "")
+    )
 
 
 @login_required

@@ -1,10 +1,14 @@
-"""Lookups shared by the dashboard views (responses for stored files: `serving`)."""
+"""Lookups shared by the dashboard views (responses for stored files:
+`serving`), and how a form shows a create's refusal."""
 
 import uuid
 
 from django.shortcuts import get_object_or_404
 
+from generations.billing.ledger import InsufficientCredits
+from generations.billing.quotas import LimitExceeded
 from generations.models import Collection, Generation
+from generations.providers import InvalidRequest
 
 
 def own(request, pk) -> Generation:
@@ -28,3 +32,15 @@ def undoable(request):
     except ValueError:  # none, or a mangled id in the URL: no undo button
         return None
     return Generation.objects.owned_by(request.user).exclude(deleted_at=None).filter(pk=pk).first()
+
+
+def form_attempt(form, create):
+    """`create()`'s result, or None with its refusal (bad input, too few
+    credits, a limit) added to `form` as the error a person reads."""
+    try:
+        return create()
+    except InvalidRequest as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    except (InsufficientCredits, LimitExceeded) as exc:
+        form.add_error(None, str(exc))
+    return None

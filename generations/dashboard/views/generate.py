@@ -11,10 +11,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
 from generations.billing import pricing, spendable, teams
-from generations.billing.ledger import InsufficientCredits
 from generations.dashboard.forms import GenerateForm
 from generations.dashboard.views.batches import own_batch
-from generations.dashboard.views.common import own, readable
+from generations.dashboard.views.common import form_attempt, own, readable
 from generations.lifecycle import batches, services, status
 from generations.lifecycle.batches import batch_images
 from generations.models import Generation, Prompt
@@ -123,73 +122,62 @@ def _page(request, form, status=200):
 
 
 def create(request):
+    """One image, or several takes of one prompt as a batch shown as one group
+    that fills in live; the form's errors in place when refused."""
     form = GenerateForm(request.POST, user=request.user)
-    if form.is_valid() and form.cleaned_data["count"] > 1:
-        return _create_batch(request, form)
-    generation = form.is_valid() and _create(request, form)
+    if not form.is_valid():
+        made = None
+    elif form.cleaned_data["count"] > 1:
+        made = form_attempt(form, lambda: _create_batch(request.user, form.cleaned_data))
+    else:
+        made = form_attempt(form, lambda: _create(request.user, form.cleaned_data))
     if request.htmx:
-        if not generation:
+        if made is None:
             response = render(request, "generations/_form_errors.html", {"form": form})
             return reswap(retarget(response, "#form-errors"), "innerHTML")
-        response = render(request, "generations/_card_live.html", {"g": generation, "clear_errors": True})
+        if isinstance(made, Generation):
+            response = render(request, "generations/_card_live.html", {"g": made, "clear_errors": True})
+        else:
+            batch = own_batch(request, made.pk)  # with its progress
+            context = {"batch": batch, "progress": batches.batch_progress(batch), "clear_errors": True}
+            response = render(
+                request, "generations/_batch_live.html", {**context, "images": batch_images(batch)}
+            )
         return trigger_client_event(response, "generationCreated")  # the quote refreshes
-    if generation:
+    if isinstance(made, Generation):
         messages.success(request, _("Queued."))
         return redirect("home")
+    if made is not None:
+        return redirect("batch_detail", pk=made.pk)
     return _page(request, form, status=400)
 
 
-def _create_batch(request, form):
-    """Several takes of one prompt: a batch, shown as one group that fills in live."""
-    data = form.cleaned_data
-    try:
-        batch = batches.batch_create(
-            user=request.user,
-            items=batches.items_repeat(
-                prompt=data["prompt"],
-                width=data["width"],
-                height=data["height"],
-                n=data["count"],
-                seed=data["seed"],
-                prompt_extend=data["prompt_extend"],
-            ),
-            provider=data["provider"],
-        )
-    except InvalidRequest as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    except (InsufficientCredits, services.LimitExceeded) as exc:
-        form.add_error(None, str(exc))
-    else:
-        if not request.htmx:
-            return redirect("batch_detail", pk=batch.pk)
-        batch = own_batch(request, batch.pk)
-        context = {"batch": batch, "progress": batches.batch_progress(batch), "clear_errors": True}
-        response = render(request, "generations/_batch_live.html", {**context, "images": batch_images(batch)})
-        return trigger_client_event(response, "generationCreated")
-    if request.htmx:
-        response = render(request, "generations/_form_errors.html", {"form": form})
-        return reswap(retarget(response, "#form-errors"), "innerHTML")
-    return _page(request, form, status=400)
-
-
-def _create(request, form) -> Generation | None:
-    data = form.cleaned_data
-    try:
-        return services.generation_create(
-            user=request.user,
+def _create_batch(user, data: dict):
+    return batches.batch_create(
+        user=user,
+        items=batches.items_repeat(
             prompt=data["prompt"],
             width=data["width"],
             height=data["height"],
+            n=data["count"],
             seed=data["seed"],
             prompt_extend=data["prompt_extend"],
-            provider=data["provider"],
-            saved_prompt=data["saved_prompt"],
-        )
-    except InvalidRequest as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    except (InsufficientCredits, services.LimitExceeded) as exc:
-        form.add_error(None, str(exc))
-    return None
+        ),
+        provider=data["provider"],
+    )
+
+
+def _create(user, data: dict) -> Generation:
+    return services.generation_create(
+        user=user,
+        prompt=data["prompt"],
+        width=data["width"],
+        height=data["height"],
+        seed=data["seed"],
+        prompt_extend=data["prompt_extend"],
+        provider=data["provider"],
+        saved_prompt=data["saved_prompt"],
+    )
 
 
 @login_required
