@@ -195,19 +195,17 @@ class ImageGenerationsView(OpenAIView):
             via="openai",
         )
         made = list(batches.batch_images(batch))
-        interval = POLL_FIRST
-        while time.monotonic() < deadline and not all(g.is_finished for g in made):
-            connection_release_idle()
-            time.sleep(interval)
-            interval = min(interval * POLL_GROWTH, POLL_MAX)
+        for _ in polls(deadline) if not all(g.is_finished for g in made) else ():
             made = list(batches.batch_images(batch))
+            if all(g.is_finished for g in made):
+                break
         succeeded = [g for g in made if g.status == Generation.Status.SUCCEEDED]
         if not batch.replayed and len(succeeded) < len(made):
             batches.batch_cancel(batch=batch)
         if succeeded:
             return succeeded
         if failed := next((g for g in made if g.status == Generation.Status.FAILED), None):
-            wait_for_end(failed, deadline=0)  # raises its error, as for one image
+            raise failure(failed)
         raise ApiError(
             504, "timeout", "The images were not ready in time; they were canceled and nothing was charged."
         )
@@ -275,21 +273,37 @@ def waiting_slot():
 BUSY_RETRY_AFTER = 2
 
 
+def polls(deadline: float):
+    """Yield when it is time to look again, until `deadline` (time.monotonic):
+    the first look soon, later ones backing off, no database connection held
+    while waiting."""
+    interval = POLL_FIRST
+    while time.monotonic() < deadline:
+        connection_release_idle()
+        time.sleep(interval)
+        interval = min(interval * POLL_GROWTH, POLL_MAX)
+        yield
+
+
+def failure(generation: Generation) -> ApiError:
+    """A failed generation's error for its caller: 500 for the site's own, 502 for the provider's."""
+    internal = generation.error_code in ("InternalError", "WorkerLost", "StorageUnavailable")
+    return ApiError(500 if internal else 502, generation.error_code, generation.error_message)
+
+
 def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
     """Poll until the generation ends or `deadline` (time.monotonic) passes;
     raise an ApiError unless it succeeded. No database connection is held
     between looks."""
-    interval = POLL_FIRST
-    while not generation.is_finished and time.monotonic() < deadline:
-        connection_release_idle()
-        time.sleep(interval)
-        interval = min(interval * POLL_GROWTH, POLL_MAX)
-        generation.refresh_from_db()
+    if not generation.is_finished:
+        for _ in polls(deadline):
+            generation.refresh_from_db()
+            if generation.is_finished:
+                break
     if generation.status == Generation.Status.SUCCEEDED:
         return generation
     if generation.status == Generation.Status.FAILED:
-        internal = generation.error_code in ("InternalError", "WorkerLost", "StorageUnavailable")
-        raise ApiError(500 if internal else 502, generation.error_code, generation.error_message)
+        raise failure(generation)
     # A retry waits on another request's generation: that one's to cancel, not this one's.
     if not generation.replayed and status.generation_cancel(generation=generation):
         raise ApiError(
