@@ -54,6 +54,7 @@ class BatchCreateSerializer(serializers.Serializer):
             )
         if attrs.get("prompt") and ("n" in attrs) == ("seeds" in attrs):
             raise serializers.ValidationError({"n": "With a prompt, give n (how many images) or seeds."})
+        # Also checked by batch_create, but here before a huge `n` is built into items.
         count = len(attrs.get("items") or attrs.get("seeds") or []) or attrs.get("n", 0)
         if count > batches.batch_max():
             raise serializers.ValidationError(

@@ -116,7 +116,7 @@ def _reap(gen: Generation) -> None:
         transaction.on_commit(lambda: pipeline.generation_schedule_poll(gen.pk, 0))
     elif gen.attempts < settings.PROVIDER_MAX_ATTEMPTS:
         status.move(gen.pk, sources=Status.RUNNING, target=Status.QUEUED)
-        transaction.on_commit(lambda: services.generation_enqueue(gen.pk))
+        transaction.on_commit(lambda: services.generation_enqueue(gen.pk, provider=gen.provider))
     else:
         status.generation_fail(
             generation=gen,
