@@ -144,7 +144,9 @@ class TagForm(forms.Form):
     tags = forms.CharField(label=_("Tags (comma separated)"), max_length=300)
 
 
-class CollectForm(forms.Form):
+class CollectionChoice(forms.Form):
+    """One of the user's collections, or the name of a new one."""
+
     collection = forms.ModelChoiceField(
         label=_("Collection"),
         required=False,
@@ -157,14 +159,20 @@ class CollectForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["collection"].queryset = Collection.objects.owned_by(user)
 
+    @staticmethod
+    def collection_chosen(data) -> bool:
+        return bool(data.get("collection") or (data.get("new_name") or "").strip())
+
+
+class CollectForm(CollectionChoice):
     def clean(self):
         data = super().clean()
-        if not data.get("collection") and not (data.get("new_name") or "").strip():
+        if not self.collection_chosen(data):
             raise forms.ValidationError(_("Choose a collection or name a new one."))
         return data
 
 
-class BulkForm(forms.Form):
+class BulkForm(CollectionChoice):
     """One action on the images ticked in the gallery (`ids`, read by the view
     and scoped to the user there)."""
 
@@ -176,25 +184,14 @@ class BulkForm(forms.Form):
     ]
     action = forms.ChoiceField(choices=ACTIONS)
     tags = forms.CharField(label=_("Tags (comma separated)"), required=False, max_length=300)
-    collection = forms.ModelChoiceField(
-        label=_("Collection"),
-        required=False,
-        queryset=Collection.objects.none(),
-        empty_label=_("New collection…"),
-    )
-    new_name = forms.CharField(label=_("New collection name"), required=False, max_length=120)
     query = forms.CharField(required=False, widget=forms.HiddenInput)  # the gallery's filters, to go back to
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["collection"].queryset = Collection.objects.owned_by(user)
 
     def clean(self):
         data = super().clean()
         action = data.get("action")
         if action == "tag" and not library.parse_tags(data.get("tags") or ""):
             self.add_error("tags", _("Type the tags to add, separated by commas."))
-        if action == "collect" and not data.get("collection") and not (data.get("new_name") or "").strip():
+        if action == "collect" and not self.collection_chosen(data):
             self.add_error("collection", _("Choose a collection or name a new one."))
         return data
 
