@@ -196,7 +196,7 @@ def hold_many(*, generations: list[Generation], locked: list[CreditAccount]) -> 
     each on the first account that can pay it, as `hold` would; or raise
     InsufficientCredits naming how many of them the balances cover, writing
     nothing. One entry per generation and one update per account."""
-    usable = [a for a in locked if not (a.frozen and a.team_id)]
+    usable = usable_payers(locked)
     left = {a.pk: a.balance for a in usable}
     chosen: list[CreditAccount] = []
     for generation in generations:
