@@ -23,6 +23,14 @@ def test_the_schema_is_openapi_3_with_examples(anon, db):
     assert "bearerAuth" in schema["components"]["securitySchemes"]
 
 
+def test_the_schema_is_built_without_touching_the_database(client, db, django_assert_num_queries):
+    """schemathesis loads it at import, before the test database exists: a query
+    there would open a connection (and a pool) on the real database instead."""
+    with django_assert_num_queries(0):
+        response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200 and "/api/v1/credits/entries/" in response.json()["paths"]
+
+
 def test_the_docs_page_renders(anon, db):
     response = anon.get("/api/docs/")
     assert response.status_code == 200 and b"swagger-ui" in response.content
