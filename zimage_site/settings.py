@@ -134,6 +134,18 @@ TEMPLATES = [
     },
 ]
 
+# --- metrics -----------------------------------------------------------------
+# /metrics (generations/runtime/metrics.py, docs/operations.md): who may scrape
+# it, a bearer token or client addresses (CIDRs); with neither it answers 404
+# and nothing is collected. Every process writes its counters under
+# PROMETHEUS_MULTIPROC_DIR, set here before prometheus_client is imported so
+# that all of them (web workers, consumers, commands) agree on the place.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW = env_list("METRICS_ALLOW")
+METRICS_ENABLED = env_bool("METRICS_ENABLED", bool(METRICS_TOKEN or METRICS_ALLOW))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES = {
