@@ -96,6 +96,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id for every log line; then the probes (/healthz,
+    # /readyz, /metrics), answered before host checks, HTTPS redirects,
+    # sessions and sign-in, as load balancers and scrapers need.
+    "generations.runtime.logcontext.RequestIdMiddleware",
+    "generations.runtime.probes.ProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -536,16 +541,33 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT") or 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
+# LOG_FORMAT=json: one JSON object a line, with the request and generation
+# ids (generations/runtime/logcontext.py); the consumer's "huey" logger then
+# writes through the same handler instead of Huey's own plain one.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "generations.runtime.logcontext.JsonFormatter"},
+    },
+    "filters": {"context": {"()": "generations.runtime.logcontext.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
-        "huey": {"propagate": False},  # the consumer installs its own handler
+        # Plain: the consumer installs its own handler; JSON: this one's.
+        "huey": {"propagate": False}
+        if LOG_FORMAT != "json"
+        else {"propagate": False, "handlers": ["console"], "level": "INFO"},
         "axes": {"level": "WARNING"},  # failed sign-ins and lockouts, not every success
         "generations.accounts": {"level": "INFO"},
     },
