@@ -5,7 +5,6 @@ Fresh machine: SQLite, Huey on SQLite, files under MEDIA_ROOT. `DATABASE_URL`,
 variable read here is listed in `.env.example`.
 """
 
-import logging
 import os
 import secrets
 from datetime import timedelta
@@ -20,8 +19,6 @@ from .sso import form_action_origins, socialaccount_providers
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-log = logging.getLogger("zimage_site")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -572,6 +569,3 @@ LOGGING = {
         "generations.accounts": {"level": "INFO"},
     },
 }
-
-if IMAGE_FETCH_ALLOW_PRIVATE:
-    log.warning("IMAGE_FETCH_ALLOW_PRIVATE=1: provider image URLs may point at private addresses")
