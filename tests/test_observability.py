@@ -282,3 +282,77 @@ def test_a_consumers_json_lines_carry_the_generation_id(owner, consumer, dashsco
     about = [line for line in lines if str(gen.pk) in line["message"]]
     assert about and all(line.get("generation_id") == str(gen.pk) for line in about)
     assert any("retry" in line["message"] for line in about)  # the provider path's own line
+
+
+# --- the docs' dashboard and alert rules ---------------------------------------------------
+
+METRIC_NAME = re.compile(r"\bzimage_[a-z_]+\b")
+
+
+def dashboard_exprs() -> list[str]:
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    assert dashboard["title"] and dashboard["uid"] and dashboard["schemaVersion"] >= 30
+    exprs = []
+    for panel in dashboard["panels"]:
+        assert {"id", "type", "title", "gridPos", "targets", "datasource"} <= set(panel), panel.get("title")
+        exprs += [target["expr"] for target in panel["targets"]]
+    return exprs
+
+
+def alert_exprs() -> list[str]:
+    import yaml
+
+    rules = yaml.safe_load((ROOT / "docs" / "prometheus-alerts.yml").read_text())
+    exprs = []
+    for group in rules["groups"]:
+        assert set(group) <= {"name", "interval", "rules", "limit"} and group["name"]
+        for rule in group["rules"]:
+            assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"} and rule["alert"]
+            exprs.append(rule["expr"])
+    return exprs
+
+
+def test_dashboard_and_alerts_use_only_exported_metrics(client, metrics_on, owner):
+    """Every metric name in docs/grafana-dashboard.json and
+    docs/prometheus-alerts.yml is one a scrape of this site answers."""
+    from generations.runtime.metrics_export import EXPORTED
+
+    services.generation_create(user=owner, prompt="a fox", width=1024, height=1024, provider="demo")
+    metrics.call_observed("demo", 1, "ok")
+    metrics.fallback_taken("z-image-turbo", "dashscope", "demo", "circuit_open")
+    metrics.circuit_changed("dashscope", "closed")
+    metrics.store_retried("demo")
+    metrics.ledger_checked(0)
+    scraped = {name for name, _ in scrape(client)}
+    assert set(EXPORTED) <= scraped  # the list the docs are checked against is true
+    dashboard, alerts = dashboard_exprs(), alert_exprs()
+    assert len(alerts) >= 4
+    for expr in dashboard + alerts:
+        assert expr.count("(") == expr.count(")"), expr
+        used = set(METRIC_NAME.findall(expr))
+        assert used and used <= set(EXPORTED), f"{expr}: {used - set(EXPORTED)} not exported"
+    # Each of the issue's alerts is there.
+    joined = "\n".join(alerts)
+    for name in ("zimage_circuit_state", "zimage_generations_queued", "zimage_store_retries_total"):
+        assert name in joined
+    assert "zimage_ledger_problems" in joined and "zimage_provider_calls_total" in joined
+
+
+def test_gunicorn_master_empties_the_metrics_folder_for_its_workers(tmp_path, monkeypatch):
+    """A restart starts counting afresh: files of the previous run's
+    processes would be summed in forever. The workers inherit the folder."""
+    import runpy
+
+    stale = tmp_path / "counter_4242.db"
+    stale.write_bytes(b"old counts")
+    keep = tmp_path / "README"
+    keep.write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    conf = runpy.run_path(str(ROOT / "zimage_site" / "gunicorn_conf.py"))
+    conf["on_starting"](None)
+    assert not stale.exists() and keep.exists()
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    conf["on_starting"](None)
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "var" / "metrics")
+    assert (tmp_path / "var" / "metrics").is_dir()
