@@ -49,7 +49,7 @@ def readiness() -> dict[str, str]:
             check()
             states[name] = "ok"
         except Exception as exc:  # any failure means not ready; which one goes in the log
-            log.warning("readyz: %s failed: %s", name, exc.__class__.__name__)
+            log.warning("readyz: %s failed: %s: %s", name, exc.__class__.__name__, exc)
             states[name] = f"failed ({exc.__class__.__name__})"
     return states
 
