@@ -4,6 +4,8 @@ more. Only whether a variable is set is ever shown, never its value."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from generations.providers.base import Provider, env
 from generations.providers.registry import provider_status
 
@@ -95,5 +97,6 @@ def only_demo(rows: list[ChecklistRow] | None = None) -> bool:
     return not any(row.configured for row in rows if row.name != "demo")
 
 
-# What "Test this provider" asks for: a prompt, not a site message (sent as is).
-TEST_PROMPT = "A red fox in fresh snow, morning light"
+# What "Test this provider" asks for, in the tester's language (Z-Image reads
+# Chinese and English prompts alike): translated when the test is made.
+TEST_PROMPT = gettext_noop("A red fox in fresh snow, morning light")

@@ -79,7 +79,7 @@ def setup_test(request, name: str):
     try:
         generation = services.generation_create(
             user=request.user,
-            prompt=setup.TEST_PROMPT,
+            prompt=_(setup.TEST_PROMPT),
             width=width,
             height=height,
             provider=name,
