@@ -125,7 +125,7 @@ def test_a_provider_error_shows_its_code_and_refunds(client, tester, dashscope_e
 def test_an_unconfigured_provider_is_refused_with_why_and_spends_nothing(client, tester):
     client.force_login(tester)
     response = client.post(reverse("staff_setup_test", args=["aimlapi"]), follow=True)
-    assert "AIMLAPI_API_KEY" in response.content.decode()
+    assert "AI/ML API is unavailable: No API key: set AIMLAPI_API_KEY" in response.content.decode()
     assert not Generation.objects.exists()
     assert client.post(reverse("staff_setup_test", args=["nonesuch"])).status_code == 404
 

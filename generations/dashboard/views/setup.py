@@ -52,7 +52,6 @@ def setup_page(request):
             "can_test": request.user.has_perm(TEST_PERMISSION),
             "docs_url": settings.DOCS_URL,
             "tested": tested,
-            "tested_provider": tested.provider if tested else request.GET.get("provider", ""),
         },
     )
 
@@ -88,9 +87,9 @@ def setup_test(request, name: str):
         )
     except InvalidRequest as exc:
         messages.error(request, exc.message)
-        return redirect(reverse("staff_setup") + f"?provider={name}#provider-{name}")
+        return redirect(reverse("staff_setup") + f"#provider-{name}")
     except (InsufficientCredits, LimitExceeded) as exc:
         messages.error(request, str(exc))
-        return redirect(reverse("staff_setup") + f"?provider={name}#provider-{name}")
+        return redirect(reverse("staff_setup") + f"#provider-{name}")
     pipeline.generation_run_now(generation=generation)
     return redirect(reverse("staff_setup") + f"?tested={generation.pk}#provider-{name}")
