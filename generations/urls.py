@@ -9,6 +9,7 @@ from generations.dashboard.views import (
     generate,
     library,
     public,
+    setup,
     staff,
     tokens,
     viewer,
@@ -73,4 +74,6 @@ urlpatterns = [
     path("staff/usage/", staff.usage, name="staff_usage"),
     path("staff/usage.csv", staff.usage_csv, name="staff_usage_csv"),
     path("staff/team/", staff.team, name="staff_team"),
+    path("staff/setup/", setup.setup_page, name="staff_setup"),
+    path("staff/setup/test/<slug:name>", setup.setup_test, name="staff_setup_test"),
 ]

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from generations.billing import ledger
 from generations.lifecycle import library, pipeline, services, status
-from generations.models import Team, TeamMembership
+from generations.models import Generation, Team, TeamMembership
 from generations.providers.registry import REGISTRY
 
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
@@ -28,6 +28,7 @@ ALLOWED = [
     "ZIP",
     "Shift",
     "Webhook",
+    "Alibaba Cloud DashScope",  # a provider's product name (the setup checklist)
     *sorted(REGISTRY, key=len, reverse=True),  # provider names, as in the filters
 ]
 SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
@@ -119,7 +120,16 @@ def test_every_page_and_form_error_is_in_chinese(client, owner, studio):
 def test_the_staff_pages_and_credit_actions_are_in_chinese(client, admin_user, owner, studio):
     client.force_login(admin_user)
     found = {}
-    for url in (reverse("staff_usage"), reverse("staff_usage") + "?start=0001-01-01"):
+    client.post(reverse("staff_setup_test", args=["demo"]), **ZH)
+    tested = Generation.objects.get(owner=admin_user)  # the test image, shown on the checklist
+    assert tested.status == "succeeded"
+    for url in (
+        reverse("staff_usage"),
+        reverse("staff_usage") + "?start=0001-01-01",
+        reverse("home"),  # with the banner: only the demo is configured
+        reverse("staff_setup"),
+        reverse("staff_setup") + f"?tested={tested.pk}",
+    ):
         if english := english_in(client.get(url, **ZH).content.decode()):
             found[url] = english
     accounts = reverse("admin:generations_creditaccount_changelist")

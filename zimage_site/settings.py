@@ -374,6 +374,9 @@ PROVIDER_POLL_INITIAL = float(os.environ.get("PROVIDER_POLL_INITIAL", "2"))
 PROVIDER_POLL_MAX_INTERVAL = float(os.environ.get("PROVIDER_POLL_MAX_INTERVAL", "15"))
 PROVIDER_POLL_TIMEOUT = float(os.environ.get("PROVIDER_POLL_TIMEOUT", "600"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
+# Where the docs/ folder can be read on the web (e.g. the repository's docs
+# on its forge): the setup checklist links each provider's section there.
+DOCS_URL = os.environ.get("DOCS_URL", "").rstrip("/")
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 # A queued generation whose queue message was lost is sent again after this
 # many seconds without progress, and failed and refunded once it is older

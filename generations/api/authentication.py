@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -14,10 +15,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower():
             return None  # not ours: session authentication may still apply
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the token as 'Authorization: Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Send the token as 'Authorization: Bearer <token>'."))
         token = api_token_authenticate(header[1])
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API token."))
         return token.user, token
 
     def authenticate_header(self, request):

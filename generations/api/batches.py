@@ -3,6 +3,7 @@ list them, cancel the rest and download them all as one ZIP. Thin views over
 `generations.lifecycle.batches`."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -50,15 +51,18 @@ class BatchCreateSerializer(serializers.Serializer):
         given = [name for name in ("items", "prompt") if attrs.get(name)]
         if len(given) != 1:
             raise serializers.ValidationError(
-                {"items": "Give either items, or a prompt with n or seeds (not both)."}
+                {"items": _("Give either items, or a prompt with n or seeds (not both).")}
             )
         if attrs.get("prompt") and ("n" in attrs) == ("seeds" in attrs):
-            raise serializers.ValidationError({"n": "With a prompt, give n (how many images) or seeds."})
+            raise serializers.ValidationError({"n": _("With a prompt, give n (how many images) or seeds.")})
         # Also checked by batch_create, but here before a huge `n` is built into items.
         count = len(attrs.get("items") or attrs.get("seeds") or []) or attrs.get("n", 0)
         if count > batches.batch_max():
             raise serializers.ValidationError(
-                {"items": f"A batch may hold at most {batches.batch_max()} images; this one has {count}."}
+                {
+                    "items": _("A batch may hold at most %(max)d images; this one has %(count)d.")
+                    % {"max": batches.batch_max(), "count": count}
+                }
             )
         return attrs
 

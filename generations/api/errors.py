@@ -6,6 +6,7 @@ thin: they call a service and let its exception travel.
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -59,7 +60,7 @@ def error_body(exc: exceptions.APIException) -> dict:
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return {
             "code": "invalid",
-            "message": "Some fields are invalid; see `fields`.",
+            "message": _("Some fields are invalid; see `fields`."),
             "fields": {name: _messages(value) for name, value in detail.items()},
         }
     codes = exc.get_codes()
@@ -82,13 +83,13 @@ def _messages(value) -> list[str]:
 def not_found(request, exception):
     """Unknown URLs under the APIs answer in their shape; the site's pages stay HTML."""
     if request.path.startswith("/api/"):
-        body = {"code": "not_found", "message": "No such endpoint.", "fields": {}}
+        body = {"code": "not_found", "message": _("No such endpoint."), "fields": {}}
         return JsonResponse({"error": body}, status=404)
     if request.path.startswith("/v1/"):
         return JsonResponse(
             {
                 "error": {
-                    "message": f"Unknown endpoint {request.path}.",
+                    "message": _("Unknown endpoint %(path)s.") % {"path": request.path},
                     "type": "invalid_request_error",
                     "param": None,
                     "code": "unknown_url",

@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -62,7 +63,9 @@ class ImageRequestSerializer(serializers.Serializer):
 
     def validate_model(self, value):
         if value != MODEL:
-            raise serializers.ValidationError(f"The model '{value}' does not exist; use '{MODEL}'.")
+            raise serializers.ValidationError(
+                _("The model '%(model)s' does not exist; use '%(known)s'.") % {"model": value, "known": MODEL}
+            )
         return value
 
 
@@ -195,7 +198,7 @@ class ImageGenerationsView(OpenAIView):
             via="openai",
         )
         made = list(batches.batch_images(batch))
-        for _ in polls(deadline) if not all(g.is_finished for g in made) else ():
+        for _poll in polls(deadline) if not all(g.is_finished for g in made) else ():
             made = list(batches.batch_images(batch))
             if all(g.is_finished for g in made):
                 break
@@ -207,7 +210,9 @@ class ImageGenerationsView(OpenAIView):
         if failed := next((g for g in made if g.status == Generation.Status.FAILED), None):
             raise failure(failed)
         raise ApiError(
-            504, "timeout", "The images were not ready in time; they were canceled and nothing was charged."
+            504,
+            "timeout",
+            _("The images were not ready in time; they were canceled and nothing was charged."),
         )
 
     def answer(self, request, data: dict, made: list[Generation]) -> Response:
@@ -262,7 +267,7 @@ def waiting_slot():
     if not _waiting.acquire(blocking=False):
         raise exceptions.Throttled(
             wait=BUSY_RETRY_AFTER,
-            detail=("This server is making as many images as it waits for at once; retry shortly."),
+            detail=_("This server is making as many images as it waits for at once; retry shortly."),
         )
     try:
         yield
@@ -296,7 +301,7 @@ def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
     raise an ApiError unless it succeeded. No database connection is held
     between looks."""
     if not generation.is_finished:
-        for _ in polls(deadline):
+        for _poll in polls(deadline):
             generation.refresh_from_db()
             if generation.is_finished:
                 break
@@ -307,13 +312,18 @@ def wait_for_end(generation: Generation, *, deadline: float) -> Generation:
     # A retry waits on another request's generation: that one's to cancel, not this one's.
     if not generation.replayed and status.generation_cancel(generation=generation):
         raise ApiError(
-            504, "timeout", "No worker took the request in time; it was canceled and nothing was charged."
+            504,
+            "timeout",
+            _("No worker took the request in time; it was canceled and nothing was charged."),
         )
     raise ApiError(
         504,
         "timeout",
-        f"The image was not ready in time; it is still being made as "
-        f"generation {generation.pk} (see /api/v1/generations/{generation.pk}/).",
+        _(
+            "The image was not ready in time; it is still being made as "
+            "generation %(id)s (see /api/v1/generations/%(id)s/)."
+        )
+        % {"id": generation.pk},
     )
 
 
@@ -341,8 +351,8 @@ def signed_image(request, signed: str):
     try:
         pk = signing.TimestampSigner(salt=SIGNER_SALT).unsign(signed, max_age=settings.OPENAI_URL_MAX_AGE)
     except signing.BadSignature as exc:
-        raise Http404("This link is invalid or has expired.") from exc
+        raise Http404(_("This link is invalid or has expired.")) from exc
     generation = Generation.objects.filter(pk=pk, deleted_at__isnull=True).first()
     if generation is None:
-        raise Http404("No such image.")
+        raise Http404(_("No such image."))
     return serve_image(generation)

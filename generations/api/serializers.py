@@ -4,6 +4,7 @@ import copy
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -168,7 +169,7 @@ class SizeField(serializers.CharField):
     def to_internal_value(self, data):
         match = SIZE_RE.match(super().to_internal_value(data))
         if not match:
-            raise serializers.ValidationError("Size must look like 1024x1024 (width x height).")
+            raise serializers.ValidationError(_("Size must look like 1024x1024 (width x height)."))
         return int(match[1]), int(match[2])
 
     def get_default(self):
@@ -220,7 +221,7 @@ class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
         saved = attrs.get("saved_prompt")
         if not attrs.get("prompt"):
             if saved is None:
-                raise serializers.ValidationError({"prompt": "A prompt or a saved_prompt is required."})
+                raise serializers.ValidationError({"prompt": _("A prompt or a saved_prompt is required.")})
             attrs["prompt"] = saved.text
         return attrs
 

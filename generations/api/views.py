@@ -1,6 +1,7 @@
 """Generations over REST: thin views over `generations.lifecycle.services`."""
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -58,8 +59,8 @@ def idempotency_key(request) -> str | None:
         raise ApiError(
             400,
             "invalid",
-            "Idempotency-Key is longer than 200 characters.",
-            {"Idempotency-Key": ["At most 200 characters."]},
+            _("Idempotency-Key is longer than 200 characters."),
+            {"Idempotency-Key": [_("At most 200 characters.")]},
         )
     return key or None
 
@@ -120,7 +121,8 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise ApiError(
                 409,
                 "not_cancelable",
-                f"Only a queued generation can be canceled; this one is {generation.status}.",
+                _("Only a queued generation can be canceled; this one is %(status)s.")
+                % {"status": generation.status},
             )
         generation.refresh_from_db()
         return Response(self.get_serializer(generation).data)

@@ -92,6 +92,16 @@ class GenerateForm(forms.Form):
         return data.get("seed") if mode == "fixed" else None
 
 
+def provider_filter_choices(user) -> list[tuple[str, str]]:
+    """The providers a filter offers: those usable now plus any the user has
+    images from (a provider since removed from the environment still finds
+    its old images), in the registry's order; not every provider there is."""
+    used = set(Generation.objects.owned_by(user).order_by().values_list("provider", flat=True).distinct())
+    shown = used | {p.name for p in available_providers()}
+    known = [(name, REGISTRY[name].label) for name in REGISTRY if name in shown]
+    return known + [(name, name) for name in sorted(used - REGISTRY.keys()) if name]
+
+
 class GalleryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search prompts"), required=False)
     status = forms.ChoiceField(
@@ -114,7 +124,7 @@ class GalleryFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["collection"].queryset = Collection.objects.owned_by(user)
-        self.fields["provider"].choices = [("", _("Any provider")), *((n, n) for n in REGISTRY)]
+        self.fields["provider"].choices = [("", _("Any provider")), *provider_filter_choices(user)]
 
     def clean_size(self):
         value = self.cleaned_data["size"]

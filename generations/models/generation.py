@@ -230,6 +230,9 @@ class Generation(models.Model):
             models.Index(fields=["status", "updated_at"], name="gen_status_updated"),
             # The gallery's keyset pagination walks (created_at, id) per owner.
             models.Index(fields=["owner", "deleted_at", "-created_at", "-id"], name="gen_gallery"),
+            # The providers a user has images from, for the filters' choices
+            # (dashboard.forms.provider_filter_choices): read from the index alone.
+            models.Index(fields=["owner", "provider"], name="gen_owner_provider"),
             # The fair-share dispatcher's look at what waits for a provider.
             models.Index(
                 fields=["provider", "owner", "created_at"],

@@ -78,7 +78,7 @@ class GpuWorkerProvider(Provider):
         return [url.strip().rstrip("/") for url in raw.split(",") if url.strip()]
 
     def unavailable_reason(self) -> str:
-        return "" if self.urls else "No worker: set GPU_WORKER_URL (several URLs: comma-separated)."
+        return "" if self.urls else str(_("No worker: set GPU_WORKER_URL (several URLs: comma-separated)."))
 
     def payload(self, req: GenerationRequest) -> dict:
         body = {

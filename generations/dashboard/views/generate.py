@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget, trigger_client_event
 
 from generations.billing import pricing, spendable, teams
+from generations.dashboard import setup
 from generations.dashboard.forms import GenerateForm
 from generations.dashboard.views.batches import own_batch
 from generations.dashboard.views.common import form_attempt, own, readable
@@ -116,7 +117,12 @@ def _page(request, form, status=200):
     return render(
         request,
         "generations/home.html",
-        {"form": form, "generations": recent, **provider_context(name, form["size"].value() or "")},
+        {
+            "form": form,
+            "generations": recent,
+            "setup_needed": request.user.is_staff and setup.only_demo(),
+            **provider_context(name, form["size"].value() or ""),
+        },
         status=status,
     )
 
