@@ -360,6 +360,12 @@ PROVIDER_POLL_INITIAL = float(os.environ.get("PROVIDER_POLL_INITIAL", "2"))
 PROVIDER_POLL_MAX_INTERVAL = float(os.environ.get("PROVIDER_POLL_MAX_INTERVAL", "15"))
 PROVIDER_POLL_TIMEOUT = float(os.environ.get("PROVIDER_POLL_TIMEOUT", "600"))
 DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
+# Circuit breaker per provider (lifecycle/circuit.py): this many retryable
+# failures in a row open it for CIRCUIT_COOLDOWN seconds, then one probe goes;
+# a probe silent for CIRCUIT_PROBE_TIMEOUT seconds is given to another caller.
+CIRCUIT_FAILURES = int(os.environ.get("CIRCUIT_FAILURES", "5"))
+CIRCUIT_COOLDOWN = float(os.environ.get("CIRCUIT_COOLDOWN", "60"))
+CIRCUIT_PROBE_TIMEOUT = float(os.environ.get("CIRCUIT_PROBE_TIMEOUT", str(PROVIDER_TIMEOUT + 30)))
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 # A queued generation whose queue message was lost is sent again after this
 # many seconds without progress, and failed and refunded once it is older
