@@ -39,7 +39,10 @@ def attempt_ended(generation: Generation, *, started: float, error: Exception | 
     if error is None:
         code = "ok"
         cost = pricing.quote(
-            provider=provider, width=generation.width, height=generation.height, prompt_extend=generation.prompt_extend
+            provider=provider,
+            width=generation.width,
+            height=generation.height,
+            prompt_extend=generation.prompt_extend,
         ).provider_cost
         circuit.record(provider, ok=True)
     elif isinstance(error, ProviderError):
@@ -49,6 +52,11 @@ def attempt_ended(generation: Generation, *, started: float, error: Exception | 
     else:
         code = "InvalidRequest" if type(error).__name__ == "InvalidRequest" else "InternalError"
     Attempt.objects.create(
-        generation_id=generation.pk, provider=provider, code=code[:80], at=timezone.now(), seconds=seconds, cost=cost
+        generation_id=generation.pk,
+        provider=provider,
+        code=code[:80],
+        at=timezone.now(),
+        seconds=seconds,
+        cost=cost,
     )
     metrics.call_observed(provider, seconds, code)

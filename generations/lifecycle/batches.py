@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from generations.billing import ledger, quotas
 from generations.lifecycle import idempotency, slots, status
 from generations.lifecycle.services import generation_enqueue, generation_price, seed_pick
-from generations.models import Batch, Generation
+from generations.models import DEFAULT_ROUTE, Batch, Generation
 from generations.providers import InvalidRequest
 
 Status = Generation.Status
@@ -259,6 +259,7 @@ def batch_create(
             seed_used=seed_pick(item.seed, chosen.capabilities.seed_range),
             prompt_extend=item.prompt_extend,
             provider=chosen.name,
+            route="" if provider else DEFAULT_ROUTE,  # no provider named: each image may fall back
             credits_cost=price.credits,
             provider_price=price.provider_cost,
             webhook_url=webhook_url,
@@ -277,9 +278,18 @@ def batch_create(
         batch.save(force_insert=True)
         Generation.objects.bulk_create(generations)
         ledger.hold_many(generations=generations, locked=payers)
-    transaction.on_commit(lambda: _wake(quote.provider, generations))
+    transaction.on_commit(lambda: _wake_all(generations))
     batch.replayed = False
     return batch
+
+
+def _wake_all(generations: list[Generation]) -> None:
+    """Wake each provider the batch's images start on (a weighted route spreads them)."""
+    by_provider: dict[str, list[Generation]] = {}
+    for generation in generations:
+        by_provider.setdefault(generation.provider, []).append(generation)
+    for provider, mine in by_provider.items():
+        _wake(provider, mine)
 
 
 def _wake(provider: str, generations: list[Generation]) -> None:

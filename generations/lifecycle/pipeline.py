@@ -240,7 +240,9 @@ def _fall_back(generation: Generation, exc: ProviderError, to: str, *, attempt_u
             run_after=None,
         )
     if moved:
-        log.info("generation %s: %s on %s, falling back to %s", generation.pk, exc.code, generation.provider, to)
+        log.info(
+            "generation %s: %s on %s, falling back to %s", generation.pk, exc.code, generation.provider, to
+        )
         metrics.fallback_taken(generation.route, generation.provider, to, exc.code)
         generation_enqueue(generation.pk, provider=to)
     return None

@@ -54,7 +54,8 @@ def route_providers(name: str) -> list[Provider]:
     if entries is None:
         raise InvalidRequest(
             "model",
-            _("Unknown model '%(name)s'. Known: %(known)s.") % {"name": name, "known": ", ".join(route_names())},
+            _("Unknown model '%(name)s'. Known: %(known)s.")
+            % {"name": name, "known": ", ".join(route_names())},
         )
     usable = {p.name: p for p, reason in provider_status() if not reason}
     found = [usable[n] for n, _weight in entries if n in usable]

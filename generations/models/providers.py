@@ -123,7 +123,9 @@ class ProviderRoute(models.Model):
         if problems or not self.entries():
             raise ValidationError(
                 {
-                    "providers": _("Not a provider (or not a whole-number weight): %(bad)s. Known: %(known)s.")
+                    "providers": _(
+                        "Not a provider (or not a whole-number weight): %(bad)s. Known: %(known)s."
+                    )
                     % {"bad": ", ".join(problems) or "-", "known": ", ".join(REGISTRY)}
                 }
             )

@@ -14,6 +14,7 @@ switches every fake shares:
   [badimage]       succeed, but the image URL serves HTML, not an image
   [image:KIND]     the image URL answers 404, html, huge (60 MB) or wrongsize
   [imageslow:S]    the image URL takes S seconds to answer
+A whole-provider outage is `server.outage = True` (every call answers 500).
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.server.record(method, url.path, dict(self.headers), body, self.client_address[1])
         if method == "GET" and url.path.startswith("/images/"):
             return self.serve_image(url.path, parse_qs(url.query))
+        if self.server.outage:  # the whole provider is down, whatever was asked
+            return self.send(
+                500,
+                {
+                    "code": "InternalError",
+                    "message": "fake outage",
+                    "error": {"message": "fake outage", "type": "server_error"},
+                },
+            )
         self.route(method, url.path, parse_qs(url.query), body)
 
     def route(self, method, path, query, body):
@@ -142,8 +152,9 @@ class FakeHandler(BaseHTTPRequestHandler):
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, handler: type[FakeHandler]):
-        super().__init__(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[FakeHandler], port: int = 0):
+        super().__init__(("127.0.0.1", port), handler)
+        self.outage = False  # True: every call (not image downloads) answers 500
         self.requests: list[dict] = []
         self.images: dict[str, bytes] = {}
         self.counters: dict[str, int] = {}
