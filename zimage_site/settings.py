@@ -366,6 +366,8 @@ DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 CIRCUIT_FAILURES = int(os.environ.get("CIRCUIT_FAILURES", "5"))
 CIRCUIT_COOLDOWN = float(os.environ.get("CIRCUIT_COOLDOWN", "60"))
 CIRCUIT_PROBE_TIMEOUT = float(os.environ.get("CIRCUIT_PROBE_TIMEOUT", str(PROVIDER_TIMEOUT + 30)))
+# A provider whose share of failed calls over the last 15 minutes reaches this is "degraded".
+HEALTH_DEGRADED_RATE = float(os.environ.get("HEALTH_DEGRADED_RATE", "0.2"))
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 # A queued generation whose queue message was lost is sent again after this
 # many seconds without progress, and failed and refunded once it is older

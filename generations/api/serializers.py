@@ -49,6 +49,7 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     image = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    attempts = serializers.SerializerMethodField()
 
     class Meta:
         model = Generation
@@ -65,6 +66,8 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "prompt_extend",
             "steps",
             "provider",
+            "route",
+            "attempts",
             "tags",
             "saved_prompt",
             "batch",
@@ -79,6 +82,36 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "links",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "description": "Every provider call made for it, in order (a routed one may fall back)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "provider": {"type": "string"},
+                    "code": {"type": "string", "description": "ok, or the provider's error code"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "seconds": {"type": "number"},
+                    "cost": {"type": "string", "description": "What the provider charged, in its currency"},
+                },
+            },
+        }
+    )
+    def get_attempts(self, obj) -> list[dict]:
+        if obj.attempts == 0 and obj.status == Generation.Status.QUEUED:  # none yet: no query
+            return []
+        return [
+            {
+                "provider": a.provider,
+                "code": a.code,
+                "at": serializers.DateTimeField().to_representation(a.at),
+                "seconds": round(a.seconds, 3),
+                "cost": str(a.cost),
+            }
+            for a in obj.attempt_records.all()
+        ]
 
     def get_tags(self, obj) -> list[str]:
         if (names := getattr(obj, "tag_names", None)) is not None:  # just created: known
