@@ -168,7 +168,7 @@ class CapabilitiesSerializer(serializers.Serializer):
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=["ok", "degraded", "down"],
-        help_text="down: its circuit is open (routes skip it); degraded: probing, or many recent calls failed",
+        help_text="down: circuit open (routes skip it); degraded: probing, or many recent calls failed",
     )
     circuit = serializers.ChoiceField(choices=["closed", "open", "half_open"])
     calls = serializers.IntegerField(help_text="Calls in the last 15 minutes")
