@@ -189,7 +189,14 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
         window = timedelta(seconds=settings.PROVIDER_RETRY_WINDOW)
         within = generation.attempts - int(not called) < settings.PROVIDER_MAX_ATTEMPTS
         if within and timezone.now() <= generation.created_at + window and generation.route:
-            to = routes.route_next(generation.route, generation.provider, generation_request(generation))
+            tried = set(generation.attempt_records.values_list("provider", flat=True))
+            to = routes.route_next(
+                generation.route,
+                generation.provider,
+                generation_request(generation),
+                tried=tried,
+                called=called,
+            )
             if to is not None:
                 return _fall_back(generation, exc, to, attempt_used=called)
         delay = backoff(max(generation.attempts, 1), retry_after=exc.retry_after)

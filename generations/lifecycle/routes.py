@@ -95,14 +95,21 @@ def route_start(name: str, request: GenerationRequest) -> tuple[Provider, Provid
     return start, candidates[0]
 
 
-def route_next(name: str, current: str, request: GenerationRequest) -> str | None:
+def route_next(
+    name: str, current: str, request: GenerationRequest, *, tried: set[str], called: bool = True
+) -> str | None:
     """The provider a generation on `current` falls back to: the next one in
-    the route's order (then from its top) that accepts it and whose circuit
-    is not open; None when there is none."""
+    the route's order (then from its top) that accepts it, whose circuit is
+    not open and that has not failed it yet (`tried`); None when there is
+    none, and the generation backs off instead of going round in circles.
+    When `current` was not even called (`called=False`: its circuit is open),
+    a provider tried before may take it again."""
     try:
         candidates = [p.name for p in accepting(route_providers(name), request)]
     except InvalidRequest:
         return None
     at = candidates.index(current) if current in candidates else -1
-    others = candidates[at + 1 :] + candidates[: max(at, 0)]
-    return next((p for p in others if p != current and circuit.usable(p)), None)
+    others = [p for p in candidates[at + 1 :] + candidates[: max(at, 0)] if p != current]
+    healthy = [p for p in others if circuit.usable(p)]
+    fresh = [p for p in healthy if p not in tried]
+    return (fresh or ([] if called else healthy) or [None])[0]
