@@ -322,3 +322,19 @@ def test_a_route_names_known_providers_only(db):
     with pytest.raises(ValidationError, match="weight"):
         ProviderRoute(name="x", providers="dashscope=fast").full_clean()
     ProviderRoute(name="x", providers="dashscope=2, aimlapi").full_clean()
+
+
+def test_the_usage_report_shows_what_each_provider_really_cost(client, owner, two):
+    PriceRule.objects.create(
+        provider="openai_compat", max_megapixels=4, credits=2, provider_cost=Decimal("0.05")
+    )
+    two["dashscope"].outage = True
+    run(create(owner))
+    staff = make_user("reporter", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_generation"))
+    client.force_login(staff)
+    page = client.get(reverse("staff_usage")).content.decode()
+    assert "<td>dashscope</td><td>1</td><td>1</td><td>0</td><td>0.0000</td>" in page
+    assert "<td>openai_compat</td><td>1</td><td>0</td><td>1</td><td>0.0500</td>" in page

@@ -365,7 +365,7 @@ DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 # a probe silent for CIRCUIT_PROBE_TIMEOUT seconds is given to another caller.
 CIRCUIT_FAILURES = int(os.environ.get("CIRCUIT_FAILURES", "5"))
 CIRCUIT_COOLDOWN = float(os.environ.get("CIRCUIT_COOLDOWN", "60"))
-CIRCUIT_PROBE_TIMEOUT = float(os.environ.get("CIRCUIT_PROBE_TIMEOUT", str(PROVIDER_TIMEOUT + 30)))
+CIRCUIT_PROBE_TIMEOUT = float(os.environ.get("CIRCUIT_PROBE_TIMEOUT") or PROVIDER_TIMEOUT + 30)
 # A provider whose share of failed calls over the last 15 minutes reaches this is "degraded".
 HEALTH_DEGRADED_RATE = float(os.environ.get("HEALTH_DEGRADED_RATE", "0.2"))
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))

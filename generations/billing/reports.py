@@ -93,7 +93,7 @@ def provider_calls(window: Window) -> list[dict]:
             cost=Coalesce(Sum("cost"), Value(Decimal(0)), output_field=DecimalField()),
         )
     )
-    return list(rows.order_by("provider"))
+    return [dict(row) for row in rows.order_by("provider")]
 
 
 def error_codes(window: Window, *, limit: int = 10) -> list[dict]:

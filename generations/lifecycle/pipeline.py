@@ -198,7 +198,8 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
                 called=called,
             )
             if to is not None:
-                return _fall_back(generation, exc, to, attempt_used=called)
+                _fall_back(generation, exc, to, attempt_used=called)
+                return None
         delay = backoff(max(generation.attempts, 1), retry_after=exc.retry_after)
         in_window = timezone.now() + timedelta(seconds=delay) <= generation.created_at + window
         if within and in_window:
@@ -235,7 +236,7 @@ def _fall_back(generation: Generation, exc: ProviderError, to: str, *, attempt_u
     with transaction.atomic():
         locked = Generation.objects.select_for_update().get(pk=generation.pk)
         if status.cancel_if_requested(locked):
-            return None
+            return
         moved = status.move(
             generation.pk,
             sources=Status.RUNNING,
@@ -252,7 +253,6 @@ def _fall_back(generation: Generation, exc: ProviderError, to: str, *, attempt_u
         )
         metrics.fallback_taken(generation.route, generation.provider, to, exc.code)
         generation_enqueue(generation.pk, provider=to)
-    return None
 
 
 def generation_poll(*, generation_id) -> float | None:

@@ -112,4 +112,5 @@ def route_next(
     others = [p for p in candidates[at + 1 :] + candidates[: max(at, 0)] if p != current]
     healthy = [p for p in others if circuit.usable(p)]
     fresh = [p for p in healthy if p not in tried]
-    return (fresh or ([] if called else healthy) or [None])[0]
+    chosen = fresh or ([] if called else healthy)
+    return chosen[0] if chosen else None
