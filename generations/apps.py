@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -19,6 +21,12 @@ class GenerationsConfig(AppConfig):
             post_save.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}")
             post_delete.connect(config_changed, sender=model, dispatch_uid=f"config-del-{model.__name__}")
         post_save.connect(user_created, sender=settings.AUTH_USER_MODEL, dispatch_uid="user-credit-account")
+        if settings.IMAGE_FETCH_ALLOW_PRIVATE:
+            # Here, not in settings.py: logging is set up by now, so the line
+            # comes out in the site's format (JSON with LOG_FORMAT=json).
+            logging.getLogger("zimage_site").warning(
+                "IMAGE_FETCH_ALLOW_PRIVATE=1: provider image URLs may point at private addresses"
+            )
 
 
 def user_created(sender, instance, created, raw=False, **kwargs):

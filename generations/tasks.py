@@ -14,8 +14,10 @@ log = logging.getLogger(__name__)
 @db_task()
 def run_generation(generation_id: str, provider: str | None = None) -> None:
     from generations.lifecycle import pipeline
+    from generations.runtime.logcontext import generation_context
 
-    delay = pipeline.generation_run(generation_id=generation_id, provider=provider)
+    with generation_context(generation_id):
+        delay = pipeline.generation_run(generation_id=generation_id, provider=provider)
     if delay is not None:
         run_generation.schedule((generation_id, provider), delay=delay)
 
@@ -32,8 +34,10 @@ def serve_provider(provider: str) -> None:
 @db_task()
 def store_generation(generation_id: str) -> None:
     from generations.lifecycle import store
+    from generations.runtime.logcontext import generation_context
 
-    delay = store.generation_store(generation_id=generation_id)
+    with generation_context(generation_id):
+        delay = store.generation_store(generation_id=generation_id)
     if delay is not None:
         store_generation.schedule((generation_id,), delay=delay)
 
@@ -42,8 +46,10 @@ def store_generation(generation_id: str) -> None:
 def poll_generation(generation_id: str) -> None:
     """One look at a submit+poll provider's job; scheduled again, never waited for."""
     from generations.lifecycle import pipeline
+    from generations.runtime.logcontext import generation_context
 
-    delay = pipeline.generation_poll(generation_id=generation_id)
+    with generation_context(generation_id):
+        delay = pipeline.generation_poll(generation_id=generation_id)
     if delay is not None:
         poll_generation.schedule((generation_id,), delay=delay)
 

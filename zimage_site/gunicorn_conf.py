@@ -47,3 +47,33 @@ loglevel = os.environ.get("WEB_LOG_LEVEL") or "info"
 # filesystem a write can stall long enough to look like a hung worker.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+def metrics_dir() -> str:
+    """Where every process writes its metrics (prometheus_client's
+    multiprocess mode): PROMETHEUS_MULTIPROC_DIR, else VAR_DIR/metrics as
+    zimage_site/settings.py chooses it."""
+    base = os.environ.get("VAR_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var")
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(base, "metrics")
+
+
+def metrics_dir_reset(path: str) -> None:
+    """Empty the metrics folder: the files of an earlier run's processes
+    would otherwise be summed into this run's counters forever."""
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+def on_starting(server):
+    """In the master, before any worker forks: the workers inherit the folder."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir()
+    metrics_dir_reset(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def child_exit(server, worker):
+    """A worker gone: its live gauges must stop counting (its counters stay)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -5,7 +5,6 @@ Fresh machine: SQLite, Huey on SQLite, files under MEDIA_ROOT. `DATABASE_URL`,
 variable read here is listed in `.env.example`.
 """
 
-import logging
 import os
 import secrets
 from datetime import timedelta
@@ -20,8 +19,6 @@ from .sso import form_action_origins, socialaccount_providers
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-log = logging.getLogger("zimage_site")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -96,6 +93,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id for every log line; then the probes (/healthz,
+    # /readyz, /metrics), answered before host checks, HTTPS redirects,
+    # sessions and sign-in, as load balancers and scrapers need.
+    "generations.runtime.logcontext.RequestIdMiddleware",
+    "generations.runtime.probes.ProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -133,6 +135,18 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- metrics -----------------------------------------------------------------
+# /metrics (generations/runtime/metrics.py, docs/operations.md): who may scrape
+# it, a bearer token or client addresses (CIDRs); with neither it answers 404
+# and nothing is collected. Every process writes its counters under
+# PROMETHEUS_MULTIPROC_DIR, set here before prometheus_client is imported so
+# that all of them (web workers, consumers, commands) agree on the place.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW = env_list("METRICS_ALLOW")
+METRICS_ENABLED = env_bool("METRICS_ENABLED", bool(METRICS_TOKEN or METRICS_ALLOW))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -532,20 +546,34 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT") or 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
+# LOG_FORMAT=json: one JSON object a line, with the request and generation
+# ids (generations/runtime/logcontext.py); the consumer's "huey" logger then
+# writes through the same handler instead of Huey's own plain one.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "generations.runtime.logcontext.JsonFormatter"},
+    },
+    "filters": {"context": {"()": "generations.runtime.logcontext.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
-        "huey": {"propagate": False},  # the consumer installs its own handler
+        # Plain: the consumer installs its own handler; JSON: this one's.
+        "huey": {"propagate": False}
+        if LOG_FORMAT != "json"
+        else {"propagate": False, "handlers": ["console"], "level": "INFO"},
         "axes": {"level": "WARNING"},  # failed sign-ins and lockouts, not every success
         "generations.accounts": {"level": "INFO"},
     },
 }
-
-if IMAGE_FETCH_ALLOW_PRIVATE:
-    log.warning("IMAGE_FETCH_ALLOW_PRIVATE=1: provider image URLs may point at private addresses")

@@ -1,8 +1,9 @@
 """Every provider call a generation made: recorded as an `Attempt` (provider,
-code, time, seconds, what the provider charged), reported to the provider's
-circuit breaker and to the metrics. A failed call is never charged by any
-provider, so its cost is 0; a successful one costs the provider's own price
-list (billing.pricing), whichever provider the route's price came from."""
+code, time, seconds, what the provider charged) and reported to the
+provider's circuit breaker (the call metrics are pipeline.provider_call's).
+A failed call is never charged by any provider, so its cost is 0; a
+successful one costs the provider's own price list (billing.pricing),
+whichever provider the route's price came from."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from generations.billing import pricing
 from generations.lifecycle import circuit
 from generations.models import Attempt, Generation
 from generations.providers import ProviderError
-from generations.runtime import metrics
 
 
 class CircuitOpen(ProviderError):
@@ -59,4 +59,3 @@ def attempt_ended(generation: Generation, *, started: float, error: Exception | 
         seconds=seconds,
         cost=cost,
     )
-    metrics.call_observed(provider, seconds, code)

@@ -34,6 +34,7 @@ from generations.providers import GenerationRequest, InvalidRequest, ProviderErr
 from generations.providers.registry import get_provider
 from generations.runtime import metrics
 from generations.runtime.dbconn import connection_release_idle
+from generations.runtime.logcontext import generation_context
 
 log = logging.getLogger(__name__)
 Status = Generation.Status
@@ -90,9 +91,30 @@ def provider_serve(provider: str, *, thumbnail: bool = True) -> None:
         return
     if slots.slot_free(provider) and slots.queue_ready(provider):
         tasks.serve_provider(provider)  # more waiting and another slot free: fill it too
-    delay = _run_claimed(generation, thumbnail=thumbnail, slot=slot)
+    with generation_context(generation.pk):  # the turn's generation, not the wake-up's
+        delay = _run_claimed(generation, thumbnail=thumbnail, slot=slot)
     if delay is not None:
         tasks.serve_provider.schedule((provider,), delay=delay)
+
+
+@contextmanager
+def provider_call(provider: str):
+    """Around one call to a provider (generate, submit or poll): the one
+    place every call passes, so its time and outcome go to the metrics."""
+    started, code = time.monotonic(), "ok"
+    try:
+        yield
+    except ProviderError as exc:
+        code = exc.code
+        raise
+    except InvalidRequest:
+        code = "InvalidRequest"
+        raise
+    except Exception:
+        code = "InternalError"
+        raise
+    finally:
+        metrics.call_observed(provider, time.monotonic() - started, code)
 
 
 @contextmanager
@@ -121,7 +143,8 @@ def _run_claimed(generation: Generation, *, thumbnail: bool, slot: int | None = 
             if provider.capabilities.mode == "poll":
                 _submit(generation, provider)
                 return None
-            result = provider.generate(generation_request(generation))
+            with provider_call(generation.provider):
+                result = provider.generate(generation_request(generation))
     except Exception as exc:  # every failure must end or retry the row
         attempt_ended(generation, started=started, error=exc)
         return _call_failed(generation, exc)
@@ -150,7 +173,8 @@ def generation_run_now(*, generation: Generation) -> None:
 def _submit(generation: Generation, provider) -> None:
     """Start the provider's job and leave the waiting to scheduled polls, so
     no worker thread sits idle while the image is made."""
-    task_id = provider.submit(generation_request(generation))
+    with provider_call(generation.provider):
+        task_id = provider.submit(generation_request(generation))
     Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
         request_id=task_id[:200], error_code="", error_message="", updated_at=timezone.now()
     )
@@ -273,7 +297,8 @@ def generation_poll(*, generation_id) -> float | None:
     try:
         provider = get_provider(generation.provider)
         connection_release_idle()
-        result = provider.poll(generation.request_id)
+        with provider_call(generation.provider):
+            result = provider.poll(generation.request_id)
     except ProviderError as exc:
         # A retryable error: ask again later; never submit a second job.
         if exc.retryable and waited < settings.PROVIDER_POLL_TIMEOUT:

@@ -18,6 +18,7 @@ from generations.lifecycle import idempotency, routes
 from generations.models import DEFAULT_ROUTE, Generation, Prompt, Tag
 from generations.providers import GenerationRequest, Provider
 from generations.providers.registry import default_provider_name, get_provider, usable_provider
+from generations.runtime.logcontext import bind_generation
 
 log = logging.getLogger(__name__)
 broker_log = logging.getLogger("generations.broker")
@@ -171,6 +172,8 @@ def generation_create(
         generation.hold_entry = held
     elif replay := _create_held(generation, tags=tags, key=idempotency_key):
         return replay
+    bind_generation(generation.pk)  # the request's later log lines are about this generation
+    log.info("generation %s created on %s, %s credits held", generation.pk, name, cost)
     if not claim:
         transaction.on_commit(lambda: generation_enqueue(generation.pk, provider=name))
     generation.replayed = False

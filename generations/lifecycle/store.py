@@ -22,6 +22,7 @@ from generations.lifecycle.status import generation_fail, generation_finished
 from generations.models import Generation, PendingImage
 from generations.providers import GenerationResult
 from generations.providers.registry import get_provider
+from generations.runtime import metrics
 from generations.runtime.dbconn import connection_release_idle
 
 log = logging.getLogger(__name__)
@@ -232,5 +233,6 @@ def _store_failed(generation: Generation, exc: StoreError) -> float | None:
             ),
         )
         return None
+    metrics.store_retried(generation.provider)
     log.info("generation %s: copy failed (%s), retry %d in %.1fs", generation.pk, exc.code, attempts, delay)
     return delay

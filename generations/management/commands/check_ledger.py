@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from generations.billing.ledger import ledger_problems
+from generations.runtime import metrics
 
 
 class Command(BaseCommand):
@@ -8,6 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         problems = ledger_problems()
+        metrics.ledger_checked(len(problems))  # zimage_ledger_problems, for the alert rule
         for problem in problems:
             self.stderr.write(problem)
         if problems:

@@ -1,9 +1,12 @@
+import os
 import signal
 import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+from zimage_site.gunicorn_conf import metrics_dir_reset
 
 
 class Command(BaseCommand):
@@ -14,6 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         manage = [sys.executable, "manage.py"]
+        # Both children write their metrics there (settings chose it); a
+        # previous run's files would be summed into this one's counters.
+        metrics_dir_reset(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         procs = [
             subprocess.Popen([*manage, "run_huey"]),
             subprocess.Popen([*manage, "runserver", "--noreload", opts["addr"]]),
