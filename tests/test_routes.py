@@ -21,15 +21,18 @@ from generations.models import (
     ProviderRoute,
 )
 from generations.providers import InvalidRequest
-from generations.providers.registry import provider_settings
+from generations.providers.registry import REGISTRY, provider_settings
 from tests.conftest import make_user
 
 
 @pytest.fixture(autouse=True)
-def fresh_config(settings):
+def fresh_config(settings, db):
     settings.CONFIG_CACHE_SECONDS = 0
     settings.CIRCUIT_FAILURES = 2
     settings.CIRCUIT_COOLDOWN = 60
+    yield
+    for name in REGISTRY:  # Redis outlives the test database
+        circuit.reset(name)
 
 
 @pytest.fixture
@@ -163,6 +166,7 @@ def test_the_route_price_is_its_first_providers_price_whoever_makes_it(owner, tw
 
 
 def test_the_circuit_opens_lets_one_probe_through_and_closes(db, settings):
+    settings.REDIS_URL = ""  # the database's circuit (Redis's: the test below)
     assert circuit.allow("dashscope")
     circuit.record("dashscope", ok=False)
     assert circuit.state("dashscope") == circuit.CLOSED

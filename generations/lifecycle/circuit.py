@@ -76,6 +76,15 @@ def record(provider: str, *, ok: bool) -> None:
         metrics.circuit_changed(provider, changed)
 
 
+def reset(provider: str) -> None:
+    """Close `provider`'s circuit and forget its failures (an operator who
+    fixed the provider, or a test starting afresh)."""
+    if _redis():
+        cache.delete_many([f"circuit:{provider}:{part}" for part in ("open_until", "probe", "failures")])
+    else:
+        ProviderCircuit.objects.filter(provider=provider).delete()
+
+
 def _cooldown() -> timedelta:
     return timedelta(seconds=settings.CIRCUIT_COOLDOWN)
 

@@ -155,10 +155,28 @@ class FakeServer(ThreadingHTTPServer):
     def __init__(self, handler: type[FakeHandler], port: int = 0):
         super().__init__(("127.0.0.1", port), handler)
         self.outage = False  # True: every call (not image downloads) answers 500
+        self.connections: list[socket.socket] = []
         self.requests: list[dict] = []
         self.images: dict[str, bytes] = {}
         self.counters: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def get_request(self):
+        conn, address = super().get_request()
+        with self.lock:
+            self.connections.append(conn)
+        return conn, address
+
+    def drop_connections(self) -> None:
+        """Hang up every connection still open (kept alive by a client), as
+        a provider that goes away does: its clients see them closed."""
+        with self.lock:
+            conns, self.connections = self.connections, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):
         """A client dropping a kept-alive connection (a stopped web process or
