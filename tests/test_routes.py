@@ -342,3 +342,14 @@ def test_the_usage_report_shows_what_each_provider_really_cost(client, owner, tw
     page = client.get(reverse("staff_usage")).content.decode()
     assert "<td>dashscope</td><td>1</td><td>1</td><td>0</td><td>0.0000</td>" in page
     assert "<td>openai_compat</td><td>1</td><td>0</td><td>1</td><td>0.0500</td>" in page
+
+
+def test_the_generate_form_starts_on_automatic_and_that_is_the_route(client, owner, two):
+    client.force_login(owner)
+    page = client.get(reverse("home")).content.decode()
+    assert '<option value="" selected>' in page and "Automatic" in page
+    client.post(reverse("home"), {"prompt": "a fox", "provider": "", "size": "1024x1024"})
+    made = Generation.objects.get()
+    assert (made.provider, made.route) == ("dashscope", "z-image-turbo")
+    client.post(reverse("home"), {"prompt": "a fox", "provider": "demo", "size": "1024x1024"})
+    assert Generation.objects.filter(provider="demo", route="").exists()  # named: no fallback
