@@ -353,3 +353,17 @@ def test_the_generate_form_starts_on_automatic_and_that_is_the_route(client, own
     assert (made.provider, made.route) == ("dashscope", "z-image-turbo")
     client.post(reverse("home"), {"prompt": "a fox", "provider": "demo", "size": "1024x1024"})
     assert Generation.objects.filter(provider="demo", route="").exists()  # named: no fallback
+
+
+def test_the_rest_api_creates_on_a_named_route_and_refuses_an_unknown_one(owner, two):
+    ProviderRoute.objects.create(name="cheap", providers="openai_compat")
+    client = APIClient()
+    client.force_authenticate(owner)
+    url = reverse("api:generation-list")
+    made = client.post(url, {"prompt": "a fox", "route": "cheap"}, format="json").json()
+    assert (made["provider"], made["route"]) == ("openai_compat", "cheap")
+    quoted = client.post(reverse("api:quote"), {"prompt": "a fox", "route": "cheap"}, format="json").json()
+    assert quoted["provider"] == "openai_compat"
+    refused = client.post(url, {"prompt": "a fox", "route": "nowhere"}, format="json")
+    assert refused.status_code == 400 and "nowhere" in refused.content.decode()
+    assert Generation.objects.count() == 1

@@ -240,7 +240,16 @@ class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
     )
     prompt_extend = serializers.BooleanField(default=False)
     provider = serializers.CharField(
-        required=False, allow_null=True, max_length=40, help_text="Empty for the site's default provider"
+        required=False,
+        allow_null=True,
+        max_length=40,
+        help_text="This provider only (no fallback); empty for the route",
+    )
+    route = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=60,
+        help_text="The route when no provider is named; empty for the default, z-image-turbo",
     )
     steps = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100)
     saved_prompt = OwnPromptField(required=False, allow_null=True)

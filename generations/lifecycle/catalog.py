@@ -67,6 +67,7 @@ def generation_quote_for(
     height: int,
     prompt_extend: bool = False,
     provider: str | None = None,
+    route: str | None = None,
     seed: int | None = None,
     steps: int | None = None,
 ) -> dict:
@@ -74,6 +75,7 @@ def generation_quote_for(
     Raises InvalidRequest like the create would; writes nothing."""
     name, cost = services.generation_quote(
         provider=provider,
+        route=route,
         prompt=prompt,
         width=width,
         height=height,
