@@ -14,10 +14,10 @@ class GenerationsConfig(AppConfig):
 
         import generations.accounts.adapters  # noqa: F401 - connects the SSO sign-in receiver
         import generations.accounts.checks  # noqa: F401 - registers the OIDC_GROUP_MAP check
-        from generations.models import PriceRule, ProviderConfig
+        from generations.models import PriceRule, ProviderConfig, ProviderRoute
         from generations.runtime.config_cache import config_changed
 
-        for model in (ProviderConfig, PriceRule):
+        for model in (ProviderConfig, PriceRule, ProviderRoute):
             post_save.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}")
             post_delete.connect(config_changed, sender=model, dispatch_uid=f"config-del-{model.__name__}")
         post_save.connect(user_created, sender=settings.AUTH_USER_MODEL, dispatch_uid="user-credit-account")

@@ -72,6 +72,7 @@ urlpatterns = [
     path("s/<str:token>/image/<uuid:pk>", public.shared_image, name="shared_image"),
     path("s/<str:token>/thumbnail/<uuid:pk>", public.shared_thumbnail, name="shared_thumbnail"),
     path("staff/usage/", staff.usage, name="staff_usage"),
+    path("staff/providers/", staff.providers, name="staff_providers"),
     path("staff/usage.csv", staff.usage_csv, name="staff_usage_csv"),
     path("staff/team/", staff.team, name="staff_team"),
     path("staff/setup/", setup.setup_page, name="staff_setup"),

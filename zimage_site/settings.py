@@ -377,6 +377,14 @@ DEFAULT_PROVIDER = os.environ.get("DEFAULT_PROVIDER", "")
 # Where the docs/ folder can be read on the web (e.g. the repository's docs
 # on its forge): the setup checklist links each provider's section there.
 DOCS_URL = os.environ.get("DOCS_URL", "").rstrip("/")
+# Circuit breaker per provider (lifecycle/circuit.py): this many retryable
+# failures in a row open it for CIRCUIT_COOLDOWN seconds, then one probe goes;
+# a probe silent for CIRCUIT_PROBE_TIMEOUT seconds is given to another caller.
+CIRCUIT_FAILURES = int(os.environ.get("CIRCUIT_FAILURES", "5"))
+CIRCUIT_COOLDOWN = float(os.environ.get("CIRCUIT_COOLDOWN", "60"))
+CIRCUIT_PROBE_TIMEOUT = float(os.environ.get("CIRCUIT_PROBE_TIMEOUT") or PROVIDER_TIMEOUT + 30)
+# A provider whose share of failed calls over the last 15 minutes reaches this is "degraded".
+HEALTH_DEGRADED_RATE = float(os.environ.get("HEALTH_DEGRADED_RATE", "0.2"))
 REAPER_TIMEOUT = int(os.environ.get("REAPER_TIMEOUT", "900"))
 # A queued generation whose queue message was lost is sent again after this
 # many seconds without progress, and failed and refunded once it is older

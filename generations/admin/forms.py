@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from generations.models import CreditAccount, PriceRule, ProviderConfig, Team
+from generations.models import CreditAccount, PriceRule, ProviderConfig, ProviderRoute, Team
 from generations.providers.registry import REGISTRY
 
 REASON_HELP = _("Why you make this change; it goes in the audit log (and the ledger for credits).")
@@ -124,3 +124,11 @@ class TeamForm(forms.ModelForm):
                 "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in error.message_dict.items())
             ) from error
         return defaults
+
+
+class ProviderRouteForm(forms.ModelForm):
+    reason = forms.CharField(max_length=300, help_text=REASON_HELP)
+
+    class Meta:
+        model = ProviderRoute
+        fields = ("name", "providers", "enabled")

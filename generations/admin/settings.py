@@ -13,10 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from generations.admin.actions import form_action
 from generations.admin.core import BoundedDates, ReadOnlyAdmin
-from generations.admin.forms import PriceRuleForm, ProviderConfigForm, ReasonForm
+from generations.admin.forms import PriceRuleForm, ProviderConfigForm, ProviderRouteForm, ReasonForm
 from generations.billing import quotas
 from generations.billing.audit import audited_delete, audited_save
-from generations.models import AuditLog, PriceRule, ProviderConfig
+from generations.lifecycle.health import providers_health
+from generations.models import AuditLog, PriceRule, ProviderConfig, ProviderRoute
+from generations.providers.registry import get_provider
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -83,9 +85,40 @@ class ProviderConfigAdmin(AuditedAdmin):
         "internal",
     )
     list_filter = ("enabled", "internal")
+    readonly_fields = ("key_source", "health")
+
+    def get_list_display(self, request):
+        return (*self.list_display, "key_source", "health")
+
+    @admin.display(description=_("key from"))
+    def key_source(self, obj):
+        """Where the key in use comes from (the environment, the Alibaba Cloud
+        credentials file), never the key itself."""
+        if obj.pk is None:
+            return "-"
+        return get_provider(obj.name, obj).settings.api_key_source or _("no key")
+
+    @admin.display(description=_("health (15 min)"))
+    def health(self, obj):
+        if obj.pk is None:
+            return "-"
+        h = providers_health([obj.name])[obj.name]
+        p50 = "-" if h.latency_p50 is None else f"{h.latency_p50:.2f}s"
+        p95 = "-" if h.latency_p95 is None else f"{h.latency_p95:.2f}s"
+        return f"{h.status} (circuit {h.circuit}), {h.errors}/{h.calls} failed, p50 {p50}, p95 {p95}"
 
     def save_model(self, request, obj, form, change):
         quotas.provider_config_save(config=obj, actor=request.user, reason=form.cleaned_data["reason"])
+
+
+@admin.register(ProviderRoute)
+class ProviderRouteAdmin(AuditedAdmin):
+    """Routes users ask for by name; `z-image-turbo` replaces the built-in
+    default route (every configured provider in preference order)."""
+
+    form = ProviderRouteForm
+    list_display = ("name", "providers", "enabled")
+    list_filter = ("enabled",)
 
 
 def audited_object(entry: AuditLog):

@@ -1,8 +1,9 @@
 """`POST /v1/images/generations` and `GET /v1/models`, as the OpenAI Images API.
 
-The request creates an ordinary generation (billed, on the site's default
-provider), waits for it (at most OPENAI_WAIT_TIMEOUT seconds) and answers with
-the stored copy: inline as b64_json, or a signed, expiring URL to it.
+The request creates an ordinary generation (billed, on the route `model`
+names, or on one provider for `z-image-turbo@<provider>`), waits for it (at
+most OPENAI_WAIT_TIMEOUT seconds) and answers with the stored copy: inline
+as b64_json, or a signed, expiring URL to it.
 
 With OPENAI_INLINE (the default) the web process runs the provider call and
 the copy itself, as a worker would (same claim, retries and recovery): the
@@ -34,8 +35,10 @@ from generations.api.serializers import SizeField
 from generations.api.throttling import UserThrottle
 from generations.api.views import idempotency_key
 from generations.images.serving import serve_image
-from generations.lifecycle import batches, pipeline, services, status
-from generations.models import Generation
+from generations.lifecycle import batches, pipeline, routes, services, status
+from generations.models import CreditAccount, Generation
+from generations.providers import InvalidRequest
+from generations.providers.registry import available_providers
 from generations.runtime.dbconn import connection_release_idle
 
 MODEL = "z-image-turbo"
@@ -62,11 +65,36 @@ class ImageRequestSerializer(serializers.Serializer):
     parameters = ParametersSerializer(required=False)
 
     def validate_model(self, value):
-        if value != MODEL:
+        try:
+            model_route(value)
+        except InvalidRequest:
             raise serializers.ValidationError(
-                _("The model '%(model)s' does not exist; use '%(known)s'.") % {"model": value, "known": MODEL}
-            )
+                _("The model '%(model)s' does not exist; GET /v1/models lists those you may use.")
+                % {"model": value}
+            ) from None
         return value
+
+
+def model_route(model: str) -> tuple[str | None, str | None]:
+    """(route, provider) a `model` asks for: a route's name, or
+    `z-image-turbo@<provider>` for that provider alone (no fallback).
+    Raises InvalidRequest for a model that is neither."""
+    base, _at, provider = model.partition("@")
+    if provider:
+        if base != MODEL or provider not in {p.name for p in available_providers()}:
+            raise InvalidRequest("model", f"Unknown model '{model}'.")
+        return None, provider
+    if model not in routes.route_names():
+        raise InvalidRequest("model", f"Unknown model '{model}'.")
+    return model, None
+
+
+def models_for(user) -> list[str]:
+    """The models `user` may ask for: every route, then each usable provider
+    their account allows as `z-image-turbo@<provider>`."""
+    account = CreditAccount.objects.filter(user=user).first()
+    allowed = [p.name for p in available_providers() if account is None or account.allows_provider(p.name)]
+    return [*routes.route_names(), *(f"{MODEL}@{name}" for name in allowed)]
 
 
 class OpenAIView(APIView):
@@ -121,7 +149,8 @@ class ModelsView(OpenAIView):
             {
                 "object": "list",
                 "data": [
-                    {"id": MODEL, "object": "model", "created": 1764547200, "owned_by": "z-image-studio"}
+                    {"id": name, "object": "model", "created": 1764547200, "owned_by": "z-image-studio"}
+                    for name in models_for(request.user)
                 ],
             }
         )
@@ -156,8 +185,11 @@ class ImageGenerationsView(OpenAIView):
         seed = extras["seed"] if extras.get("seed") is not None else data.get("seed")
         width, height = data["size"]
         inline = settings.OPENAI_INLINE
+        route, provider = model_route(data["model"])
         generation = services.generation_create(
             user=request.user,
+            route=route,
+            provider=provider,
             prompt=data["prompt"],
             width=width,
             height=height,
@@ -183,8 +215,11 @@ class ImageGenerationsView(OpenAIView):
         deadline = time.monotonic() + settings.OPENAI_WAIT_TIMEOUT
         extras = data.get("parameters", {})
         width, height = data["size"]
+        route, provider = model_route(data["model"])
         batch = batches.batch_create(
             user=request.user,
+            route=route,
+            provider=provider,
             items=batches.items_repeat(
                 prompt=data["prompt"],
                 width=width,

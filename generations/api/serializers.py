@@ -50,6 +50,7 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     image = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    attempts = serializers.SerializerMethodField()
 
     class Meta:
         model = Generation
@@ -66,6 +67,8 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "prompt_extend",
             "steps",
             "provider",
+            "route",
+            "attempts",
             "tags",
             "saved_prompt",
             "batch",
@@ -80,6 +83,36 @@ class GenerationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "links",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "description": "Every provider call made for it, in order (a routed one may fall back)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "provider": {"type": "string"},
+                    "code": {"type": "string", "description": "ok, or the provider's error code"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "seconds": {"type": "number"},
+                    "cost": {"type": "string", "description": "What the provider charged, in its currency"},
+                },
+            },
+        }
+    )
+    def get_attempts(self, obj) -> list[dict]:
+        if obj.attempts == 0 and obj.status == Generation.Status.QUEUED:  # none yet: no query
+            return []
+        return [
+            {
+                "provider": a.provider,
+                "code": a.code,
+                "at": serializers.DateTimeField().to_representation(a.at),
+                "seconds": round(a.seconds, 3),
+                "cost": str(a.cost),
+            }
+            for a in obj.attempt_records.all()
+        ]
 
     def get_tags(self, obj) -> list[str]:
         if (names := getattr(obj, "tag_names", None)) is not None:  # just created: known
@@ -208,7 +241,16 @@ class GenerationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
     )
     prompt_extend = serializers.BooleanField(default=False)
     provider = serializers.CharField(
-        required=False, allow_null=True, max_length=40, help_text="Empty for the site's default provider"
+        required=False,
+        allow_null=True,
+        max_length=40,
+        help_text="This provider only (no fallback); empty for the route",
+    )
+    route = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=60,
+        help_text="The route when no provider is named; empty for the default, z-image-turbo",
     )
     steps = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100)
     saved_prompt = OwnPromptField(required=False, allow_null=True)

@@ -165,6 +165,19 @@ class CapabilitiesSerializer(serializers.Serializer):
     mode = serializers.CharField(help_text="sync or poll")
 
 
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["ok", "degraded", "down"],
+        help_text="down: circuit open (routes skip it); degraded: probing, or many recent calls failed",
+    )
+    circuit = serializers.ChoiceField(choices=["closed", "open", "half_open"])
+    calls = serializers.IntegerField(help_text="Calls in the last 15 minutes")
+    errors = serializers.IntegerField()
+    error_rate = serializers.FloatField()
+    latency_p50 = serializers.FloatField(allow_null=True, help_text="Seconds")
+    latency_p95 = serializers.FloatField(allow_null=True, help_text="Seconds")
+
+
 class ProviderSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
@@ -173,6 +186,7 @@ class ProviderSerializer(serializers.Serializer):
     default = serializers.BooleanField()
     capabilities = CapabilitiesSerializer()
     presets = PresetSerializer(many=True)
+    health = HealthSerializer()
 
 
 class QuoteSerializer(serializers.Serializer):

@@ -77,7 +77,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         tags = Prefetch("tags", queryset=Tag.objects.only("name"))
-        return Generation.objects.owned_by(self.request.user).live().prefetch_related(tags)
+        return Generation.objects.owned_by(self.request.user).live().prefetch_related(tags, "attempt_records")
 
     @extend_schema(parameters=[GenerationFilterSerializer], summary="Your generations, newest first")
     def list(self, request, *args, **kwargs):

@@ -11,7 +11,7 @@ from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
 
-from generations.models import Generation
+from generations.models import Attempt, Generation
 
 Status = Generation.Status
 GROUPS = {"user": "owner__username", "team": "owner__team_membership__team__name", "provider": "provider"}
@@ -76,6 +76,24 @@ def failure_rates(window: Window) -> list[dict]:
         .order_by("provider")
     )
     return [{**row, "rate": row["failed"] / row["finished"]} for row in rows]
+
+
+def provider_calls(window: Window) -> list[dict]:
+    """Per provider, the calls made for the window's generations (a routed one
+    may have called several): how many, how many failed, the images made and
+    what the providers really charged (each attempt's cost; failed calls cost
+    nothing). This, not the price list quoted at create, is the bill."""
+    rows = (
+        Attempt.objects.filter(generation__in=window.generations().values("pk"))
+        .values("provider")
+        .annotate(
+            calls=Count("pk"),
+            failed=Count("pk", filter=~Q(code="ok")),
+            images=Count("pk", filter=Q(code="ok")),
+            cost=Coalesce(Sum("cost"), Value(Decimal(0)), output_field=DecimalField()),
+        )
+    )
+    return [dict(row) for row in rows.order_by("provider")]
 
 
 def error_codes(window: Window, *, limit: int = 10) -> list[dict]:

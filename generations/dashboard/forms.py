@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from generations.billing import credit_requests
 from generations.lifecycle import library
 from generations.models import Collection, Generation, Prompt
-from generations.providers.registry import REGISTRY, available_providers, default_provider_name
+from generations.providers.registry import REGISTRY, available_providers
 
 SIZE_RE = re.compile(r"^\s*(\d{2,5})\s*[x*×]\s*(\d{2,5})\s*$")
 
@@ -42,7 +42,8 @@ class GenerateForm(forms.Form):
     SEED_MODES = [("random", _("Random")), ("fixed", _("Fixed")), ("reuse", _("Reuse the last one"))]
 
     prompt = forms.CharField(label=_("Prompt"), widget=forms.Textarea(attrs={"rows": 4}))
-    provider = forms.ChoiceField(label=_("Provider"))
+    # Empty: the default route (the first healthy provider, falling back on failure).
+    provider = forms.ChoiceField(label=_("Provider"), required=False)
     size = forms.CharField(label=_("Size"), initial="1024x1024")
     width = forms.IntegerField(label=_("Width"), required=False, min_value=1)
     height = forms.IntegerField(label=_("Height"), required=False, min_value=1)
@@ -61,8 +62,12 @@ class GenerateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["provider"].choices = [(p.name, p.label) for p in available_providers()]
-        self.fields["provider"].initial = default_provider_name()
+        automatic = _("Automatic (falls back to the next provider if one fails)")
+        self.fields["provider"].choices = [
+            ("", automatic),
+            *((p.name, p.label) for p in available_providers()),
+        ]
+        self.fields["provider"].initial = ""
 
     def clean(self):
         data = super().clean()

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from generations.billing import ledger, quotas
 from generations.lifecycle import idempotency, slots, status
 from generations.lifecycle.services import generation_enqueue, generation_price, seed_pick
-from generations.models import Batch, Generation
+from generations.models import DEFAULT_ROUTE, Batch, Generation
 from generations.providers import InvalidRequest
 
 Status = Generation.Status
@@ -169,7 +169,9 @@ def batch_quote(*, items: list[BatchItem], provider: str | None) -> BatchQuote:
     return _priced(items, provider)[0]
 
 
-def _priced(items: list[BatchItem], provider: str | None) -> tuple[BatchQuote, list[tuple]]:
+def _priced(
+    items: list[BatchItem], provider: str | None, route: str | None = None
+) -> tuple[BatchQuote, list[tuple]]:
     if not items:
         raise InvalidRequest("items", _("A batch needs at least one image."))
     if len(items) > batch_max():
@@ -181,7 +183,7 @@ def _priced(items: list[BatchItem], provider: str | None) -> tuple[BatchQuote, l
     priced = []
     for number, item in enumerate(items, 1):
         try:
-            chosen, price = generation_price(provider=provider, steps=None, **asdict(item))
+            chosen, price = generation_price(provider=provider, route=route, steps=None, **asdict(item))
         except InvalidRequest as exc:
             prefix = _("Image %(n)d: ") % {"n": number} if len(items) > 1 else ""
             raise InvalidRequest(exc.field, prefix + exc.message) from None
@@ -223,6 +225,7 @@ def batch_create(
     user,
     items: list[BatchItem],
     provider: str | None = None,
+    route: str | None = None,
     name: str = "",
     webhook_url: str = "",
     idempotency_key: str | None = None,
@@ -236,12 +239,15 @@ def batch_create(
     writing nothing. A repeat with the same Idempotency-Key returns the first
     batch (`replayed`); so does a `retried` request without a key, as for a
     single create (`via`: the entry point, whose requests are told apart)."""
-    fingerprint = _fingerprint(items, provider, name, webhook_url, via)
+    route = "" if provider else (route or DEFAULT_ROUTE)
+    fingerprint = _fingerprint(
+        items, provider or (f"route:{route}" if route != DEFAULT_ROUTE else None), name, webhook_url, via
+    )
     if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint, rows=Batch):
         return replay
     if retried and not idempotency_key and (replay := _retry_match(user, fingerprint)):
         return replay
-    quote, priced = _priced(items, provider)
+    quote, priced = _priced(items, provider, route)
     batch = Batch(
         owner=user, name=name[:200], idempotency_key=idempotency_key or None, request_fingerprint=fingerprint
     )
@@ -259,6 +265,7 @@ def batch_create(
             seed_used=seed_pick(item.seed, chosen.capabilities.seed_range),
             prompt_extend=item.prompt_extend,
             provider=chosen.name,
+            route=route,  # no provider named: each image may fall back
             credits_cost=price.credits,
             provider_price=price.provider_cost,
             webhook_url=webhook_url,
@@ -277,9 +284,18 @@ def batch_create(
         batch.save(force_insert=True)
         Generation.objects.bulk_create(generations)
         ledger.hold_many(generations=generations, locked=payers)
-    transaction.on_commit(lambda: _wake(quote.provider, generations))
+    transaction.on_commit(lambda: _wake_all(generations))
     batch.replayed = False
     return batch
+
+
+def _wake_all(generations: list[Generation]) -> None:
+    """Wake each provider the batch's images start on (a weighted route spreads them)."""
+    by_provider: dict[str, list[Generation]] = {}
+    for generation in generations:
+        by_provider.setdefault(generation.provider, []).append(generation)
+    for provider, mine in by_provider.items():
+        _wake(provider, mine)
 
 
 def _wake(provider: str, generations: list[Generation]) -> None:

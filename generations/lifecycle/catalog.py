@@ -3,13 +3,18 @@ usable or not (with why), its limits, its size presets and their prices."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from generations.billing import pricing, spendable
 from generations.lifecycle import services
+from generations.lifecycle.health import providers_health
 from generations.providers.registry import default_provider_name, provider_status
 
 
 def provider_catalog() -> list[dict]:
     default = default_provider_name()
+    rows = provider_status()
+    health = providers_health([provider.name for provider, _reason in rows])
     return [
         {
             "name": provider.name,
@@ -19,8 +24,9 @@ def provider_catalog() -> list[dict]:
             "default": provider.name == default,
             "capabilities": _capabilities(provider.capabilities),
             "presets": [_preset(provider, width, height) for width, height in provider.capabilities.presets],
+            "health": asdict(health[provider.name]),
         }
-        for provider, reason in provider_status()
+        for provider, reason in rows
     ]
 
 
@@ -61,6 +67,7 @@ def generation_quote_for(
     height: int,
     prompt_extend: bool = False,
     provider: str | None = None,
+    route: str | None = None,
     seed: int | None = None,
     steps: int | None = None,
 ) -> dict:
@@ -68,6 +75,7 @@ def generation_quote_for(
     Raises InvalidRequest like the create would; writes nothing."""
     name, cost = services.generation_quote(
         provider=provider,
+        route=route,
         prompt=prompt,
         width=width,
         height=height,

@@ -17,7 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from generations import tasks
-from generations.lifecycle import slots, status
+from generations.lifecycle import circuit, routes, slots, status
+from generations.lifecycle.attempts import CircuitOpen, attempt_ended
 from generations.lifecycle.backoff import backoff, poll_delay
 from generations.lifecycle.services import generation_enqueue
 from generations.lifecycle.slots import ProviderBusy, provider_slot
@@ -130,16 +131,24 @@ def _holding(slot: int, provider: str):
 
 def _run_claimed(generation: Generation, *, thumbnail: bool, slot: int | None = None) -> float | None:
     provider = get_provider(generation.provider)
+    started = time.monotonic()
     try:
         with provider_slot(generation) if slot is None else _holding(slot, generation.provider):
+            # A routed generation skips a provider whose circuit is open (it
+            # falls back); one naming its provider asked for that one only.
+            if generation.route and not circuit.allow(generation.provider):
+                raise CircuitOpen(generation.provider)
             connection_release_idle()  # the call takes seconds; the pool's connection is not needed
+            started = time.monotonic()
             if provider.capabilities.mode == "poll":
                 _submit(generation, provider)
                 return None
             with provider_call(generation.provider):
                 result = provider.generate(generation_request(generation))
     except Exception as exc:  # every failure must end or retry the row
+        attempt_ended(generation, started=started, error=exc)
         return _call_failed(generation, exc)
+    attempt_ended(generation, started=started)
     if result.image_bytes is not None:
         generation_store_in_hand(generation, provider, result, thumbnail=thumbnail)
     elif generation_record_result(generation, result):
@@ -200,11 +209,25 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
         return _retry_later(generation, exc, exc.retry_after or 0, attempt_used=False)
     message = exc.message
     if exc.retryable:
-        delay = backoff(generation.attempts, retry_after=exc.retry_after)
+        called = not isinstance(exc, CircuitOpen)
         window = timedelta(seconds=settings.PROVIDER_RETRY_WINDOW)
+        within = generation.attempts - int(not called) < settings.PROVIDER_MAX_ATTEMPTS
+        if within and timezone.now() <= generation.created_at + window and generation.route:
+            tried = set(generation.attempt_records.values_list("provider", flat=True))
+            to = routes.route_next(
+                generation.route,
+                generation.provider,
+                generation_request(generation),
+                tried=tried,
+                called=called,
+            )
+            if to is not None:
+                _fall_back(generation, exc, to, attempt_used=called)
+                return None
+        delay = backoff(max(generation.attempts, 1), retry_after=exc.retry_after)
         in_window = timezone.now() + timedelta(seconds=delay) <= generation.created_at + window
-        if generation.attempts < settings.PROVIDER_MAX_ATTEMPTS and in_window:
-            return _retry_later(generation, exc, delay)
+        if within and in_window:
+            return _retry_later(generation, exc, delay, attempt_used=called)
         message = f"{message} Gave up after {generation.attempts} attempts."
     generation_fail(generation=generation, code=exc.code, message=message, request_id=exc.request_id)
     return None
@@ -228,6 +251,32 @@ def _retry_later(
         )
     log.info("generation %s: %s, retry %d in %.1fs", generation.pk, exc.code, generation.attempts, delay)
     return delay
+
+
+def _fall_back(generation: Generation, exc: ProviderError, to: str, *, attempt_used: bool) -> None:
+    """Send a routed generation to the route's next provider `to` at once:
+    back to the queue under that provider (so a fallback takes one of its call
+    slots, and waits its fair turn), with a wake-up for it."""
+    with transaction.atomic():
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if status.cancel_if_requested(locked):
+            return
+        moved = status.move(
+            generation.pk,
+            sources=Status.RUNNING,
+            target=Status.QUEUED,
+            provider=to,
+            error_code=exc.code,
+            error_message=exc.message,
+            attempts=F("attempts") - int(not attempt_used),
+            run_after=None,
+        )
+    if moved:
+        log.info(
+            "generation %s: %s on %s, falling back to %s", generation.pk, exc.code, generation.provider, to
+        )
+        metrics.fallback_taken(generation.route, generation.provider, to, exc.code)
+        generation_enqueue(generation.pk, provider=to)
 
 
 def generation_poll(*, generation_id) -> float | None:
@@ -254,12 +303,14 @@ def generation_poll(*, generation_id) -> float | None:
         # A retryable error: ask again later; never submit a second job.
         if exc.retryable and waited < settings.PROVIDER_POLL_TIMEOUT:
             return max(poll_delay(waited), exc.retry_after or 0)
+        attempt_ended(generation, started=time.monotonic() - waited, error=exc)
         generation_fail(generation=generation, code=exc.code, message=exc.message)
         return None
     except Exception as exc:  # a bug must still end the row
         return _call_failed(generation, exc)
     if result is None:
         return _poll_again(generation, waited)
+    attempt_ended(generation, started=time.monotonic() - waited)
     if generation_record_result(generation, result):
         generation_schedule_store(generation.pk, generation_copy(generation, provider, result))
     return None

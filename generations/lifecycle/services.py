@@ -14,8 +14,8 @@ from django.utils import timezone
 from generations import tasks
 from generations.billing import ledger, pricing, quotas
 from generations.billing.quotas import LimitExceeded  # noqa: F401  raised here; defined beside the other quota checks
-from generations.lifecycle import idempotency
-from generations.models import Generation, Prompt, Tag
+from generations.lifecycle import idempotency, routes
+from generations.models import DEFAULT_ROUTE, Generation, Prompt, Tag
 from generations.providers import GenerationRequest, Provider
 from generations.providers.registry import default_provider_name, get_provider, usable_provider
 from generations.runtime.logcontext import bind_generation
@@ -28,6 +28,7 @@ Status = Generation.Status
 def generation_quote(
     *,
     provider: str | None,
+    route: str | None = None,
     prompt: str,
     width: int,
     height: int,
@@ -39,6 +40,7 @@ def generation_quote(
     Raises InvalidRequest naming the problem; touches nothing."""
     chosen, price = generation_price(
         provider=provider,
+        route=route,
         prompt=prompt,
         width=width,
         height=height,
@@ -58,17 +60,22 @@ def generation_price(
     seed: int | None,
     prompt_extend: bool,
     steps: int | None,
+    route: str | None = None,
 ) -> tuple[Provider, pricing.Price]:
     """generation_quote's work, keeping the provider and the whole price for a
-    create, one image or a batch's (which would otherwise look both up again)."""
-    chosen = usable_provider(provider)
-    chosen.capabilities.validate(
-        GenerationRequest(
-            prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend, steps=steps
-        )
+    create, one image or a batch's (which would otherwise look both up again).
+    No provider named: the route's (`route`, else the default route) start
+    provider, priced by the route's price list (routes.route_start)."""
+    request = GenerationRequest(
+        prompt=prompt, width=width, height=height, seed=seed, prompt_extend=prompt_extend, steps=steps
     )
+    if provider:
+        chosen = priced = usable_provider(provider)
+        chosen.capabilities.validate(request)
+    else:
+        chosen, priced = routes.route_start(route or DEFAULT_ROUTE, request)
     return chosen, pricing.quote(
-        provider=chosen.name, width=width, height=height, prompt_extend=prompt_extend
+        provider=priced.name, width=width, height=height, prompt_extend=prompt_extend
     )
 
 
@@ -81,6 +88,7 @@ def generation_create(
     seed: int | None = None,
     prompt_extend: bool = False,
     provider: str | None = None,
+    route: str | None = None,
     steps: int | None = None,
     saved_prompt: Prompt | None = None,
     tags: Sequence[str] = (),
@@ -100,14 +108,18 @@ def generation_create(
     and holds nothing; the same key with other parameters raises
     idempotency.IdempotencyConflict. Without a key, `retried` (the client says
     this request is a retry) returns the recent generation it retries, if any
-    (idempotency.retry_match, among those made `via` the same entry point)."""
+    (idempotency.retry_match, among those made `via` the same entry point).
+
+    `provider` names one provider (no fallback); otherwise the generation
+    runs on `route` (None: the default route) and may fall back (routes.py)."""
+    route = "" if provider else (route or DEFAULT_ROUTE)
     fingerprint = idempotency.fingerprint(
         prompt=prompt,
         width=width,
         height=height,
         seed=seed,
         prompt_extend=prompt_extend,
-        provider=provider,
+        provider=provider or (f"route:{route}" if route != DEFAULT_ROUTE else None),
         steps=steps,
         saved_prompt=saved_prompt,
         tags=tags,
@@ -124,6 +136,7 @@ def generation_create(
         return replay
     chosen, price = generation_price(
         provider=provider,
+        route=route,
         prompt=prompt,
         width=width,
         height=height,
@@ -144,6 +157,7 @@ def generation_create(
         prompt_extend=prompt_extend,
         steps=steps,
         provider=name,
+        route=route,
         credits_cost=cost,
         saved_prompt=saved_prompt,
         webhook_url=webhook_url,
@@ -243,7 +257,8 @@ def generation_remix(
         height=source.height,
         seed=seed,
         prompt_extend=source.prompt_extend,
-        provider=source.provider,
+        provider=None if source.route else source.provider,
+        route=source.route or None,
         steps=source.steps,
         saved_prompt=source.saved_prompt,
         tags=[t.name for t in source.tags.all()],

@@ -22,10 +22,20 @@ from generations.models.generation import (
     Tag,
 )
 from generations.models.integrations import ApiToken, WebhookDelivery, WebhookSecret
-from generations.models.providers import ProviderConfig, ProviderSlot, looks_like_env_name
+from generations.models.providers import (
+    DEFAULT_ROUTE,
+    Attempt,
+    ProviderCircuit,
+    ProviderConfig,
+    ProviderRoute,
+    ProviderSlot,
+    looks_like_env_name,
+)
 
 __all__ = [
+    "DEFAULT_ROUTE",
     "ApiToken",
+    "Attempt",
     "AuditLog",
     "Batch",
     "Collection",
@@ -40,7 +50,9 @@ __all__ = [
     "PendingImage",
     "PriceRule",
     "Prompt",
+    "ProviderCircuit",
     "ProviderConfig",
+    "ProviderRoute",
     "ProviderSlot",
     "Tag",
     "Team",

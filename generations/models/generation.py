@@ -163,7 +163,9 @@ class Generation(models.Model):
     seed_used = models.BigIntegerField(null=True, blank=True)
     prompt_extend = models.BooleanField(default=False)
     steps = models.PositiveSmallIntegerField(null=True, blank=True)
-    provider = models.CharField(max_length=40)
+    provider = models.CharField(max_length=40, help_text=_("The provider it runs on (made it, once done)"))
+    # The route it was asked for ('' when a provider was named: no fallback).
+    route = models.CharField(max_length=60, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     store_attempts = models.PositiveSmallIntegerField(default=0)

@@ -73,3 +73,94 @@ class ProviderSlot(models.Model):
 
     def __str__(self):
         return f"{self.provider} #{self.number}"
+
+
+ROUTE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,59}$")
+DEFAULT_ROUTE = "z-image-turbo"
+
+
+class ProviderRoute(models.Model):
+    """A name users ask for (the default: `z-image-turbo`) and the providers
+    that serve it, in order: a generation runs on the first healthy one that
+    accepts its parameters and falls back down the list (lifecycle.routes)."""
+
+    name = models.CharField(max_length=60, unique=True, help_text=_("e.g. z-image-turbo"))
+    providers = models.CharField(
+        max_length=300,
+        help_text=_(
+            "Registry names in order, comma-separated; an optional weight spreads new "
+            "generations over the weighted ones: gpu_worker=3, dashscope=1, aimlapi"
+        ),
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def entries(self) -> list[tuple[str, int]]:
+        """(provider, weight) in order; weight 0 where none was given."""
+        found = []
+        for part in filter(None, (p.strip() for p in self.providers.split(","))):
+            name, _sep, weight = part.partition("=")
+            found.append((name.strip(), int(weight) if weight.strip().isdigit() else 0))
+        return found
+
+    def clean(self):
+        super().clean()
+        from generations.providers.registry import REGISTRY
+
+        if not ROUTE_NAME_RE.match(self.name or "") or "@" in self.name:
+            raise ValidationError({"name": _("Use lower-case letters, digits, '.', '_' and '-'.")})
+        problems = [
+            part
+            for part in filter(None, (p.strip() for p in self.providers.split(",")))
+            if part.partition("=")[0].strip() not in REGISTRY
+            or (part.partition("=")[2] and not part.partition("=")[2].strip().isdigit())
+        ]
+        if problems or not self.entries():
+            raise ValidationError(
+                {
+                    "providers": _(
+                        "Not a provider (or not a whole-number weight): %(bad)s. Known: %(known)s."
+                    )
+                    % {"bad": ", ".join(problems) or "-", "known": ", ".join(REGISTRY)}
+                }
+            )
+
+
+class ProviderCircuit(models.Model):
+    """A provider's circuit breaker when there is no Redis: every process
+    changes it with conditional UPDATEs (lifecycle.circuit)."""
+
+    provider = models.CharField(max_length=40, unique=True)
+    state = models.CharField(max_length=10, default="closed")
+    failures = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    probe_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.provider}: {self.state}"
+
+
+class Attempt(models.Model):
+    """One provider call made for a generation: who, how it ended, when, how
+    long it took and what the provider charged for it (0 for a failed call)."""
+
+    generation = models.ForeignKey(
+        "generations.Generation", on_delete=models.CASCADE, related_name="attempt_records"
+    )
+    provider = models.CharField(max_length=40)
+    code = models.CharField(max_length=80, help_text=_("ok, or the error code"))
+    at = models.DateTimeField(db_index=True)
+    seconds = models.FloatField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["provider", "at"], name="attempt_provider_at")]
+
+    def __str__(self):
+        return f"{self.provider} {self.code}"

@@ -230,6 +230,9 @@ class ProviderSettings:
     base_url: str = ""
     api_key: str = ""
     api_key_env: str = ""
+    # Where the key came from, for the admin (never the key): "environment
+    # (NAME)", the credentials file, or "" when there is none.
+    api_key_source: str = ""
     region: str = ""
     model_name: str = ""
     timeout: float = 120.0

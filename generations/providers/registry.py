@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from generations.providers.aimlapi import AimlApiProvider
 from generations.providers.base import InvalidRequest, Provider, ProviderSettings, env
+from generations.providers.credentials import CREDENTIALS_LABEL, credentials_key
 from generations.providers.dashscope import DashScopeProvider
 from generations.providers.demo import DemoProvider
 from generations.providers.gpu_worker import GpuWorkerProvider
@@ -26,6 +27,9 @@ REGISTRY: dict[str, type[Provider]] = {
 PREFERENCE = ["gpu_worker", "dashscope", "openai_compat", "aimlapi", "zimageturbo", "demo"]
 
 
+# Providers whose key may also come from ~/.alibabacloud/credentials, and its field there.
+FILE_KEYS = {"dashscope": "dashscope_api_key"}
+
 _UNLOADED = object()
 
 
@@ -43,7 +47,9 @@ def provider_configs() -> dict:
 def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
     """Environment first (`<NAME>_BASE_URL`, `<NAME>_API_KEY`, `<NAME>_REGION`,
     `<NAME>_MODEL`), overridden field by field by an admin's ProviderConfig row
-    (`config`: that row or None, when the caller has loaded it already)."""
+    (`config`: that row or None, when the caller has loaded it already). A
+    DashScope key missing from the environment may come from the Alibaba
+    Cloud credentials file (credentials.py)."""
 
     prefix = name.upper()
     key_env = f"{prefix}_API_KEY"
@@ -69,7 +75,10 @@ def provider_settings(name: str, config=_UNLOADED) -> ProviderSettings:
             }
         )
         values.update(timeout=float(config.timeout_s), internal=config.internal)
-    return ProviderSettings(api_key=env(key_env), api_key_env=key_env, **values)
+    key, source = env(key_env), f"environment ({key_env})"
+    if not key and name in FILE_KEYS:  # the environment takes precedence
+        key, source = credentials_key(FILE_KEYS[name]), CREDENTIALS_LABEL
+    return ProviderSettings(api_key=key, api_key_env=key_env, api_key_source=source if key else "", **values)
 
 
 def get_provider(name: str, config=_UNLOADED) -> Provider:

@@ -24,6 +24,7 @@ from generations.models import (
     PriceRule,
     Prompt,
     ProviderConfig,
+    ProviderRoute,
     Team,
     TeamMembership,
     WebhookDelivery,
@@ -86,6 +87,7 @@ def rows(owner, other, admin_user):
     tokens.api_token_create(user=owner, name="laptop")
     PriceRule.objects.create(provider="demo", max_megapixels=Decimal("2"), credits=3)
     ProviderConfig.objects.get_or_create(name="demo")
+    ProviderRoute.objects.create(name="fast", providers="demo")
     base = {"user_agent": "x", "ip_address": "10.0.0.1", "username": "alice", "http_accept": "*/*"}
     attempt = AccessAttempt.objects.create(**base, get_data="", post_data="", failures_since_start=1)
     AccessAttempt.objects.filter(pk=attempt.pk).update(attempt_time=timezone.now() - timedelta(days=2))

@@ -16,7 +16,7 @@ from generations.api import openai as openai_view
 from generations.api import tokens
 from generations.billing import ledger
 from generations.lifecycle import services
-from generations.models import Generation
+from generations.models import CreditAccount, Generation, ProviderRoute
 from tests.helpers import wait_for
 from tests.test_views import fetch
 
@@ -170,8 +170,43 @@ def test_a_wrong_key_is_401_and_short_credits_402(sdk, owner, live_server):
     assert not Generation.objects.exists()
 
 
-def test_the_sdk_lists_the_model(sdk):
-    assert [m.id for m in sdk.models.list()] == ["z-image-turbo"]
+def test_the_sdk_lists_the_routes_and_each_usable_provider(sdk, owner, dashscope_env, settings):
+    settings.CONFIG_CACHE_SECONDS = 0
+    ProviderRoute.objects.create(name="fast", providers="dashscope")
+    assert [m.id for m in sdk.models.list()] == [
+        "z-image-turbo",
+        "fast",
+        "z-image-turbo@dashscope",
+        "z-image-turbo@demo",
+    ]
+    CreditAccount.objects.filter(user=owner).update(allowed_providers=["demo"])
+    assert [m.id for m in sdk.models.list()][-1:] == ["z-image-turbo@demo"]
+    assert "z-image-turbo@dashscope" not in [m.id for m in sdk.models.list()]
+
+
+def test_a_model_naming_a_provider_runs_there_without_fallback(sdk, owner, consumer, dashscope_env):
+    consumer(env=dashscope_env)
+    sdk.images.generate(model="z-image-turbo@demo", prompt="a fox", size="1024x1024")
+    made = Generation.objects.get()
+    assert (made.provider, made.route) == ("demo", "")
+
+
+def test_a_model_naming_a_route_runs_on_it(sdk, owner, consumer, dashscope_env, settings):
+    settings.CONFIG_CACHE_SECONDS = 0
+    ProviderRoute.objects.create(name="fast", providers="dashscope")
+    consumer(env=dashscope_env)
+    sdk.images.generate(model="fast", prompt="a fox", size="1024x1024")
+    made = Generation.objects.get()
+    assert (made.provider, made.route) == ("dashscope", "fast")
+    assert [(a.provider, a.code) for a in made.attempt_records.all()] == [("dashscope", "ok")]
+
+
+@pytest.mark.parametrize("model", ["dall-e-3", "z-image-turbo@nowhere", "z-image-turbo@dashscope", "x@demo"])
+def test_an_unknown_model_is_400_naming_it(sdk, model):
+    with pytest.raises(openai.BadRequestError) as error:
+        sdk.images.generate(model=model, prompt="a fox")
+    assert error.value.body["param"] == "model" and f"'{model}'" in error.value.body["message"]
+    assert not Generation.objects.exists()
 
 
 def test_queued_without_a_worker_it_times_out_cancels_and_refunds(owner, settings):

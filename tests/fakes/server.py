@@ -14,6 +14,7 @@ switches every fake shares:
   [badimage]       succeed, but the image URL serves HTML, not an image
   [image:KIND]     the image URL answers 404, html, huge (60 MB) or wrongsize
   [imageslow:S]    the image URL takes S seconds to answer
+A whole-provider outage is `server.outage = True` (every call answers 500).
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.server.record(method, url.path, dict(self.headers), body, self.client_address[1])
         if method == "GET" and url.path.startswith("/images/"):
             return self.serve_image(url.path, parse_qs(url.query))
+        if self.server.outage:  # the whole provider is down, whatever was asked
+            return self.send(
+                500,
+                {
+                    "code": "InternalError",
+                    "message": "fake outage",
+                    "error": {"message": "fake outage", "type": "server_error"},
+                },
+            )
         self.route(method, url.path, parse_qs(url.query), body)
 
     def route(self, method, path, query, body):
@@ -142,12 +152,31 @@ class FakeHandler(BaseHTTPRequestHandler):
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, handler: type[FakeHandler]):
-        super().__init__(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[FakeHandler], port: int = 0):
+        super().__init__(("127.0.0.1", port), handler)
+        self.outage = False  # True: every call (not image downloads) answers 500
+        self.connections: list[socket.socket] = []
         self.requests: list[dict] = []
         self.images: dict[str, bytes] = {}
         self.counters: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def get_request(self):
+        conn, address = super().get_request()
+        with self.lock:
+            self.connections.append(conn)
+        return conn, address
+
+    def drop_connections(self) -> None:
+        """Hang up every connection still open (kept alive by a client), as
+        a provider that goes away does: its clients see them closed."""
+        with self.lock:
+            conns, self.connections = self.connections, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):
         """A client dropping a kept-alive connection (a stopped web process or

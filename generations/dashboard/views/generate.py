@@ -90,7 +90,7 @@ def _settings_of(source: Generation | Prompt, *, keep_seed: bool) -> dict:
     """A generation's or saved prompt's settings as form values; a saved prompt
     typed on the prompts page has none beyond its text."""
     values = {"prompt": getattr(source, "prompt", "") or getattr(source, "text", "")}
-    if source.provider:
+    if source.provider and not getattr(source, "route", ""):  # a routed image stays Automatic
         values["provider"] = source.provider
     if source.width and source.height:
         values.update(size=f"{source.width}x{source.height}", width=source.width, height=source.height)

@@ -1,4 +1,4 @@
-"""Staff pages: the usage report (and its CSV), and the team admin's page.
+"""Staff pages: the usage report (and its CSV), providers' health, and the team admin's page.
 
 Each declares who may open it: the report (every user's generations) needs
 staff status and the permission to view generations; the team page is for a
@@ -26,10 +26,46 @@ from generations.dashboard.staff_forms import (
     UsageFilterForm,
     member_caps,
 )
+from generations.lifecycle import routes
+from generations.lifecycle.health import providers_health
 from generations.models import CreditAccount, TeamMembership
+from generations.providers.registry import provider_status
 
 # Reports read Generation rows only: seeing them is what the report needs.
 REPORT_PERMISSION = "generations.view_generation"
+
+
+# The providers page shows settings and health, not any user's data.
+PROVIDERS_PERMISSION = "generations.view_providerconfig"
+
+
+@staff_member_required
+@permission_required(PROVIDERS_PERMISSION, raise_exception=True)
+def providers(request):
+    """Every provider's health (circuit, error rate, latency over the last
+    15 minutes) and where its key comes from; the routes and their order."""
+    rows = provider_status()
+    health = providers_health([provider.name for provider, _reason in rows])
+    return render(
+        request,
+        "staff/providers.html",
+        {
+            "providers": [
+                {
+                    "name": provider.name,
+                    "label": provider.label,
+                    "reason": reason,
+                    "key_source": provider.settings.api_key_source,
+                    "health": health[provider.name],
+                }
+                for provider, reason in rows
+            ],
+            "routes": [
+                {"name": name, "providers": [p.name for p in routes.route_providers(name)]}
+                for name in routes.route_names()
+            ],
+        },
+    )
 
 
 @staff_member_required
@@ -47,6 +83,7 @@ def usage(request):
             "totals": reports.usage_totals(window),
             "top_users": reports.top_users(window),
             "failures": reports.failure_rates(window),
+            "calls": reports.provider_calls(window),
             "errors": reports.error_codes(window),
             "chart": charts.bar_chart(reports.daily_credits(window), label=_("Credits spent per day")),
             "group_name": GROUP_NAMES[window.group],
