@@ -94,6 +94,17 @@ def test_a_retryable_failure_falls_back_and_the_image_is_made_by_the_next(owner,
     assert ledger.ledger_problems() == []
 
 
+def test_a_fallback_never_takes_a_limited_account_to_a_provider_it_may_not_use(owner, two):
+    account = ledger.account_for(owner)
+    account.allowed_providers = ["dashscope"]
+    account.save()
+    two["dashscope"].outage = True
+    gen = run(create(owner))
+    assert calls(gen) == [("dashscope", "InternalError")]  # not carried on to openai_compat
+    assert (gen.status, gen.provider) == ("queued", "dashscope") and gen.run_after  # backs off
+    assert ledger.balance(user=owner).held == 2
+
+
 def test_a_permanent_error_does_not_move(owner, two):
     gen = run(create(owner, prompt="a fox [error:DataInspectionFailed]"))
     assert (gen.status, gen.error_code, gen.provider) == ("failed", "DataInspectionFailed", "dashscope")

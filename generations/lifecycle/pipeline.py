@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from generations import tasks
+from generations.billing import ledger
 from generations.lifecycle import circuit, routes, slots, status
 from generations.lifecycle.attempts import CircuitOpen, attempt_ended
 from generations.lifecycle.backoff import backoff, poll_delay
@@ -220,6 +221,7 @@ def _provider_failed(generation: Generation, exc: ProviderError) -> float | None
                 generation_request(generation),
                 tried=tried,
                 called=called,
+                allowed=ledger.account_for(generation.owner).allows_provider,
             )
             if to is not None:
                 _fall_back(generation, exc, to, attempt_used=called)

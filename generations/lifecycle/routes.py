@@ -14,6 +14,7 @@ then makes the image (docs/admin.md)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from django.utils.translation import gettext as _
 
@@ -96,16 +97,24 @@ def route_start(name: str, request: GenerationRequest) -> tuple[Provider, Provid
 
 
 def route_next(
-    name: str, current: str, request: GenerationRequest, *, tried: set[str], called: bool = True
+    name: str,
+    current: str,
+    request: GenerationRequest,
+    *,
+    tried: set[str],
+    called: bool = True,
+    allowed: Callable[[str], bool] = lambda _name: True,
 ) -> str | None:
     """The provider a generation on `current` falls back to: the next one in
     the route's order (then from its top) that accepts it, whose circuit is
     not open and that has not failed it yet (`tried`); None when there is
     none, and the generation backs off instead of going round in circles.
     When `current` was not even called (`called=False`: its circuit is open),
-    a provider tried before may take it again."""
+    a provider tried before may take it again. Only providers the owner's
+    account `allowed` are candidates: a fallback must not carry a limited
+    account past the limit the create checked."""
     try:
-        candidates = [p.name for p in accepting(route_providers(name), request)]
+        candidates = [p.name for p in accepting(route_providers(name), request) if allowed(p.name)]
     except InvalidRequest:
         return None
     at = candidates.index(current) if current in candidates else -1
