@@ -17,6 +17,7 @@ from tests.conftest import make_user
 from tests.fakes import dashscope, gpu_worker
 from tests.fakes.server import FakeServer
 from tests.helpers import wait_finished, wait_for
+from tests.test_observability import TOKEN, scrape, value
 
 pytestmark = pytest.mark.slow
 
@@ -85,26 +86,56 @@ def wait_state(provider: str, wanted: str) -> None:
     wait_for(lambda: circuit.state(provider) == wanted, timeout=COOLDOWN * 3, what=f"{provider} {wanted}")
 
 
+@pytest.fixture
+def scraped(client, settings, tmp_path, monkeypatch):
+    """The consumers count into tmp_path; `scraped()` reads it through /metrics
+    as Prometheus would. This process counts nothing itself: its own circuit
+    reads (wait_state) would land in another folder."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings.METRICS_TOKEN, settings.METRICS_ALLOW = TOKEN, []
+
+    def read():
+        settings.METRICS_ENABLED = True
+        try:
+            return scrape(client)
+        finally:
+            settings.METRICS_ENABLED = False
+
+    read.env = {"METRICS_ENABLED": "1", "METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    return read
+
+
 def outage_then_recovery(
-    user, first: Flaky, name: str, second: str, *, forgets_after: float = 0
+    user, first: Flaky, name: str, second: str, scraped, *, forgets_after: float = 0
 ) -> list[Generation]:
-    """`forgets_after`: seconds a worker process keeps skipping an address
-    that refused it (the GPU worker provider's own skip list, per process)."""
-    made = settle(stream(user, 6, "healthy"))
+    """About 100 generations through an outage and back. `forgets_after`:
+    seconds a worker process keeps skipping an address that refused it (the
+    GPU worker provider's own skip list, per process)."""
+    made = settle(stream(user, 10, "healthy"))
     assert made_by(made) == {name}
 
     first.fail()
-    failing = settle(stream(user, 8, "failing"))
+    failing = settle(stream(user, 30, "failing"))
     assert made_by(failing) == {second}
-    assert 3 <= calls_to(name, failing) <= 8  # each failed once at most before falling back
+    assert 3 <= calls_to(name, failing) <= 30  # each failed once at most before falling back
 
     assert circuit.state(name) == circuit.OPEN  # so these start on the next provider
-    straight = settle(stream(user, 6, "while open"))
+    samples = scraped()
+    assert value(samples, "zimage_circuit_state", provider=name) == 2  # open
+    fallbacks = sum(
+        v
+        for (metric, labels), v in samples.items()
+        if metric == "zimage_fallbacks_total"
+        and ("from_provider", name) in labels
+        and ("to_provider", second) in labels
+    )
+    assert fallbacks >= calls_to(name, failing)  # every failed call moved its generation on
+    straight = settle(stream(user, 30, "while open"))
     assert made_by(straight) == {second} and calls_to(name, straight) == 0
 
     first.refuse()
     wait_state(name, circuit.HALF_OPEN)
-    refused = settle(stream(user, 6, "refused"))
+    refused = settle(stream(user, 10, "refused"))
     assert made_by(refused) == {second}
     assert calls_to(name, refused) == 1  # the one probe, refused: open again
     assert circuit.state(name) == circuit.OPEN
@@ -120,10 +151,11 @@ def outage_then_recovery(
     assert name in made_by(recovering)  # the probe made its image
 
     time.sleep(max(0.0, back_at + forgets_after - time.monotonic()))  # every process tries it again
-    after = settle(stream(user, 8, "recovered"))
+    after = settle(stream(user, 20, "recovered"))
     assert made_by(after) == {name}, list(
         Attempt.objects.filter(generation__in=after).values_list("provider", "code")
     )
+    assert value(scraped(), "zimage_circuit_state", provider=name) == 0  # closed again
     return made + failing + straight + refused + recovering + after
 
 
@@ -139,27 +171,31 @@ def assert_charged_once(user, gens) -> None:
     assert not Attempt.objects.filter(generation__in=gens).exclude(code="ok").exclude(cost=0).exists()
 
 
-def test_dashscope_fails_then_recovers_behind_the_next_provider(routed, consumer, fake_env, monkeypatch):
+def test_dashscope_fails_then_recovers_behind_the_next_provider(
+    routed, consumer, fake_env, monkeypatch, scraped
+):
     flaky = Flaky(dashscope.DashScopeHandler)
     try:
         env = {"DASHSCOPE_BASE_URL": flaky.url, "DASHSCOPE_API_KEY": dashscope.API_KEY}
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        consumer(env={**env, **fake_env("openai_compat"), **CIRCUIT_ENV}, workers=4)
-        gens = outage_then_recovery(routed, flaky, "dashscope", "openai_compat")
+        consumer(env={**env, **fake_env("openai_compat"), **CIRCUIT_ENV, **scraped.env}, workers=4)
+        gens = outage_then_recovery(routed, flaky, "dashscope", "openai_compat", scraped)
     finally:
         flaky.close()
     assert_charged_once(routed, gens)
 
 
-def test_gpu_worker_down_sends_traffic_to_dashscope(routed, consumer, fake_env, monkeypatch):
+def test_gpu_worker_down_sends_traffic_to_dashscope(routed, consumer, fake_env, monkeypatch, scraped):
     flaky = Flaky(gpu_worker.GpuWorkerHandler)
     try:
         env = {"GPU_WORKER_URL": flaky.url, "GPU_WORKER_API_KEY": gpu_worker.API_KEY}
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        consumer(env={**env, **fake_env("dashscope"), **CIRCUIT_ENV}, workers=4)
-        gens = outage_then_recovery(routed, flaky, "gpu_worker", "dashscope", forgets_after=SKIP_SECONDS)
+        consumer(env={**env, **fake_env("dashscope"), **CIRCUIT_ENV, **scraped.env}, workers=4)
+        gens = outage_then_recovery(
+            routed, flaky, "gpu_worker", "dashscope", scraped, forgets_after=SKIP_SECONDS
+        )
     finally:
         flaky.close()
     assert_charged_once(routed, gens)
