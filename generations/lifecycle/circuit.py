@@ -13,7 +13,7 @@ parameters) say nothing about the provider's health and are not counted."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -31,25 +31,43 @@ def _redis() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def state(provider: str) -> str:
-    """closed, open (cooling down) or half_open (cool-down over: a probe may go or is out)."""
+def states(providers: list[str]) -> dict[str, str]:
+    """Each provider's state, read in one query (or one Redis round trip):
+    closed, open (cooling down) or half_open (cool-down over: a probe may go
+    or is out)."""
     if _redis():
-        open_until = cache.get(f"circuit:{provider}:open_until")
-        if open_until is None:
-            return CLOSED
-        return OPEN if time.time() < open_until else HALF_OPEN
-    row = ProviderCircuit.objects.filter(provider=provider).first()
+        keys = {provider: f"circuit:{provider}:open_until" for provider in providers}
+        found, clock = cache.get_many(list(keys.values())), time.time()
+        return {provider: _redis_state(found.get(key), clock) for provider, key in keys.items()}
+    rows = {row.provider: row for row in ProviderCircuit.objects.filter(provider__in=providers)}
+    now = timezone.now()
+    return {provider: _db_state(rows.get(provider), now) for provider in providers}
+
+
+def state(provider: str) -> str:
+    """`provider`'s state (states)."""
+    return states([provider])[provider]
+
+
+def usable(providers: list[str]) -> list[str]:
+    """Those of `providers` a generation should be sent to, in order (a hint
+    for picking: closed, or the cool-down over so that a probe may go)."""
+    found = states(providers)
+    return [provider for provider in providers if found[provider] != OPEN]
+
+
+def _redis_state(open_until: float | None, now: float) -> str:
+    if open_until is None:
+        return CLOSED
+    return OPEN if now < open_until else HALF_OPEN
+
+
+def _db_state(row: ProviderCircuit | None, now: datetime) -> str:
     if row is None or row.state == CLOSED:
         return CLOSED
-    if row.state == OPEN and row.opened_at and timezone.now() < row.opened_at + _cooldown():
+    if row.state == OPEN and row.opened_at and now < row.opened_at + _cooldown():
         return OPEN
     return HALF_OPEN
-
-
-def usable(provider: str) -> bool:
-    """Whether a generation should be sent to `provider` (a hint for picking:
-    closed, or its cool-down over so that a probe may go)."""
-    return state(provider) != OPEN
 
 
 def allow(provider: str) -> bool:

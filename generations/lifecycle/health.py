@@ -43,11 +43,11 @@ def providers_health(names: list[str]) -> dict[str, Health]:
         "provider", "code", "seconds"
     ):
         calls[provider].append((code, seconds))
-    return {name: _health(name, rows) for name, rows in calls.items()}
+    states = circuit.states(names)
+    return {name: _health(states[name], rows) for name, rows in calls.items()}
 
 
-def _health(name: str, rows: list[tuple[str, float]]) -> Health:
-    state = circuit.state(name)
+def _health(state: str, rows: list[tuple[str, float]]) -> Health:
     errors = sum(code != "ok" for code, _seconds in rows)
     rate = errors / len(rows) if rows else 0.0
     latencies = sorted(seconds for _code, seconds in rows)

@@ -32,6 +32,15 @@ def _rows() -> dict[str, ProviderRoute]:
     )
 
 
+def route_target(provider: str | None, route: str | None) -> tuple[str, str | None]:
+    """What a create runs on: (its route, '' when it names a provider, which
+    then gets no fallback; what its request fingerprint records as the target:
+    the provider named, a route other than the default as "route:<name>", else
+    None, as a create on the default provider recorded before routes)."""
+    route = "" if provider else (route or DEFAULT_ROUTE)
+    return route, provider or (f"route:{route}" if route != DEFAULT_ROUTE else None)
+
+
 def route_names() -> list[str]:
     """Every route a user may ask for, the default first."""
     return [DEFAULT_ROUTE, *sorted(name for name in _rows() if name != DEFAULT_ROUTE)]
@@ -86,7 +95,8 @@ def route_start(name: str, request: GenerationRequest) -> tuple[Provider, Provid
     charges). The start is the first one whose circuit is not open; with
     weights, drawn among the weighted healthy ones in proportion."""
     candidates = accepting(route_providers(name), request)
-    healthy = [p for p in candidates if circuit.usable(p.name)] or candidates
+    usable = circuit.usable([p.name for p in candidates])
+    healthy = [p for p in candidates if p.name in usable] or candidates
     weights = dict(route_entries(name) or [])
     weighted = [p for p in healthy if weights.get(p.name)]
     if weighted:
@@ -119,7 +129,7 @@ def route_next(
         return None
     at = candidates.index(current) if current in candidates else -1
     others = [p for p in candidates[at + 1 :] + candidates[: max(at, 0)] if p != current]
-    healthy = [p for p in others if circuit.usable(p)]
+    healthy = circuit.usable(others)
     fresh = [p for p in healthy if p not in tried]
     chosen = fresh or ([] if called else healthy)
     return chosen[0] if chosen else None
