@@ -15,7 +15,7 @@ from django.utils import timezone
 from generations.billing import pricing
 from generations.lifecycle import circuit
 from generations.models import Attempt, Generation
-from generations.providers import ProviderError
+from generations.providers import InvalidRequest, ProviderError
 
 
 class CircuitOpen(ProviderError):
@@ -28,6 +28,16 @@ class CircuitOpen(ProviderError):
 NOT_CALLED = ("ProviderBusy", "CircuitOpen")
 
 
+def call_code(error: Exception | None) -> str:
+    """How a provider call ended, in one word for attempts and metrics: "ok",
+    the provider's error code, or ours for a refusal or a bug."""
+    if error is None:
+        return "ok"
+    if isinstance(error, ProviderError):
+        return error.code
+    return "InvalidRequest" if isinstance(error, InvalidRequest) else "InternalError"
+
+
 def attempt_ended(generation: Generation, *, started: float, error: Exception | None = None) -> None:
     """Record the call to `generation.provider` that began at `started`
     (time.monotonic()) and ended with `error` (None: an image)."""
@@ -37,7 +47,6 @@ def attempt_ended(generation: Generation, *, started: float, error: Exception | 
     provider = generation.provider
     cost = Decimal(0)
     if error is None:
-        code = "ok"
         cost = pricing.quote(
             provider=provider,
             width=generation.width,
@@ -45,16 +54,13 @@ def attempt_ended(generation: Generation, *, started: float, error: Exception | 
             prompt_extend=generation.prompt_extend,
         ).provider_cost
         circuit.record(provider, ok=True)
-    elif isinstance(error, ProviderError):
-        code = error.code
-        if error.retryable:  # a permanent error (moderation, bad parameter) says nothing of its health
-            circuit.record(provider, ok=False)
-    else:
-        code = "InvalidRequest" if type(error).__name__ == "InvalidRequest" else "InternalError"
+    elif isinstance(error, ProviderError) and error.retryable:
+        # a permanent error (moderation, bad parameter) says nothing of its health
+        circuit.record(provider, ok=False)
     Attempt.objects.create(
         generation_id=generation.pk,
         provider=provider,
-        code=code[:80],
+        code=call_code(error)[:80],
         at=timezone.now(),
         seconds=seconds,
         cost=cost,

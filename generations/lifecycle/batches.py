@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from generations.billing import ledger, quotas
-from generations.lifecycle import idempotency, slots, status
+from generations.lifecycle import idempotency, routes, slots, status
 from generations.lifecycle.services import generation_enqueue, generation_price, seed_pick
-from generations.models import DEFAULT_ROUTE, Batch, Generation
+from generations.models import Batch, Generation
 from generations.providers import InvalidRequest
 
 Status = Generation.Status
@@ -239,10 +239,8 @@ def batch_create(
     writing nothing. A repeat with the same Idempotency-Key returns the first
     batch (`replayed`); so does a `retried` request without a key, as for a
     single create (`via`: the entry point, whose requests are told apart)."""
-    route = "" if provider else (route or DEFAULT_ROUTE)
-    fingerprint = _fingerprint(
-        items, provider or (f"route:{route}" if route != DEFAULT_ROUTE else None), name, webhook_url, via
-    )
+    route, target = routes.route_target(provider, route)
+    fingerprint = _fingerprint(items, target, name, webhook_url, via)
     if replay := idempotency.replay(user=user, key=idempotency_key, fingerprint=fingerprint, rows=Batch):
         return replay
     if retried and not idempotency_key and (replay := _retry_match(user, fingerprint)):

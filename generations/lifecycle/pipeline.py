@@ -19,7 +19,7 @@ from django.utils import timezone
 from generations import tasks
 from generations.billing import ledger
 from generations.lifecycle import circuit, routes, slots, status
-from generations.lifecycle.attempts import CircuitOpen, attempt_ended
+from generations.lifecycle.attempts import CircuitOpen, attempt_ended, call_code
 from generations.lifecycle.backoff import backoff, poll_delay
 from generations.lifecycle.services import generation_enqueue
 from generations.lifecycle.slots import ProviderBusy, provider_slot
@@ -102,20 +102,14 @@ def provider_serve(provider: str, *, thumbnail: bool = True) -> None:
 def provider_call(provider: str):
     """Around one call to a provider (generate, submit or poll): the one
     place every call passes, so its time and outcome go to the metrics."""
-    started, code = time.monotonic(), "ok"
+    started, error = time.monotonic(), None
     try:
         yield
-    except ProviderError as exc:
-        code = exc.code
-        raise
-    except InvalidRequest:
-        code = "InvalidRequest"
-        raise
-    except Exception:
-        code = "InternalError"
+    except Exception as exc:
+        error = exc
         raise
     finally:
-        metrics.call_observed(provider, time.monotonic() - started, code)
+        metrics.call_observed(provider, time.monotonic() - started, call_code(error))
 
 
 @contextmanager

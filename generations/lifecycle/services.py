@@ -112,14 +112,14 @@ def generation_create(
 
     `provider` names one provider (no fallback); otherwise the generation
     runs on `route` (None: the default route) and may fall back (routes.py)."""
-    route = "" if provider else (route or DEFAULT_ROUTE)
+    route, target = routes.route_target(provider, route)
     fingerprint = idempotency.fingerprint(
         prompt=prompt,
         width=width,
         height=height,
         seed=seed,
         prompt_extend=prompt_extend,
-        provider=provider or (f"route:{route}" if route != DEFAULT_ROUTE else None),
+        provider=target,
         steps=steps,
         saved_prompt=saved_prompt,
         tags=tags,
