@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from generations.models import ProviderCircuit
@@ -127,15 +127,16 @@ def _db_take_probe(provider: str) -> bool:
 
 
 def _db_record(provider: str, ok: bool) -> str | None:
-    """The new state when this report changed it, else None."""
+    """The new state when this report changed it (a closed circuit that
+    forgot its failures reports closed again), else None."""
     rows = ProviderCircuit.objects.filter(provider=provider)
     now = timezone.now()
     if ok:
-        rows.filter(state=CLOSED, failures__gt=0).update(failures=0)
-        # Only the probe's success closes: calls made before it opened prove little.
-        if rows.filter(state=HALF_OPEN).update(state=CLOSED, failures=0, opened_at=None, probe_at=None):
-            return CLOSED
-        return None
+        # One UPDATE: a closed circuit forgets its failures; a half-open one
+        # closes on its probe's success. An open one stays open: calls made
+        # before it opened prove little.
+        resets = rows.filter(Q(state=CLOSED, failures__gt=0) | Q(state=HALF_OPEN))
+        return CLOSED if resets.update(state=CLOSED, failures=0, opened_at=None, probe_at=None) else None
     _row(provider)
     rows.update(failures=F("failures") + 1)
     if rows.filter(state=HALF_OPEN).update(state=OPEN, opened_at=now, probe_at=None):
