@@ -9,38 +9,6 @@ from django.utils.translation import gettext_noop
 from generations.providers.base import Provider, env
 from generations.providers.registry import provider_status
 
-# What an admin sets for each real provider, required ones first (.env.example
-# and docs/admin.md "Setting up a real provider" list the same). The key's
-# variable is the provider's own (an admin's ProviderConfig may rename it).
-VARIABLES: dict[str, tuple[tuple[str, bool], ...]] = {
-    "dashscope": (
-        ("DASHSCOPE_API_KEY", True),
-        ("DASHSCOPE_REGION", False),
-        ("DASHSCOPE_BASE_URL", False),
-        ("DASHSCOPE_MODEL", False),
-    ),
-    "openai_compat": (
-        ("OPENAI_COMPAT_BASE_URL", True),
-        ("OPENAI_COMPAT_API_KEY", True),
-        ("OPENAI_COMPAT_MODEL", False),
-        ("OPENAI_COMPAT_RESPONSE_FORMAT", False),
-    ),
-    "aimlapi": (("AIMLAPI_API_KEY", True), ("AIMLAPI_BASE_URL", False)),
-    "zimageturbo": (("ZIMAGETURBO_API_KEY", True), ("ZIMAGETURBO_BASE_URL", False)),
-    "gpu_worker": (("GPU_WORKER_URL", True), ("GPU_WORKER_API_KEY", False)),
-    "demo": (),
-}
-
-# The docs/admin.md section of each provider (a GitHub-style heading anchor).
-DOCS_SECTION = {
-    "dashscope": "dashscope",
-    "openai_compat": "an-openai-compatible-proxy",
-    "aimlapi": "aiml-api",
-    "zimageturbo": "zimageturboai",
-    "gpu_worker": "your-own-gpu-workers",
-    "demo": "setting-up-a-real-provider",
-}
-
 
 @dataclass(frozen=True)
 class Variable:
@@ -71,7 +39,7 @@ def _variables(provider: Provider) -> tuple[Variable, ...]:
     key_default = f"{provider.name.upper()}_API_KEY"
     key_env = provider.settings.api_key_env or key_default
     rows = []
-    for name, required in VARIABLES.get(provider.name, ()):
+    for name, required in provider.variables:
         shown = key_env if name == key_default else name
         rows.append(Variable(name=shown, required=required, is_set=bool(env(shown))))
     return tuple(rows)
@@ -84,7 +52,7 @@ def checklist() -> list[ChecklistRow]:
             provider=provider,
             variables=_variables(provider),
             reason=str(reason),
-            docs=DOCS_SECTION.get(provider.name, "providers"),
+            docs=provider.docs_section,
         )
         for provider, reason in provider_status()
     ]

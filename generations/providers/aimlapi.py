@@ -26,6 +26,8 @@ PRESETS = tuple(size for size in RECOMMENDED_SIZES if not size[0] % 32 and not s
 class AimlApiProvider(OpenAICompatProvider):
     name = "aimlapi"
     label = "AI/ML API"
+    variables = (("AIMLAPI_API_KEY", True), ("AIMLAPI_BASE_URL", False))
+    docs_section = "aiml-api"
     default_base_url = "https://api.aimlapi.com"
     default_model = "alibaba/z-image-turbo"
     # AIML does not document how long its CDN keeps an image: assume an hour,

@@ -245,6 +245,11 @@ class Provider:
     capabilities: ClassVar[Capabilities]
     needs_key: ClassVar[bool] = True
     default_base_url: ClassVar[str] = ""
+    # The environment variables an admin sets for it, (name, required), as
+    # .env.example lists them (the staff setup checklist shows which are set),
+    # and its section of docs/admin.md (a heading anchor).
+    variables: ClassVar[tuple[tuple[str, bool], ...]] = ()
+    docs_section: ClassVar[str] = "setting-up-a-real-provider"
 
     def __init__(self, settings: ProviderSettings):
         self.settings = settings

@@ -61,6 +61,13 @@ PRESETS = RECOMMENDED_SIZES + ((1536, 864), (1280, 720))
 class DashScopeProvider(Provider):
     name = "dashscope"
     label = "Alibaba Cloud DashScope"
+    variables = (
+        ("DASHSCOPE_API_KEY", True),
+        ("DASHSCOPE_REGION", False),
+        ("DASHSCOPE_BASE_URL", False),
+        ("DASHSCOPE_MODEL", False),
+    )
+    docs_section = "dashscope"
     default_base_url = REGIONS["beijing"]
     capabilities = Capabilities(
         max_prompt_chars=800,

@@ -62,6 +62,8 @@ _lock = threading.Lock()
 class GpuWorkerProvider(Provider):
     name = "gpu_worker"
     label = _("Own GPU worker")
+    variables = (("GPU_WORKER_URL", True), ("GPU_WORKER_API_KEY", False))
+    docs_section = "your-own-gpu-workers"
     needs_key = False  # a worker on a private network may run without one
     capabilities = Capabilities(
         size_step=16,

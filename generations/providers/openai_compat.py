@@ -51,6 +51,13 @@ PERMANENT = {
 class OpenAICompatProvider(Provider):
     name = "openai_compat"
     label = _("OpenAI-compatible images API")
+    variables = (
+        ("OPENAI_COMPAT_BASE_URL", True),
+        ("OPENAI_COMPAT_API_KEY", True),
+        ("OPENAI_COMPAT_MODEL", False),
+        ("OPENAI_COMPAT_RESPONSE_FORMAT", False),
+    )
+    docs_section = "an-openai-compatible-proxy"
     default_model = "z-image-turbo"
     # The proxies forward to DashScope, which keeps 800 characters of a prompt;
     # OpenAI documents its image URLs as valid for 60 minutes.

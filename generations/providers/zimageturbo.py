@@ -31,6 +31,8 @@ PRESETS = ((1024, 1024), (1152, 864), (864, 1152), (1280, 720), (720, 1280))
 class ZImageTurboProvider(Provider):
     name = "zimageturbo"
     label = "zimageturbo.ai"
+    variables = (("ZIMAGETURBO_API_KEY", True), ("ZIMAGETURBO_BASE_URL", False))
+    docs_section = "zimageturboai"
     default_base_url = "https://zimageturbo.ai"
     # No seed and no prompt rewriting in this API; URL lifetime undocumented,
     # so assume an hour and copy at once.
