@@ -34,9 +34,10 @@ from generations.api.errors import ApiError, error_body, translate
 from generations.api.serializers import SizeField
 from generations.api.throttling import UserThrottle
 from generations.api.views import idempotency_key
+from generations.billing import ledger
 from generations.images.serving import serve_image
 from generations.lifecycle import batches, pipeline, routes, services, status
-from generations.models import CreditAccount, Generation
+from generations.models import Generation
 from generations.providers import InvalidRequest
 from generations.providers.registry import available_providers
 from generations.runtime.dbconn import connection_release_idle
@@ -92,8 +93,8 @@ def model_route(model: str) -> tuple[str | None, str | None]:
 def models_for(user) -> list[str]:
     """The models `user` may ask for: every route, then each usable provider
     their account allows as `z-image-turbo@<provider>`."""
-    account = CreditAccount.objects.filter(user=user).first()
-    allowed = [p.name for p in available_providers() if account is None or account.allows_provider(p.name)]
+    account = ledger.account_for(user)
+    allowed = [p.name for p in available_providers() if account.allows_provider(p.name)]
     return [*routes.route_names(), *(f"{MODEL}@{name}" for name in allowed)]
 
 

@@ -100,13 +100,19 @@ class ProviderRoute(models.Model):
     def __str__(self):
         return self.name
 
-    def entries(self) -> list[tuple[str, int]]:
-        """(provider, weight) in order; weight 0 where none was given."""
-        found = []
+    def _parts(self) -> list[tuple[str, str, str]]:
+        """Each comma-separated part as written: (part, provider, weight text)."""
+        parts = []
         for part in filter(None, (p.strip() for p in self.providers.split(","))):
             name, _sep, weight = part.partition("=")
-            found.append((name.strip(), int(weight) if weight.strip().isdigit() else 0))
-        return found
+            parts.append((part, name.strip(), weight))
+        return parts
+
+    def entries(self) -> list[tuple[str, int]]:
+        """(provider, weight) in order; weight 0 where none was given."""
+        return [
+            (name, int(weight) if weight.strip().isdigit() else 0) for _part, name, weight in self._parts()
+        ]
 
     def clean(self):
         super().clean()
@@ -114,13 +120,13 @@ class ProviderRoute(models.Model):
 
         if not ROUTE_NAME_RE.match(self.name or "") or "@" in self.name:
             raise ValidationError({"name": _("Use lower-case letters, digits, '.', '_' and '-'.")})
+        parts = self._parts()
         problems = [
             part
-            for part in filter(None, (p.strip() for p in self.providers.split(",")))
-            if part.partition("=")[0].strip() not in REGISTRY
-            or (part.partition("=")[2] and not part.partition("=")[2].strip().isdigit())
+            for part, name, weight in parts
+            if name not in REGISTRY or (weight and not weight.strip().isdigit())
         ]
-        if problems or not self.entries():
+        if problems or not parts:
             raise ValidationError(
                 {
                     "providers": _(
