@@ -46,31 +46,39 @@ def route_names() -> list[str]:
     return [DEFAULT_ROUTE, *sorted(name for name in _rows() if name != DEFAULT_ROUTE)]
 
 
-def route_entries(name: str) -> list[tuple[str, int]] | None:
-    """(provider, weight) in order for route `name`; None when there is no such route."""
+def route_entries(name: str, statuses: list | None = None) -> list[tuple[str, int]] | None:
+    """(provider, weight) in order for route `name`; None when there is no
+    such route. `statuses`: provider_status() when the caller has it."""
     row = _rows().get(name)
     if row is not None:
         return row.entries()
     if name != DEFAULT_ROUTE:
         return None
-    first = default_provider_name()
+    first = default_provider_name(statuses=statuses)
     return [(p, 0) for p in dict.fromkeys([first, *PREFERENCE])]
 
 
 def route_providers(name: str) -> list[Provider]:
     """The usable providers of route `name` in order (the demo only when it is
     the only one). Raises InvalidRequest for an unknown route."""
-    entries = route_entries(name)
+    return _route(name)[1]
+
+
+def _route(name: str) -> tuple[list[tuple[str, int]], list[Provider]]:
+    """Route `name`'s entries and its usable providers, from one look at every
+    provider's status (building them reads settings and the environment)."""
+    statuses = provider_status()
+    entries = route_entries(name, statuses)
     if entries is None:
         raise InvalidRequest(
             "model",
             _("Unknown model '%(name)s'. Known: %(known)s.")
             % {"name": name, "known": ", ".join(route_names())},
         )
-    usable = {p.name: p for p, reason in provider_status() if not reason}
+    usable = {p.name: p for p, reason in statuses if not reason}
     found = [usable[n] for n, _weight in entries if n in usable]
     real = [p for p in found if p.name != "demo"]
-    return real or found or ([usable["demo"]] if "demo" in usable else [])
+    return entries, real or found or ([usable["demo"]] if "demo" in usable else [])
 
 
 def accepting(providers: list[Provider], request: GenerationRequest) -> list[Provider]:
@@ -94,10 +102,13 @@ def route_start(name: str, request: GenerationRequest) -> tuple[Provider, Provid
     """(the provider to start on, the provider whose price list the route
     charges). The start is the first one whose circuit is not open; with
     weights, drawn among the weighted healthy ones in proportion."""
-    candidates = accepting(route_providers(name), request)
+    entries, providers = _route(name)
+    candidates = accepting(providers, request)
+    if len(candidates) == 1:  # the start whatever its circuit says: no need to read it
+        return candidates[0], candidates[0]
     usable = circuit.usable([p.name for p in candidates])
     healthy = [p for p in candidates if p.name in usable] or candidates
-    weights = dict(route_entries(name) or [])
+    weights = dict(entries)
     weighted = [p for p in healthy if weights.get(p.name)]
     if weighted:
         start = random.choices(weighted, weights=[weights[p.name] for p in weighted])[0]

@@ -109,9 +109,12 @@ def available_providers() -> list[Provider]:
     return [provider for provider, reason in provider_status() if not reason]
 
 
-def default_provider_name(configs: dict | None = None) -> str:
+def default_provider_name(configs: dict | None = None, statuses: list | None = None) -> str:
+    """The admin's default, else DEFAULT_PROVIDER, else the first usable in
+    preference order; `statuses`: provider_status() when the caller has it."""
     configs = provider_configs() if configs is None else configs
-    usable = {p.name for p, reason in provider_status(configs) if not reason}
+    statuses = provider_status(configs) if statuses is None else statuses
+    usable = {p.name for p, reason in statuses if not reason}
     chosen = min(
         (c for c in configs.values() if c.is_default and c.enabled), key=lambda c: c.pk, default=None
     )
